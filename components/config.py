@@ -1,0 +1,365 @@
+"""The stack configuration: typed, validated once, before any resource exists.
+
+Every key lives under the project namespace in `Pulumi.<stack>.yaml`, for example
+
+    config:
+      mcp-datascience:environment: prod
+      mcp-datascience:toolhive:
+        rbac_scope: namespace
+
+Each top-level field of `StackConfig` is one Pulumi config key; sections are objects.
+Models forbid unknown keys, so a typo fails loudly instead of being ignored. A bad
+value raises `ConfigError`, a `pulumi.RunError`: Pulumi prints its message without a
+traceback, and the offline tools print it and exit 2.
+
+To extend the config for a new component, add a `Section` subclass and one field on
+`StackConfig`; loading, error messages and the README key table need nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from components import versions
+from components.quantities import QuantityError, parse_quantity
+
+PROJECT = "mcp-datascience"
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+# Kubernetes minor versions the stack is written and schema-checked for. The floor is
+# where CRD validation rules (CEL) and ValidatingAdmissionPolicy are GA (1.30); the
+# ceiling is the newest OpenAPI schema bundled with kubernetes-validate 1.37.
+MIN_KUBERNETES = (1, 30)
+MAX_KUBERNETES = (1, 37)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+_KUBE_VERSION = re.compile(r"^v?1\.([0-9]{1,2})$")
+
+
+# ---------------------------------------------------------------------------
+# Value types shared by every section
+# ---------------------------------------------------------------------------
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (for example data-science)"
+        )
+    return value
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN.match(value):
+        raise ValueError(
+            "must be a lowercase DNS name with at least two labels and no wildcard, for example finetunings.ai"
+        )
+    return value
+
+
+def _semver(value: str) -> str:
+    if not _SEMVER.match(value):
+        raise ValueError("must be an exact chart version such as 0.44.0 (no ranges, no 'latest')")
+    return value
+
+
+def _kubernetes_version(value: str) -> str:
+    match = _KUBE_VERSION.match(value)
+    low = f"1.{MIN_KUBERNETES[1]}"
+    high = f"1.{MAX_KUBERNETES[1]}"
+    if not match:
+        raise ValueError(f"must be a Kubernetes minor version such as 1.34 (between {low} and {high})")
+    minor = int(match.group(1))
+    if not MIN_KUBERNETES[1] <= minor <= MAX_KUBERNETES[1]:
+        raise ValueError(f"must be between {low} and {high}: the versions this stack is schema-checked for")
+    return f"1.{minor}"
+
+
+def _quantity(value: str) -> str:
+    try:
+        parse_quantity(value)
+    except QuantityError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Domain = Annotated[str, AfterValidator(_domain)]
+ChartVersion = Annotated[str, AfterValidator(_semver)]
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+
+
+class Section(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CpuMemory(Section):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Resources(Section):
+    """Container requests and limits; requests may not exceed limits."""
+
+    requests: CpuMemory
+    limits: CpuMemory
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        for kind in ("cpu", "memory"):
+            request = getattr(self.requests, kind)
+            limit = getattr(self.limits, kind)
+            if parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"requests.{kind} ({request}) is larger than limits.{kind} ({limit})")
+        return self
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return self.model_dump()
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+
+class ToolHiveConfig(Section):
+    """`toolhive`: the ToolHive operator (two Helm charts, CRDs first)."""
+
+    namespace: DnsLabel = "toolhive-system"
+    chart_version: ChartVersion = versions.TOOLHIVE_OPERATOR.version
+    # Namespace scope is the production-safe default: the operator gets a RoleBinding
+    # only in the namespaces it manages instead of cluster-wide rights.
+    rbac_scope: Literal["cluster", "namespace"] = "namespace"
+    # Empty means "the MCP namespace" (`mcp.namespace`). Used only with namespace scope.
+    watched_namespaces: tuple[DnsLabel, ...] = ()
+    # Chart 0.44.0 defaults (deploy/charts/operator/values.yaml).
+    resources: Resources = Resources(
+        requests=CpuMemory(cpu="10m", memory="64Mi"),
+        limits=CpuMemory(cpu="500m", memory="128Mi"),
+    )
+
+
+class McpConfig(Section):
+    """`mcp`: where and how the MCP servers run."""
+
+    namespace: DnsLabel = "data-science"
+
+
+class StackConfig(Section):
+    """The whole stack configuration, one field per Pulumi config key."""
+
+    environment: Literal["dev", "staging", "prod"]
+    domain: Domain = "finetunings.ai"
+    kubernetes_version: KubernetesVersion = "1.34"
+    toolhive: ToolHiveConfig = ToolHiveConfig()
+    mcp: McpConfig = McpConfig()
+
+    @model_validator(mode="after")
+    def _operator_sees_mcp_namespace(self) -> StackConfig:
+        if self.toolhive.rbac_scope == "namespace" and self.mcp.namespace not in self.operator_namespaces:
+            raise ValueError(
+                f"{PROJECT}:toolhive.watched_namespaces = {list(self.toolhive.watched_namespaces)} must include "
+                f"the MCP namespace '{self.mcp.namespace}' when toolhive.rbac_scope is 'namespace', "
+                "or the operator never sees the MCPServers"
+            )
+        if self.toolhive.namespace in self.operator_namespaces:
+            raise ValueError(
+                f"{PROJECT}:toolhive.watched_namespaces must not include the operator's own namespace "
+                f"'{self.toolhive.namespace}': MCP servers belong in their own namespace"
+            )
+        return self
+
+    @property
+    def operator_namespaces(self) -> tuple[str, ...]:
+        """Namespaces the operator manages when namespace-scoped."""
+        return self.toolhive.watched_namespaces or (self.mcp.namespace,)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment != "dev"
+
+
+# ---------------------------------------------------------------------------
+# Loading and error reporting
+# ---------------------------------------------------------------------------
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. The message names each key, its value and what is allowed."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Invalid configuration for stack '{stack}' ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}):\n{lines}\n"
+            f"Fix the keys in Pulumi.{stack}.yaml, or with "
+            f"`pulumi config set --path '<key>' <value>` (keys are under '{PROJECT}:')."
+        )
+
+
+def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> StackConfig:
+    """Validate the project's config values (keys without the project prefix).
+
+    `raw` values may be strings (as Pulumi hands scalars over) or decoded JSON. The
+    environment defaults to the stack name when that is a known environment.
+    """
+    data = dict(raw)
+    if "environment" not in data:
+        if stack in ENVIRONMENTS:
+            data["environment"] = stack
+        else:
+            raise ConfigError(
+                stack,
+                [
+                    f"{PROJECT}:environment is not set and the stack name '{stack}' is not one of "
+                    f"{', '.join(ENVIRONMENTS)}: set it with `pulumi config set environment prod` "
+                    "(or dev / staging)"
+                ],
+            )
+    try:
+        return StackConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(stack, [_describe(err, secret_keys) for err in exc.errors()]) from None
+
+
+def read_project_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """The project's keys from the Pulumi runtime, structured values JSON-decoded."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    raw: dict[str, Any] = {}
+    for full_key in sorted(k for k in keys if k.startswith(prefix)):
+        raw[full_key[len(prefix) :]] = _decode(runtime_config.get_config(full_key))
+    secrets = frozenset(
+        k[len(prefix) :] for k in keys if k.startswith(prefix) and runtime_config.is_config_secret(k)
+    ) | frozenset(k[len(prefix) :] for k in runtime_config.get_config_secret_keys_env() if k.startswith(prefix))
+    return raw, secrets
+
+
+def load_config() -> StackConfig:
+    """Read and validate the current stack's config; raises ConfigError when it is bad."""
+    raw, secrets = read_project_config()
+    return parse_config(raw, pulumi.get_stack(), secrets)
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi passes structured config as JSON text and scalars as plain strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _describe(err: Mapping[str, Any], secret_keys: frozenset[str]) -> str:
+    loc = tuple(err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if not loc:  # a rule across sections: its message names the keys involved
+        return message
+    key = f"{PROJECT}:{_dotted(loc)}"
+    secret = loc[0] in secret_keys or _is_secret_field(loc)
+    value = "[secret]" if secret else _short(err.get("input"))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = ", ".join(sorted(_allowed_keys(loc[:-1]))) or "none"
+        return f"{key}: unknown key. Allowed keys here: {allowed}"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    if kind in ("dict_type", "model_type"):
+        return f"{key} = {value}: must be a mapping of keys (a YAML object)"
+    return f"{key} = {value}: {message}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class a location points into, following dict, list and Optional fields."""
+    annotation: Any = StackConfig
+    for part in loc:
+        annotation = _strip_optional(annotation)
+        origin = get_origin(annotation)
+        if origin in (dict, Mapping):
+            annotation = get_args(annotation)[1]  # `part` is a key the user chose
+        elif origin in (list, tuple):
+            annotation = get_args(annotation)[0]  # `part` is an index
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if part not in annotation.model_fields:
+                return None
+            annotation = annotation.model_fields[part].annotation
+        else:
+            return None
+    annotation = _strip_optional(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is not None and type(None) in get_args(annotation):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else []
+
+
+def _is_secret_field(loc: tuple[Any, ...]) -> bool:
+    parent = _model_at(loc[:-1])
+    if parent is None or not isinstance(loc[-1], str) or loc[-1] not in parent.model_fields:
+        return False
+    return _strip_optional(parent.model_fields[loc[-1]].annotation) is SecretStr
+
+
+__all__ = [
+    "ENVIRONMENTS",
+    "PROJECT",
+    "ConfigError",
+    "CpuMemory",
+    "McpConfig",
+    "Resources",
+    "Section",
+    "StackConfig",
+    "ToolHiveConfig",
+    "load_config",
+    "parse_config",
+]

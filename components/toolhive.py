@@ -1,0 +1,114 @@
+"""ToolHiveOperator: the ToolHive CRDs and operator, in their own namespace.
+
+Two charts, CRDs first (stacklok/toolhive docs/kind/deploying-toolhive-operator.md):
+the operator chart holds no CRDs. MCPServers created by other components must depend
+on `ToolHiveOperator.ready` so that `pulumi destroy` removes them while the operator
+still runs to clear its finalizer (`mcpserver.toolhive.stacklok.dev/finalizer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.config import ToolHiveConfig
+from components.helm import helm_release
+from components.k8s import container_security_context, restricted_namespace
+
+TYPE = "mcp-datascience:index:ToolHiveOperator"
+
+
+@dataclass(frozen=True)
+class ToolHiveOperatorArgs:
+    config: ToolHiveConfig
+    # Namespaces the operator manages when namespace-scoped (StackConfig.operator_namespaces).
+    watched_namespaces: Sequence[str]
+    # The chart writes a RoleBinding into each watched namespace, so the namespaces
+    # this stack creates must exist before the operator release.
+    namespaces_created: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+def crd_values() -> dict[str, Any]:
+    """Values of the CRD chart: install the CRDs and keep them on uninstall, so that
+    removing the chart never cascades into deleting every MCPServer in the cluster."""
+    return {"crds": {"install": True, "keep": True}}
+
+
+def operator_values(config: ToolHiveConfig, watched: Sequence[str]) -> dict[str, Any]:
+    """Values of the operator chart (keys from its 0.44.0 README values table)."""
+    namespaced = config.rbac_scope == "namespace"
+    rbac: dict[str, Any] = {"scope": config.rbac_scope}
+    if namespaced:
+        rbac["allowedNamespaces"] = list(watched)
+    return {
+        "operator": {
+            "image": versions.TOOLHIVE_IMAGES["operator"],
+            "toolhiveRunnerImage": versions.TOOLHIVE_IMAGES["proxyrunner"],
+            "vmcpImage": versions.TOOLHIVE_IMAGES["vmcp"],
+            "rbac": rbac,
+            # The chart refuses to render with the migrator on and namespace scope
+            # (templates/validate-features.yaml): the migrator needs cluster rights.
+            "features": {"experimental": False, "storageVersionMigrator": not namespaced},
+            "resources": config.resources.as_k8s(),
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": container_security_context(uid=1000),
+            # No calls home from the cluster: disables the update check and the usage
+            # metrics gated on it (chart README, operator.env).
+            "env": [{"name": "TOOLHIVE_SKIP_UPDATE_CHECK", "value": "true"}],
+        }
+    }
+
+
+class ToolHiveOperator(pulumi.ComponentResource):
+    """The ToolHive operator: namespace, CRD chart, operator chart."""
+
+    namespace: k8s.core.v1.Namespace
+    crds: k8s.helm.v3.Release
+    operator: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: ToolHiveOperatorArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, {}, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.namespace = restricted_namespace(
+            f"{name}-namespace", config.namespace, component="toolhive-operator", opts=child
+        )
+        # The CRD release must be installed in the same namespace on every upgrade: its
+        # objects carry a fixed meta.helm.sh/release-namespace (chart README).
+        self.crds = helm_release(
+            f"{name}-crds",
+            versions.TOOLHIVE_OPERATOR_CRDS,
+            namespace=self.namespace.metadata.name,
+            values=crd_values(),
+            release_name="toolhive-operator-crds",
+            version=config.chart_version,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        self.operator = helm_release(
+            f"{name}-operator",
+            versions.TOOLHIVE_OPERATOR,
+            namespace=self.namespace.metadata.name,
+            values=operator_values(config, args.watched_namespaces),
+            release_name="toolhive-operator",
+            version=config.chart_version,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds, *args.namespaces_created]),
+        )
+        self.namespace_name: pulumi.Output[str] = self.namespace.metadata.name
+        self.register_outputs(
+            {
+                "namespace": self.namespace_name,
+                "crds_release": self.crds.name,
+                "operator_release": self.operator.name,
+            }
+        )
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What a custom resource of the toolhive.stacklok.dev group must depend on."""
+        return [self.crds, self.operator]

@@ -1,0 +1,472 @@
+"""Run the real `__main__.py` for a stack under Pulumi's mocks and record everything.
+
+This is how the program is proven without a cluster or the Pulumi CLI: the same
+program `pulumi up` runs executes here against a mock resource monitor that records
+every registered resource (type, name, inputs, parent, dependencies, options) and
+every stack output. Tests, the offline render and the offline policy run all use it.
+
+Known pitfalls handled here (research/pulumi.md §1b):
+- stack YAML is not read by the SDK: this module reads `Pulumi.<stack>.yaml` itself and
+  hands the values over as Pulumi would (scalars as strings, objects as JSON);
+- `secure:` values cannot be decrypted offline: each becomes a placeholder, marked secret;
+- inputs arrive engine-shaped: ints as floats (turned back into ints here) and secrets
+  wrapped (unwrapped, with their paths remembered for redaction);
+- SDK threading can hang (pulumi/pulumi#7663): an immediate executor runs the monitor's
+  calls inline, as upstream's own mock tests do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "mcp-datascience"
+REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value stays schema-valid
+
+# Resource types that are Pulumi machinery, not Kubernetes objects.
+_NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+class StackFileError(Exception):
+    """A stack file that is missing or not valid YAML."""
+
+
+@dataclass
+class Registered:
+    """One resource the program registered."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any]  # engine view with secrets unwrapped and ints restored
+    secret_paths: list[tuple[Any, ...]]
+    options: dict[str, Any]
+
+    @property
+    def is_k8s_object(self) -> bool:
+        return self.custom and self.type.startswith("kubernetes:") and not self.type.startswith(_NOT_OBJECTS)
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(":", 1)[-1]
+
+    def redacted(self) -> dict[str, Any]:
+        """The inputs with every secret value replaced by REDACTED."""
+        out = copy.deepcopy(self.inputs)
+        for path in self.secret_paths:
+            _replace(out, path, REDACTED)
+        return out
+
+
+@dataclass
+class ProgramRun:
+    """Everything one mocked run of the program registered and exported."""
+
+    stack: str
+    resources: list[Registered]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    logs: list[tuple[str, str]] = field(default_factory=list)
+
+    def by_urn(self, urn: str) -> Registered:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def of_type(self, type_token: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def k8s_objects(self) -> list[Registered]:
+        return [r for r in self.resources if r.is_k8s_object]
+
+    def objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object as `kubectl apply` would take it, secrets redacted,
+        sorted by kind, namespace and name."""
+        objs = [_as_manifest(r.redacted()) for r in self.k8s_objects()]
+        return sorted(objs, key=_object_sort_key)
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> Registered:
+        """The one Kubernetes object of this kind and name (and namespace, if given)."""
+        hits = [
+            r
+            for r in self.k8s_objects()
+            if r.inputs.get("kind") == kind
+            and r.inputs.get("metadata", {}).get("name") == name
+            and (namespace is None or r.inputs.get("metadata", {}).get("namespace") == namespace)
+        ]
+        if len(hits) != 1:
+            raise LookupError(f"expected one {kind} {namespace or '*'}/{name}, found {len(hits)}")
+        return hits[0]
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every Helm release: name, namespace, chart, repository, version, values."""
+        out = []
+        for r in self.of_type(HELM_RELEASE):
+            inputs = r.redacted()
+            chart = inputs.get("chart", "")
+            repo = (inputs.get("repositoryOpts") or {}).get("repo")
+            out.append(
+                {
+                    "name": inputs.get("name"),
+                    "namespace": inputs.get("namespace"),
+                    "chart": chart,
+                    "repository": repo if repo else chart.rsplit("/", 1)[0] if chart.startswith("oci://") else None,
+                    "version": inputs.get("version"),
+                    "values": inputs.get("values", {}),
+                }
+            )
+        return sorted(out, key=lambda rel: (rel["namespace"] or "", rel["name"] or ""))
+
+    def release(self, name: str) -> Registered:
+        hits = [r for r in self.of_type(HELM_RELEASE) if r.inputs.get("name") == name]
+        if len(hits) != 1:
+            raise LookupError(f"expected one Helm release named {name}, found {len(hits)}")
+        return hits[0]
+
+    def depends_on(self, resource: Registered, other: Registered) -> bool:
+        """True when `resource` waits for `other`, directly or through dependencies."""
+        seen: set[str] = set()
+        todo = list(resource.dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn == other.urn:
+                return True
+            if urn in seen:
+                continue
+            seen.add(urn)
+            with contextlib.suppress(KeyError):
+                todo.extend(self.by_urn(urn).dependencies)
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Stack configuration
+# ---------------------------------------------------------------------------
+
+
+def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The `config:` map of `Pulumi.<stack>.yaml` (full keys, YAML values)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        stacks = ", ".join(available_stacks(root)) or "none"
+        raise StackFileError(f"No stack file {path.name} in {root} (stacks present: {stacks}).")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
+        raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside.")
+    return dict(data.get("config") or {})
+
+
+def with_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply `{"section.path.to.key": value}` changes to project keys; None deletes.
+
+    The first segment is the config key (under the project namespace), the rest a path
+    inside its object, as `pulumi config set --path` takes it.
+    """
+    out = copy.deepcopy(dict(config))
+    for dotted, value in overrides.items():
+        top, *rest = dotted.split(".")
+        key = top if ":" in top else f"{PROJECT}:{top}"
+        if not rest:
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = copy.deepcopy(value)
+            continue
+        node = out.setdefault(key, {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(rest[-1], None)
+        else:
+            node[rest[-1]] = copy.deepcopy(value)
+    return out
+
+
+def to_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Turn stack-file values into what the Pulumi runtime hands a program.
+
+    `secure:` values (ciphertext only the Pulumi CLI can decrypt) become placeholders
+    and are marked secret, as Pulumi marks the decrypted values.
+    """
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, original in config.items():
+        value, is_secret = _strip_secure(key, original)
+        if is_secret:
+            secret_keys.append(key)
+        if isinstance(value, (dict, list)):
+            values[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        else:
+            values[key] = "" if value is None else str(value)
+    return values, secret_keys
+
+
+def _strip_secure(path: str, value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return f"mock-secret-for-{path}", True
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], s = _strip_secure(f"{path}.{k}", v)
+            found = found or s
+        return out, found
+    if isinstance(value, list):
+        items = [_strip_secure(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+# ---------------------------------------------------------------------------
+# Running the program
+# ---------------------------------------------------------------------------
+
+
+class _ImmediateExecutor(ThreadPoolExecutor):
+    """Runs submitted work inline: avoids the SDK's thread-pool hang under mocks."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Resources come back with their inputs as state; a few types get computed outputs."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            length = int(args.inputs.get("length", 32))
+            state["result"] = "x" * length
+            state["bcryptHash"] = "$2a$10$" + "x" * 53
+        resource_id = (args.inputs.get("metadata") or {}).get("name") or f"{args.name}-id"
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        raise NotImplementedError(f"the offline harness mocks no invoke; the program called {args.token}")
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that also keeps what the engine would see: parent, dependencies, options."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.records: list[Registered] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        secret_paths: list[tuple[Any, ...]] = []
+        inputs = _normalise(raw, (), secret_paths)
+        self.records.append(
+            Registered(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                inputs=inputs,
+                secret_paths=secret_paths,
+                options={
+                    "protect": request.protect if request.HasField("protect") else False,
+                    "delete_before_replace": request.deleteBeforeReplace,
+                    "ignore_changes": list(request.ignoreChanges),
+                    "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+                    "additional_secret_outputs": list(request.additionalSecretOutputs),
+                    "provider": request.provider,
+                },
+            )
+        )
+        return response
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    root: Path = PROJECT_ROOT,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `<root>/__main__.py` as stack `stack` under mocks.
+
+    `config` defaults to the stack file's; `overrides` changes keys (see with_overrides).
+    Raises what the program raises (for example components.config.ConfigError).
+    """
+    raw = read_stack_file(stack, root) if config is None else dict(config)
+    if overrides:
+        raw = with_overrides(raw, overrides)
+    values, secret_keys = to_pulumi_config(raw)
+
+    mocks = _Mocks()
+    monitor = _RecordingMonitor(mocks)
+    logger = logging.getLogger(f"offline.harness.{stack}")
+    logger.propagate = False
+    collector = _LogCollector()
+    logger.addHandler(collector)
+    exports: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+
+    async def program() -> None:
+        runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        stack_resource = settings.get_root_resource()
+        for name, value in getattr(stack_resource, "outputs", {}).items():
+            output = pulumi.Output.from_input(value)
+            exports[name] = _plain(await output.future())
+            if await output.is_secret():
+                secret_outputs.add(name)
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(_ImmediateExecutor())
+    asyncio.set_event_loop(loop)
+    try:
+        with _program_environment(root):
+            settings.ROOT.set(None)
+            pulumi.runtime.set_mocks(
+                mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor
+            )
+            set_all_config(values, secret_keys)
+            loop.run_until_complete(run_pulumi_func(program))
+    except BaseException as exc:
+        exc.registered = monitor.records  # type: ignore[attr-defined] - what got created before it failed
+        raise
+    finally:
+        logger.removeHandler(collector)
+        asyncio.set_event_loop(None)
+        loop.close()
+        settings.ROOT.set(None)
+    return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records)
+
+
+@contextlib.contextmanager
+def _program_environment(root: Path) -> Iterator[None]:
+    """Pulumi runs a program from its project directory, importable from there."""
+    old_cwd = Path.cwd()
+    _forget_modules_outside(root)
+    sys.path.insert(0, str(root))
+    saved_env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PULUMI_CONFIG")}
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(root))
+        os.environ.update(saved_env)
+
+
+def _forget_modules_outside(root: Path) -> None:
+    """Drop cached imports of the program's packages that came from another checkout."""
+    packages = {p.parent.name for p in root.glob("*/__init__.py")}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in packages:
+            origin = getattr(module, "__file__", None)
+            if origin and not Path(origin).resolve().is_relative_to(root.resolve()):
+                del sys.modules[name]
+
+
+# ---------------------------------------------------------------------------
+# Value helpers
+# ---------------------------------------------------------------------------
+
+
+def _normalise(value: Any, path: tuple[Any, ...], secret_paths: list[tuple[Any, ...]]) -> Any:
+    if rpc.is_rpc_secret(value):
+        secret_paths.append(path)
+        return _normalise(rpc.unwrap_rpc_secret(value), path, [])
+    if isinstance(value, dict):
+        return {k: _normalise(v, (*path, k), secret_paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v, (*path, i), secret_paths) for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Stack outputs as JSON-like values (ints restored)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _replace(obj: Any, path: tuple[Any, ...], new: Any) -> None:
+    if not path:
+        return
+    node = obj
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = _redact_tree(node[path[-1]], new)
+
+
+def _redact_tree(value: Any, new: Any) -> Any:
+    """A secret object stays an object (its shape is not secret), its leaves do not."""
+    if isinstance(value, dict):
+        return {k: _redact_tree(v, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(v, new) for v in value]
+    return new
+
+
+def _as_manifest(inputs: dict[str, Any]) -> dict[str, Any]:
+    head = {k: inputs[k] for k in ("apiVersion", "kind", "metadata") if k in inputs}
+    rest = {k: v for k, v in inputs.items() if k not in head}
+    return {**head, **rest}
+
+
+def _object_sort_key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata", {})
+    return (obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))

@@ -1,0 +1,100 @@
+"""`make render STACK=<stack>`: write every object and Helm release of a stack to YAML.
+
+    python -m offline.render --stack dev [--out build/render]
+
+Writes `<out>/<stack>/objects.yaml` (every Kubernetes object, one document each, as
+`kubectl apply` would take it: ints as ints, secrets redacted, sorted by kind,
+namespace and name) and `<out>/<stack>/releases.yaml` (every Helm release with its
+chart, repository, version and values), then prints one line per kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML; multi-line strings (dashboards, configs) as literal blocks."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump_all(documents: list[Any]) -> str:
+    """YAML documents with nested keys sorted; each document's top-level order is kept."""
+    docs = [{k: _sorted(v) for k, v in d.items()} if isinstance(d, dict) else d for d in documents]
+    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path]:
+    """Write objects.yaml and releases.yaml for a finished run; returns both paths.
+
+    Files are written to a temporary name and renamed, so a failed render never leaves
+    a half-written file where a good one was.
+    """
+    target = out_dir / run.stack
+    target.mkdir(parents=True, exist_ok=True)
+    objects_path = target / "objects.yaml"
+    releases_path = target / "releases.yaml"
+    for path, docs in ((objects_path, run.objects()), (releases_path, run.releases())):
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(dump_all(docs))
+        tmp.replace(path)
+    return objects_path, releases_path
+
+
+def summary(run: ProgramRun) -> list[str]:
+    kinds = Counter(f"{o['apiVersion']} {o['kind']}" for o in run.objects())
+    lines = [f"{count:4d}  {kind}" for kind, count in sorted(kinds.items(), key=lambda kv: kv[0].split()[-1])]
+    lines.append(f"{len(run.releases()):4d}  Helm releases")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "render", help="output directory")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project directory (default: this repo)")
+    args = parser.parse_args(argv)
+
+    try:
+        run = run_program(args.stack, root=args.root.resolve())
+    except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
+        print(f"render: {exc}", file=sys.stderr)
+        return 2
+    objects_path, releases_path = write_render(run, args.out)
+    print(f"Stack {args.stack}: {len(run.objects())} objects, {len(run.releases())} Helm releases")
+    for line in summary(run):
+        print(line)
+    for level, message in run.logs:
+        if level in ("warning", "error"):
+            print(f"{level}: {message}", file=sys.stderr)
+    for path in (objects_path, releases_path):
+        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

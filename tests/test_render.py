@@ -1,0 +1,72 @@
+"""The offline render: files, ordering, types, redaction, any stack file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from offline import render
+from offline.harness import PROJECT_ROOT
+
+
+def _render(tmp_path: Path, stack: str, root: Path = PROJECT_ROOT) -> tuple[list, list, str]:
+    out = tmp_path / "render"
+    assert render.main(["--stack", stack, "--out", str(out), "--root", str(root)]) == 0
+    objects = list(yaml.safe_load_all((out / stack / "objects.yaml").read_text()))
+    releases = list(yaml.safe_load_all((out / stack / "releases.yaml").read_text()))
+    return objects, releases, (out / stack / "objects.yaml").read_text()
+
+
+def test_dev_and_prod_render_the_operator(tmp_path, capsys):
+    for stack in ("dev", "prod"):
+        objects, releases, _ = _render(tmp_path, stack)
+        assert {"kind": "Namespace", "name": "toolhive-system"} in [
+            {"kind": o["kind"], "name": o["metadata"]["name"]} for o in objects
+        ]
+        charts = {r["chart"].rsplit("/", 1)[-1]: r["version"] for r in releases}
+        assert charts["toolhive-operator-crds"] == "0.44.0"
+        assert charts["toolhive-operator"] == "0.44.0"
+        for r in releases:
+            assert set(r) == {"name", "namespace", "chart", "repository", "version", "values"}
+    printed = capsys.readouterr().out
+    assert "v1 Namespace" in printed
+    assert "Helm releases" in printed
+
+
+def test_objects_are_sorted_and_start_with_api_version(tmp_path):
+    objects, _, text = _render(tmp_path, "prod")
+    keys = [(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in objects]
+    assert keys == sorted(keys)
+    assert text.startswith("apiVersion:")
+
+
+def test_ints_stay_ints(tmp_path):
+    _, releases, _ = _render(tmp_path, "prod")
+    operator = next(r for r in releases if r["name"] == "toolhive-operator")
+    uid = operator["values"]["operator"]["containerSecurityContext"]["runAsUser"]
+    assert uid == 1000
+    assert isinstance(uid, int)
+
+
+def test_any_stack_file_renders(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(PROJECT_ROOT / name, project / name)
+    shutil.copytree(PROJECT_ROOT / "components", project / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "Pulumi.staging.yaml").write_text(
+        "config:\n  mcp-datascience:domain: staging.finetunings.ai\n  mcp-datascience:toolhive:\n    rbac_scope: cluster\n"
+    )
+    objects, releases, _ = _render(tmp_path, "staging", root=project)
+    operator = next(r for r in releases if r["name"] == "toolhive-operator")
+    assert operator["values"]["operator"]["rbac"]["scope"] == "cluster"
+    assert any(o["metadata"]["name"] == "data-science" for o in objects)
+
+
+def test_unknown_stack_is_a_clear_error(capsys):
+    assert render.main(["--stack", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "No stack file Pulumi.nope.yaml" in err
+    assert "dev, prod" in err
