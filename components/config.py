@@ -164,6 +164,35 @@ class McpConfig(Section):
     namespace: DnsLabel = "data-science"
 
 
+class EdgeConfig(Section):
+    """`edge`: the NGINX controller, routes and TLS in front of the MCP servers."""
+
+    # Where the edge controller runs; MCP NetworkPolicies admit traffic from it.
+    namespace: DnsLabel = "nginx-ingress"
+    # cert-manager's namespace is also its cluster resource namespace: ClusterIssuer
+    # credentials (the DNS API secret) are read from here (cert-manager configuration docs).
+    cert_manager_namespace: DnsLabel = "cert-manager"
+
+
+class DnsConfig(Section):
+    """`dns`: who answers ACME DNS-01 challenges and owns the records."""
+
+    # The seed's DNS is at GoDaddy; moving to Cloudflare is this one value.
+    provider: Literal["godaddy", "cloudflare", "http01-only"] = "godaddy"
+
+
+class MonitoringConfig(Section):
+    """`monitoring`: Prometheus, Grafana, the OpenTelemetry Collector and Jaeger."""
+
+    namespace: DnsLabel = "monitoring"
+
+
+class SecretsConfig(Section):
+    """`secrets`: how credentials reach the cluster."""
+
+    backend: Literal["sealed", "external", "pulumi"] = "sealed"
+
+
 class StackConfig(Section):
     """The whole stack configuration, one field per Pulumi config key."""
 
@@ -172,6 +201,10 @@ class StackConfig(Section):
     kubernetes_version: KubernetesVersion = "1.34"
     toolhive: ToolHiveConfig = ToolHiveConfig()
     mcp: McpConfig = McpConfig()
+    edge: EdgeConfig = EdgeConfig()
+    dns: DnsConfig = DnsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
     @model_validator(mode="after")
     def _operator_sees_mcp_namespace(self) -> StackConfig:
@@ -181,6 +214,21 @@ class StackConfig(Section):
                 f"the MCP namespace '{self.mcp.namespace}' when toolhive.rbac_scope is 'namespace', "
                 "or the operator never sees the MCPServers"
             )
+        namespaces = {
+            "toolhive.namespace": self.toolhive.namespace,
+            "mcp.namespace": self.mcp.namespace,
+            "edge.namespace": self.edge.namespace,
+            "edge.cert_manager_namespace": self.edge.cert_manager_namespace,
+            "monitoring.namespace": self.monitoring.namespace,
+        }
+        seen: dict[str, str] = {}
+        for key, namespace in namespaces.items():
+            if namespace in seen:
+                raise ValueError(
+                    f"{PROJECT}:{key} and {PROJECT}:{seen[namespace]} are both '{namespace}': each "
+                    "component gets its own namespace, so that NetworkPolicies and Pod Security apply per component"
+                )
+            seen[namespace] = key
         if self.toolhive.namespace in self.operator_namespaces:
             raise ValueError(
                 f"{PROJECT}:toolhive.watched_namespaces must not include the operator's own namespace "
@@ -355,8 +403,12 @@ __all__ = [
     "PROJECT",
     "ConfigError",
     "CpuMemory",
+    "DnsConfig",
+    "EdgeConfig",
     "McpConfig",
+    "MonitoringConfig",
     "Resources",
+    "SecretsConfig",
     "Section",
     "StackConfig",
     "ToolHiveConfig",

@@ -44,7 +44,12 @@ BAD_INPUTS = [
         "not a Kubernetes quantity",
     ),
     ({"toolhive": {"watched_namespaces": ["team-a"]}}, "mcp-datascience:toolhive.watched_namespaces", "data-science"),
-    ({"mcp": {"namespace": "toolhive-system"}}, "mcp-datascience:toolhive.watched_namespaces", "own namespace"),
+    ({"mcp": {"namespace": "toolhive-system"}}, "mcp-datascience:mcp.namespace", "its own namespace"),
+    (
+        {"toolhive": {"watched_namespaces": ["data-science", "toolhive-system"]}},
+        "mcp-datascience:toolhive.watched_namespaces",
+        "own namespace",
+    ),
 ]
 
 
