@@ -94,3 +94,16 @@ class CredentialSpec:
         if key not in self.keys:
             raise ValueError(f"credential {self.id} has no key {key!r} (keys: {', '.join(self.keys)})")
         return SecretRef(self.namespace, self.secret_name, key)
+
+
+@dataclass(frozen=True)
+class TelemetryTarget:
+    """Where MCP proxies send OpenTelemetry data (MCPTelemetryConfig.spec.openTelemetry).
+
+    ToolHive exports OTLP over HTTP and strips any scheme from the endpoint
+    (stacklok/toolhive spectoconfig/telemetry.go), so this is `host:port`, port 4318.
+    """
+
+    otlp_http_endpoint: str  # e.g. "otel-collector.monitoring.svc.cluster.local:4318"
+    sampling_rate: str  # a decimal string 0..1, as the CRD wants it, e.g. "0.05"
+    insecure: bool = True  # in-cluster plaintext OTLP; NetworkPolicies confine it
