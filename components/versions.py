@@ -41,3 +41,57 @@ TOOLHIVE_IMAGES = {
     "proxyrunner": "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0",
     "vmcp": "ghcr.io/stacklok/toolhive/vmcp:v0.44.0",
 }
+
+
+@dataclass(frozen=True)
+class ServerImage:
+    """An MCP server image this project builds (from `context`) and pushes to the
+    configured registry as `<images.registry>/<repository>:<tag>`.
+
+    No upstream of the catalog publishes a version tag we could confirm
+    (research/mcp-servers.md), so every server image is built here from an exact
+    upstream release (package version or git commit) and tagged with it.
+    """
+
+    repository: str
+    tag: str
+    upstream: str  # what the image is built from, exactly
+    context: str  # build context in this repository (holds the Dockerfile)
+
+
+SERVER_IMAGES: dict[str, ServerImage] = {
+    "huggingface": ServerImage(
+        "hf-mcp-server", "0.4.23", "npm @llmindset/hf-mcp-server@0.4.23", "images/hf-mcp-server"
+    ),
+    "dataset-viewer": ServerImage(
+        "dataset-viewer-mcp",
+        "0.1.0-b1a3404",
+        "git github.com/privetin/dataset-viewer@b1a340430a2e7f5c388e6d8676ad5366c1f18f2a with mcp==1.1.2",
+        "images/dataset-viewer-mcp",
+    ),
+    "data-exploration": ServerImage(
+        "mcp-server-ds", "0.1.5", "PyPI mcp-server-ds==0.1.5 with mcp==1.1.3", "images/mcp-server-ds"
+    ),
+    "pandas": ServerImage(
+        "pandas-mcp-server",
+        "0.1.0-d4892fa",
+        "git github.com/marlonluo2018/pandas-mcp-server@d4892fa75174",
+        "images/pandas-mcp-server",
+    ),
+    "datahub": ServerImage(
+        "mcp-server-datahub", "0.8.0", "PyPI mcp-server-datahub==0.8.0", "images/mcp-server-datahub"
+    ),
+    "penrose": ServerImage("penrose-mcp", "0.1.0", "this repository, servers/penrose-mcp", "servers/penrose-mcp"),
+    "datagov": ServerImage(
+        "ckan-mcp-server", "0.4.119", "npm @aborruso/ckan-mcp-server@0.4.119", "images/ckan-mcp-server"
+    ),
+    "treasury": ServerImage(
+        "treasury-fiscaldata-mcp-server",
+        "0.1.11",
+        "npm @cyanheads/treasury-fiscaldata-mcp-server@0.1.11",
+        "images/treasury-fiscaldata-mcp-server",
+    ),
+    "nasa-cmr": ServerImage(
+        "earthdata-mcp-server", "0.6.0", "PyPI earthdata-mcp-server==0.6.0", "images/earthdata-mcp-server"
+    ),
+}
