@@ -1,0 +1,112 @@
+"""Value types shared by every config model: names, versions, quantities, resources.
+
+Kept apart from `config.py` so that schemas used in more than one place (the MCP
+server schema in `server_spec.py`) can build on them without an import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+
+from components.quantities import QuantityError, parse_quantity
+
+# Kubernetes minor versions the stack is written and schema-checked for. The floor is
+# where CRD validation rules (CEL) and ValidatingAdmissionPolicy are GA (1.30); the
+# ceiling is the newest OpenAPI schema bundled with kubernetes-validate 1.37.
+MIN_KUBERNETES = (1, 30)
+MAX_KUBERNETES = (1, 37)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+_KUBE_VERSION = re.compile(r"^v?1\.([0-9]{1,2})$")
+
+
+# ---------------------------------------------------------------------------
+# Value types shared by every section
+# ---------------------------------------------------------------------------
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (for example data-science)"
+        )
+    return value
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN.match(value):
+        raise ValueError(
+            "must be a lowercase DNS name with at least two labels and no wildcard, for example finetunings.ai"
+        )
+    return value
+
+
+def _semver(value: str) -> str:
+    if not _SEMVER.match(value):
+        raise ValueError("must be an exact chart version such as 0.44.0 (no ranges, no 'latest')")
+    return value
+
+
+def _kubernetes_version(value: str) -> str:
+    match = _KUBE_VERSION.match(value)
+    low = f"1.{MIN_KUBERNETES[1]}"
+    high = f"1.{MAX_KUBERNETES[1]}"
+    if not match:
+        raise ValueError(f"must be a Kubernetes minor version such as 1.34 (between {low} and {high})")
+    minor = int(match.group(1))
+    if not MIN_KUBERNETES[1] <= minor <= MAX_KUBERNETES[1]:
+        raise ValueError(f"must be between {low} and {high}: the versions this stack is schema-checked for")
+    return f"1.{minor}"
+
+
+def _quantity(value: str) -> str:
+    try:
+        parse_quantity(value)
+    except QuantityError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Domain = Annotated[str, AfterValidator(_domain)]
+ChartVersion = Annotated[str, AfterValidator(_semver)]
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+
+
+class Section(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CpuMemory(Section):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Resources(Section):
+    """Container requests and limits; requests may not exceed limits."""
+
+    requests: CpuMemory
+    limits: CpuMemory
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        for kind in ("cpu", "memory"):
+            request = getattr(self.requests, kind)
+            limit = getattr(self.limits, kind)
+            if parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"requests.{kind} ({request}) is larger than limits.{kind} ({limit})")
+        return self
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return self.model_dump()
+
+
