@@ -7,10 +7,14 @@ dependency order. A bad config stops here, before any resource, with a clear mes
 import pulumi
 
 from components.config import load_config
+from components.contracts import TelemetryTarget
 from components.k8s import restricted_namespace
+from components.mcp_servers import MCPServerSet, MCPServerSetArgs
+from components.plan import build_plan
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
+plan = build_plan(config)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
 # chart writes its RoleBinding into it.
@@ -24,6 +28,27 @@ toolhive = ToolHiveOperator(
         config=config.toolhive,
         watched_namespaces=config.operator_namespaces,
         namespaces_created=[mcp_namespace],
+        network=config.network,
+        monitoring_namespace=config.monitoring.namespace,
+    ),
+)
+
+# Where the MCP proxies send OTLP (the OpenTelemetry Collector of the monitoring stack).
+telemetry = TelemetryTarget(
+    otlp_http_endpoint=f"otel-collector.{config.monitoring.namespace}.svc.cluster.local:4318",
+    sampling_rate="1" if config.environment == "dev" else "0.05",
+)
+
+mcp = MCPServerSet(
+    "mcp",
+    MCPServerSetArgs(
+        plan=plan,
+        network=config.network,
+        telemetry=telemetry,
+        namespace=mcp_namespace,
+        edge_namespace=config.edge.namespace,
+        monitoring_namespace=config.monitoring.namespace,
+        operator_ready=toolhive.ready,
     ),
 )
 
@@ -31,3 +56,23 @@ pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
 pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export(
+    "mcp_routes",
+    [
+        {"name": r.name, "path": r.path, "service": r.service, "port": r.port, "mcp_path": r.mcp_path}
+        for r in plan.routes
+    ],
+)
+pulumi.export(
+    "mcp_servers",
+    {
+        s.name: {
+            "transport": s.spec.transport,
+            "tools": list(s.spec.enabled_tools),
+            "auth": "oidc" if s.auth else "none",
+            "group": s.group,
+            "route": s.route.path if s.route else None,
+        }
+        for s in plan.servers
+    },
+)
