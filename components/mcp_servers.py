@@ -379,6 +379,12 @@ class MCPServerSet(pulumi.ComponentResource):
         super().__init__(TYPE, name, {}, opts)
         plan = args.plan
         namespace = plan.namespace
+        if plan.production and not args.network.api_server_cidrs:
+            pulumi.log.warn(
+                "network.api_server_cidrs is not set: MCP proxies may reach any address on the API server "
+                "ports. Set it to your API server's endpoint addresses (kubectl get endpoints kubernetes).",
+                resource=self,
+            )
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, *deps])
