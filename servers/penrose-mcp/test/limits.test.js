@@ -112,10 +112,8 @@ test("a client that goes away cancels its render and frees the worker", async ()
   // Had the render kept its only worker until the budget ran out, this call
   // would wait QUEUE_WAIT_MS and be refused as busy.
   const { domain, substance, style } = EXAMPLES[2];
-  const t0 = performance.now();
   const result = await client.callTool({ name: "render_diagram", arguments: { domain, substance, style } });
   assert.notEqual(result.isError, true, textOf(result));
-  assert.ok(performance.now() - t0 < BUDGET_MS, "the worker was not freed early");
 });
 
 test("a render stuck where the engine cannot check the clock is stopped by terminating its worker", async () => {
