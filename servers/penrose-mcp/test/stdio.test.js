@@ -35,6 +35,9 @@ async function withStdioClient({ args, env }, body) {
   }
 }
 
+/** SVG of EXAMPLES[0] from the first server process, compared in the second. */
+let firstProcessSvg = "";
+
 test("--stdio answers tools/list and renders (no output URL without HTTP)", async () => {
   await withStdioClient({ args: ["--stdio"], env: {} }, async (client) => {
     const { tools } = await client.listTools();
@@ -43,15 +46,23 @@ test("--stdio answers tools/list and renders (no output URL without HTTP)", asyn
     const { domain, substance, style } = EXAMPLES[0];
     const result = await client.callTool({ name: "render_diagram", arguments: { domain, substance, style } });
     assert.notEqual(result.isError, true, textOf(result));
-    assert.match(svgOf(result), /<circle/);
+    firstProcessSvg = svgOf(result);
+    assert.match(firstProcessSvg, /<circle/);
     assert.match(textOf(result), /^URL: none \(this server does not serve outputs over HTTP in stdio mode\)/m);
   });
 });
 
-test("MCP_TRANSPORT=stdio selects stdio too", async () => {
-  // PORT is set to prove no HTTP listener is needed or started.
+test("MCP_TRANSPORT=stdio selects stdio too; another process renders the same bytes", async () => {
+  // A PORT in the environment (as in a container) must not matter: stdio
+  // mode starts no HTTP listener.
   await withStdioClient({ args: [], env: { MCP_TRANSPORT: "stdio", PORT: "1" } }, async (client) => {
     const { tools } = await client.listTools();
     assert.equal(tools.length, 4);
+    // Output URLs are content addresses: that only holds if a render is a
+    // pure function of trio + variation, across processes too.
+    const { domain, substance, style } = EXAMPLES[0];
+    const result = await client.callTool({ name: "render_diagram", arguments: { domain, substance, style } });
+    assert.ok(firstProcessSvg, "the first stdio test did not render");
+    assert.equal(svgOf(result), firstProcessSvg);
   });
 });
