@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: help render test lint clean
+PENROSE := servers/penrose-mcp
+
+.PHONY: help render test lint penrose-test bench clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases}.yaml"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers)"
+	@echo "make bench                render timings and the Penrose render benchmark"
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -25,8 +28,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The Penrose MCP server this project owns (Node.js): exact lockfile install.
+$(PENROSE)/node_modules/.package-lock.json: $(PENROSE)/package-lock.json
+	cd $(PENROSE) && npm ci --no-audit --no-fund
+
+penrose-test: $(PENROSE)/node_modules/.package-lock.json
+	cd $(PENROSE) && npm test
+
+test: lint penrose-test
 	$(BIN)/pytest
+
+bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
+	$(BIN)/python -m offline.bench
+	cd $(PENROSE) && npm run bench
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

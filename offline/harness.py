@@ -45,6 +45,7 @@ REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value st
 # Resource types that are Pulumi machinery, not Kubernetes objects.
 _NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+RECURSION_LIMIT = 20_000
 
 
 class StackFileError(Exception):
@@ -365,6 +366,9 @@ def run_program(
             if await output.is_secret():
                 secret_outputs.add(name)
 
+    # Running the monitor inline nests each registration inside the event-loop pump of
+    # the one before (pulumi's _sync_await), so depth grows with the resource count.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_ImmediateExecutor())
     asyncio.set_event_loop(loop)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.quantities import parse_quantity
-from offline.harness import ProgramRun
+from offline.harness import PROJECT_ROOT, ProgramRun
 
 NS = "data-science"
 REGISTRY = "ghcr.io/finetunings-ai/mcp-datascience"
@@ -394,3 +394,21 @@ def test_per_server_size_override(run):
     servers = objects(result, "MCPServer")
     assert mcp_container(servers["penrose"]["spec"])["resources"] == PROD_SIZES["large"]
     assert mcp_container(servers["pandas"]["spec"])["resources"] == PROD_SIZES["small"]
+
+
+def test_fifty_user_defined_servers_render_valid(validators):
+    import shutil
+
+    from offline.bench import _with_extra_servers
+    from offline.harness import run_program
+
+    project = _with_extra_servers(PROJECT_ROOT, 50)
+    try:
+        result = run_program("bench", root=project)
+    finally:
+        shutil.rmtree(project)
+    servers = objects(result, "MCPServer")
+    assert len(servers) == 59
+    assert servers["extra-07"]["spec"]["image"] == "registry.example.com/bench/server-07:1.0.7"
+    validator = validators("1.34")
+    assert [o["metadata"]["name"] for o in result.objects() if validator.errors(o)] == []

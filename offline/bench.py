@@ -1,0 +1,104 @@
+"""`make bench`: whole-process render time and peak memory per stack.
+
+    python -m offline.bench [--runs 5]
+
+Each figure is a fresh `python -m offline.render` process (interpreter start, imports,
+the mocked Pulumi run, schema-free YAML output), timed from outside; the median of
+`--runs` runs is printed with the peak RSS of the slowest run. Stacks: dev, prod, and
+prod plus 50 user-defined MCP servers (a scaling check of the plan and the components).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from offline.harness import PROJECT_ROOT, read_stack_file
+
+EXTRA_SERVERS = 50
+
+
+def _measure(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise RuntimeError(f"{' '.join(args)} failed: {err}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def _with_extra_servers(root: Path, count: int) -> Path:
+    """A project copy whose `bench` stack is prod plus `count` user-defined servers."""
+    project = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(root / name, project / name)
+    shutil.copytree(root / "components", project / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    config = read_stack_file("prod", root)
+    mcp = json.loads(json.dumps(config.get("mcp-datascience:mcp", {})))
+    mcp["custom_servers"] = {
+        f"extra-{i:02d}": {
+            "image": f"registry.example.com/bench/server-{i:02d}:1.0.{i}",
+            "transport": "streamable-http" if i % 2 else "stdio",
+            "proxy_port": 9000 + i,
+            **({"mcp_port": 8080} if i % 2 else {}),
+            "stateless": bool(i % 2),
+            "path": f"/extra-{i:02d}",
+            "egress_hosts": ["api.example.com"] if i % 3 == 0 else [],
+            "writable_paths": ["/tmp"],
+        }
+        for i in range(count)
+    }
+    config["mcp-datascience:mcp"] = mcp
+    (project / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return project
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")))
+    args = parser.parse_args(argv)
+
+    extra = _with_extra_servers(PROJECT_ROOT, EXTRA_SERVERS)
+    out = Path(tempfile.mkdtemp(prefix="mcp-bench-out-"))
+    cases = [
+        ("dev", PROJECT_ROOT, "dev"),
+        ("prod", PROJECT_ROOT, "prod"),
+        (f"prod + {EXTRA_SERVERS} servers", extra, "bench"),
+    ]
+    print(f"whole-process `python -m offline.render`, median of {args.runs} runs")
+    print(f"{'stack':<22} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'objects':>8}")
+    try:
+        for label, root, stack in cases:
+            cmd = [sys.executable, "-m", "offline.render", "--stack", stack, "--root", str(root), "--out", str(out)]
+            times, peaks = [], []
+            for _ in range(args.runs):
+                elapsed, peak = _measure(cmd, PROJECT_ROOT)
+                times.append(elapsed)
+                peaks.append(peak)
+            objects = sum(1 for _ in yaml.safe_load_all((out / stack / "objects.yaml").read_text()))
+            print(
+                f"{label:<22} {statistics.median(times):>9.2f} {min(times):>7.2f} {max(times):>7.2f} "
+                f"{max(peaks):>13.0f} {objects:>8}"
+            )
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
