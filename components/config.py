@@ -32,7 +32,8 @@ from pydantic import (
     model_validator,
 )
 
-from components import versions
+from components import plan, versions
+from components.catalog import CATALOG, GROUPS
 from components.config_types import (
     ChartVersion,
     CpuMemory,
@@ -124,8 +125,6 @@ class McpConfig(Section):
 
     @model_validator(mode="after")
     def _known_servers(self) -> McpConfig:
-        from components.catalog import CATALOG, GROUPS
-
         problems = []
         for name in self.servers:
             if name not in CATALOG:
@@ -257,9 +256,7 @@ class StackConfig(Section):
 
     @model_validator(mode="after")
     def _mcp_plan_is_deployable(self) -> StackConfig:
-        from components.plan import validate
-
-        problems = validate(self)
+        problems = plan.validate(self)
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self

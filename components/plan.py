@@ -24,7 +24,7 @@ from components.config_types import Resources
 from components.contracts import CredentialSpec, Route, ScrapeTarget
 from components.server_spec import Autoscale, EgressRule, SecretEnv, ServerOverride, ServerSpec
 
-if TYPE_CHECKING:  # config.py imports this module lazily; avoid the cycle at import time
+if TYPE_CHECKING:  # config.py imports this module: type names only, no import cycle
     from components.config import OidcConfig, StackConfig
 
 PROJECT = "mcp-datascience"
