@@ -6,6 +6,7 @@ server schema in `server_spec.py`) can build on them without an import cycle.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -73,7 +74,18 @@ def _quantity(value: str) -> str:
     return value
 
 
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            "must be a CIDR block with its host bits zero, such as 203.0.113.0/24 or 2001:db8::/32"
+        ) from None
+    return str(network)
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
 Domain = Annotated[str, AfterValidator(_domain)]
 ChartVersion = Annotated[str, AfterValidator(_semver)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
@@ -108,5 +120,3 @@ class Resources(Section):
 
     def as_k8s(self) -> dict[str, dict[str, str]]:
         return self.model_dump()
-
-
