@@ -7,12 +7,15 @@ dependency order. A bad config stops here, before any resource, with a clear mes
 import pulumi
 
 from components.config import load_config
-from components.contracts import Route
+from components.contracts import TelemetryTarget
 from components.edge import EdgeIngress, EdgeIngressArgs, credential_refs, credentials
 from components.k8s import restricted_namespace
+from components.mcp_servers import MCPServerSet, MCPServerSetArgs
+from components.plan import build_plan
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
+plan = build_plan(config)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
 # chart writes its RoleBinding into it.
@@ -26,23 +29,29 @@ toolhive = ToolHiveOperator(
         config=config.toolhive,
         watched_namespaces=config.operator_namespaces,
         namespaces_created=[mcp_namespace],
+        network=config.network,
+        monitoring_namespace=config.monitoring.namespace,
     ),
 )
 
-# The MCP layer's routes. Provisional: replaced by `build_plan(config).routes` when
-# components/plan.py lands on main (same seven servers, Services and ports).
-mcp_routes = [
-    Route(name, f"/{name}", config.mcp.namespace, f"mcp-{name}-proxy", 8080, extra_paths=extra)
-    for name, extra in (
-        ("huggingface", ()),
-        ("dataset-viewer", ()),
-        ("data-explorer", ()),
-        ("pandas", ()),
-        ("datahub", ()),
-        ("penrose", ("/outputs/",)),
-        ("gov-data", ()),
-    )
-]
+# Where the MCP proxies send OTLP (the OpenTelemetry Collector of the monitoring stack).
+telemetry = TelemetryTarget(
+    otlp_http_endpoint=f"otel-collector.{config.monitoring.namespace}.svc.cluster.local:4318",
+    sampling_rate="1" if config.environment == "dev" else "0.05",
+)
+
+mcp = MCPServerSet(
+    "mcp",
+    MCPServerSetArgs(
+        plan=plan,
+        network=config.network,
+        telemetry=telemetry,
+        namespace=mcp_namespace,
+        edge_namespace=config.edge.namespace,
+        monitoring_namespace=config.monitoring.namespace,
+        operator_ready=toolhive.ready,
+    ),
+)
 
 # DNS API credentials the edge declares; the SecretsLayer will materialise them and
 # hand back these same references (names and keys do not depend on the backend).
@@ -52,9 +61,9 @@ edge = EdgeIngress(
     "edge",
     EdgeIngressArgs(
         config=config,
-        routes=mcp_routes,
+        routes=plan.routes,
         credential_refs=edge_credentials,
-        depends_on=[mcp_namespace],
+        depends_on=[mcp],
     ),
 )
 
@@ -62,6 +71,26 @@ pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
 pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export(
+    "mcp_routes",
+    [
+        {"name": r.name, "path": r.path, "service": r.service, "port": r.port, "mcp_path": r.mcp_path}
+        for r in plan.routes
+    ],
+)
+pulumi.export(
+    "mcp_servers",
+    {
+        s.name: {
+            "transport": s.spec.transport,
+            "tools": list(s.spec.enabled_tools),
+            "auth": "oidc" if s.auth else "none",
+            "group": s.group,
+            "route": s.route.path if s.route else None,
+        }
+        for s in plan.servers
+    },
+)
 pulumi.export("base_url", edge.base_url)
 pulumi.export("mcp_urls", edge.mcp_urls)
 pulumi.export("penrose_outputs_url", edge.penrose_outputs_url)

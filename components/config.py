@@ -18,6 +18,7 @@ To extend the config for a new component, add a `Section` subclass and one field
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -36,14 +37,17 @@ from pydantic import (
 from components import versions
 from components.config_types import (
     ChartVersion,
-    Cidr,
     CpuMemory,
     DnsLabel,
     Domain,
+    HttpsUrl,
+    ImageRegistry,
     KubernetesVersion,
+    Quantity,
     Resources,
     Section,
 )
+from components.server_spec import Autoscale, Cidr, CustomServer, Port, ServerName, ServerOverride, SizeClass
 
 PROJECT = "mcp-datascience"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -70,10 +74,113 @@ class ToolHiveConfig(Section):
     )
 
 
+def _sizes(small: tuple[str, str, str, str], medium: tuple[str, str, str, str], large: tuple[str, str, str, str]):
+    def res(cpu_req: str, mem_req: str, cpu_lim: str, mem_lim: str) -> Resources:
+        return Resources(requests=CpuMemory(cpu=cpu_req, memory=mem_req), limits=CpuMemory(cpu=cpu_lim, memory=mem_lim))
+
+    return {"small": res(*small), "medium": res(*medium), "large": res(*large)}
+
+
+# Production sizes of the MCP containers: the seed's range (2-8 GiB memory, 1-4 CPU),
+# scaled by class. Pulumi.dev.yaml sets smaller ones.
+PROD_SIZES = _sizes(("1", "2Gi", "2", "4Gi"), ("1", "2Gi", "3", "6Gi"), ("2", "4Gi", "4", "8Gi"))
+
+
+class OidcConfig(Section):
+    """An OpenID Connect issuer whose access tokens the ToolHive proxies accept."""
+
+    issuer: HttpsUrl
+    audience: str  # the `aud` the tokens must carry
+    jwks_url: HttpsUrl | None = None  # discovered from the issuer when unset
+    scopes: tuple[str, ...] = ("openid",)
+
+
+class GroupOverride(Section):
+    """`mcp.groups.<name>`: how a server group is published."""
+
+    # true: one VirtualMCPServer at the group's path aggregates the members' tools;
+    # false: each member is published on its own at <group path>/<member>.
+    aggregate: bool = True
+    auth: Literal["none", "oidc"] = "none"
+
+
 class McpConfig(Section):
     """`mcp`: where and how the MCP servers run."""
 
     namespace: DnsLabel = "data-science"
+    # Per-server changes to catalog servers, keyed by catalog name.
+    servers: dict[str, ServerOverride] = Field(default_factory=dict)
+    # Servers this stack adds, with the catalog schema.
+    custom_servers: dict[ServerName, CustomServer] = Field(default_factory=dict)
+    groups: dict[str, GroupOverride] = Field(default_factory=dict)
+    oidc: OidcConfig | None = None
+    sizes: dict[SizeClass, Resources] = Field(default_factory=lambda: dict(PROD_SIZES))
+    # `spec.resources` of each MCPServer sizes the ToolHive proxy container only.
+    proxy_resources: Resources = Resources(
+        requests=CpuMemory(cpu="100m", memory="128Mi"), limits=CpuMemory(cpu="500m", memory="256Mi")
+    )
+    # Replica bounds for stateless HTTP servers (HPA); stateful and stdio servers run one.
+    autoscale: Autoscale = Autoscale()
+    # Size limit of each writable emptyDir of an MCP container.
+    scratch_size: Quantity = "1Gi"
+
+    @model_validator(mode="after")
+    def _known_servers(self) -> McpConfig:
+        from components.catalog import CATALOG, GROUPS
+
+        problems = []
+        for name in self.servers:
+            if name not in CATALOG:
+                close = difflib.get_close_matches(name, CATALOG, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                problems.append(
+                    f"{PROJECT}:mcp.servers.{name}: '{name}' is not a catalog server (catalog: "
+                    f"{', '.join(CATALOG)}).{hint} To add your own server, put it under mcp.custom_servers"
+                )
+        for name in self.custom_servers:
+            if name in CATALOG or name in GROUPS:
+                problems.append(
+                    f"{PROJECT}:mcp.custom_servers.{name}: '{name}' is already a catalog name; "
+                    f"change the catalog server under mcp.servers.{name} or pick another name"
+                )
+        for name in self.groups:
+            if name not in GROUPS:
+                problems.append(f"{PROJECT}:mcp.groups.{name}: unknown group (groups: {', '.join(GROUPS)})")
+        if set(self.sizes) != {"small", "medium", "large"}:
+            problems.append(f"{PROJECT}:mcp.sizes must define exactly small, medium and large")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ImagesConfig(Section):
+    """`images`: where this project's server images are pushed and pulled from."""
+
+    registry: ImageRegistry = "ghcr.io/finetunings-ai/mcp-datascience"
+    # An existing docker-registry Secret in the MCP namespace, for a private registry.
+    pull_secret: DnsLabel | None = None
+
+
+class NetworkConfig(Section):
+    """`network`: cluster facts the NetworkPolicies need."""
+
+    # Cluster DNS pods (CoreDNS/kube-dns carry k8s-app=kube-dns on EKS, GKE, AKS and kubeadm).
+    dns_namespace: DnsLabel = "kube-system"
+    dns_pod_labels: dict[str, str] = Field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    # The API server's endpoint addresses (`kubectl get endpoints kubernetes`). NetworkPolicy
+    # sees traffic after the Service's DNAT, so the ClusterIP alone does not match. Empty:
+    # any address on the API ports, with cloud metadata excepted (set it in production).
+    api_server_cidrs: tuple[Cidr, ...] = ()
+    api_server_ports: tuple[Port, ...] = (443, 6443)
+    # Never reachable through internet egress rules (RFC 1918, CGNAT, link-local incl.
+    # the 169.254.169.254 cloud metadata address).
+    private_cidrs: tuple[Cidr, ...] = (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+    )
 
 
 class EdgeConfig(Section):
@@ -107,9 +214,6 @@ class EdgeConfig(Section):
     service_annotations: dict[str, str] = Field(default_factory=dict)
     # Source CIDRs allowed to reach the edge at all; empty = the internet.
     allowed_cidrs: tuple[Cidr, ...] = ()
-    # Where the Kubernetes API server is, for controllers' egress NetworkPolicies.
-    # Empty: TCP 443 and 6443 to any address except cloud metadata.
-    kubernetes_api_cidrs: tuple[Cidr, ...] = ()
     # Optional dedicated host per route name, e.g. {huggingface: huggingface.finetunings.ai}.
     hosts: dict[str, Domain] = Field(default_factory=dict)
     # Publish each server's /health (prefix-stripped) besides its MCP endpoint.
@@ -188,6 +292,8 @@ class StackConfig(Section):
     domain: Domain = "finetunings.ai"
     kubernetes_version: KubernetesVersion = "1.34"
     toolhive: ToolHiveConfig = ToolHiveConfig()
+    images: ImagesConfig = ImagesConfig()
+    network: NetworkConfig = NetworkConfig()
     mcp: McpConfig = McpConfig()
     edge: EdgeConfig = EdgeConfig()
     dns: DnsConfig = DnsConfig()
@@ -256,6 +362,15 @@ class StackConfig(Section):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _mcp_plan_is_deployable(self) -> StackConfig:
+        from components.plan import validate
+
+        problems = validate(self)
+        if problems:
+            raise ValueError("\n  - ".join(problems))
+        return self
+
     @property
     def operator_namespaces(self) -> tuple[str, ...]:
         """Namespaces the operator manages when namespace-scoped."""
@@ -307,7 +422,9 @@ def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str]
     try:
         return StackConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(stack, [_describe(err, secret_keys) for err in exc.errors()]) from None
+        # A cross-section rule may report several problems in one error, one per line.
+        problems = [p for err in exc.errors() for p in _describe(err, secret_keys).split("\n  - ")]
+        raise ConfigError(stack, problems) from None
 
 
 def read_project_config() -> tuple[dict[str, Any], frozenset[str]]:

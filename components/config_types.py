@@ -6,9 +6,9 @@ server schema in `server_spec.py`) can build on them without an import cycle.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated
+from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
@@ -24,6 +24,11 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 _KUBE_VERSION = re.compile(r"^v?1\.([0-9]{1,2})$")
+_REGISTRY = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*"  # host
+    r"(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*/?$"  # port, path
+)
+_RATE = re.compile(r"^(0(\.[0-9]+)?|1(\.0+)?)$")
 
 
 # ---------------------------------------------------------------------------
@@ -74,22 +79,38 @@ def _quantity(value: str) -> str:
     return value
 
 
-def _cidr(value: str) -> str:
+def _https_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise ValueError("must be an https:// URL such as https://auth.example.com/realms/mcp")
+    return value
+
+
+def _image_registry(value: str) -> str:
+    if not _REGISTRY.match(value):
+        raise ValueError("must be a registry and path without a tag, such as ghcr.io/my-org/mcp")
+    return value.rstrip("/")
+
+
+def _sampling_rate(value: str) -> str:
     try:
-        network = ipaddress.ip_network(value, strict=True)
+        rate = float(value)
     except ValueError:
-        raise ValueError(
-            "must be a CIDR block with its host bits zero, such as 203.0.113.0/24 or 2001:db8::/32"
-        ) from None
-    return str(network)
+        raise ValueError("must be a number between 0 and 1, such as 0.05") from None
+    if not 0 <= rate <= 1 or not _RATE.match(value):
+        raise ValueError("must be a decimal between 0 and 1 written like 0.05 or 1")
+    return value
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
 Domain = Annotated[str, AfterValidator(_domain)]
 ChartVersion = Annotated[str, AfterValidator(_semver)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 Quantity = Annotated[str, AfterValidator(_quantity)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+ImageRegistry = Annotated[str, AfterValidator(_image_registry)]
+# MCPTelemetryConfig samplingRate is a string matching 0..1 (CRD pattern).
+SamplingRate = Annotated[str, AfterValidator(_sampling_rate)]
 
 
 class Section(BaseModel):

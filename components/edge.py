@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import netpol, versions
 from components.config import StackConfig
 from components.contracts import CredentialSpec, Route, ScrapeTarget, SecretRef, WebRoute
 from components.edge_plan import (
@@ -47,9 +47,6 @@ from components.k8s import container_security_context, labels, restricted_namesp
 
 TYPE = "mcp-datascience:index:EdgeIngress"
 
-# Outbound internet: TCP 443 only, never cloud metadata or private ranges (DESIGN conventions).
-METADATA_CIDR = "169.254.169.254/32"
-PRIVATE_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 METRICS_PORT = 9113  # NIC prometheus.port and NGF metrics.port defaults
 CERT_MANAGER_METRICS_PORT = 9402  # cert-manager chart templates/service.yaml
 CERT_MANAGER_WEBHOOK_PORT = 10250  # cert-manager chart webhook.securePort default
@@ -392,44 +389,24 @@ def _from_namespace(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
-def _internet(ports: Sequence[int]) -> dict[str, Any]:
-    return {
-        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_CIDR, *PRIVATE_CIDRS]}}],
-        "ports": _ports(*ports),
-    }
-
-
-def _kube_api(config: StackConfig) -> dict[str, Any]:
-    cidrs = config.edge.kubernetes_api_cidrs
-    if cidrs:
-        to = [{"ipBlock": {"cidr": c}} for c in cidrs]
-    else:
-        # The API server's address is cluster-specific: any address but cloud metadata.
-        to = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_CIDR]}}]
-    return {"to": to, "ports": _ports(443, 6443)}
+def _internet(config: StackConfig, ports: Sequence[int]) -> dict[str, Any]:
+    return netpol.internet_egress(config.network, ports)
 
 
 def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
-    cidrs = config.edge.kubernetes_api_cidrs or ("0.0.0.0/0",)
+    """Admission/APIService webhooks are called by the API server (network.api_server_cidrs;
+    any address when unset, since the control plane's source address is cluster-specific)."""
+    cidrs = config.network.api_server_cidrs or ("0.0.0.0/0",)
     return [{"ipBlock": {"cidr": c}} for c in cidrs]
 
 
 def baseline_policies(namespace: str, config: StackConfig) -> list[dict[str, Any]]:
-    """Default deny, DNS to kube-dns, and the Kubernetes API for every pod (controllers,
-    webhooks and hook Jobs all talk to it)."""
-    dns_peer = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-    }
+    """Default deny, DNS, and the Kubernetes API for every pod (controllers, webhooks and
+    hook Jobs all talk to it)."""
     return [
         _np("default-deny", namespace, {}, types=["Ingress", "Egress"]),
-        _np(
-            "allow-dns",
-            namespace,
-            {},
-            egress=[{"to": [dns_peer], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}],
-        ),
-        _np("allow-kubernetes-api", namespace, {}, egress=[_kube_api(config)]),
+        _np("allow-dns", namespace, {}, egress=[netpol.dns_egress(config.network)]),
+        _np("allow-kubernetes-api", namespace, {}, egress=[netpol.api_server_egress(config.network)]),
     ]
 
 
@@ -506,7 +483,7 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     out = [
         *baseline_policies(ns, config),
         # ACME and the DNS provider API are both HTTPS on the internet.
-        _np("cert-manager-acme", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=[_internet(acme_ports)]),
+        _np("cert-manager-acme", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=[_internet(config, acme_ports)]),
         _np(
             "cert-manager-metrics",
             ns,
@@ -529,7 +506,7 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
                 ns,
                 GODADDY_LABELS,
                 ingress=[{"from": _from_api_server(config), "ports": _ports(GODADDY_WEBHOOK_PORT)}],
-                egress=[_internet([443])],
+                egress=[_internet(config, [443])],
             )
         )
     return out
@@ -539,7 +516,7 @@ def external_dns_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.dns.external_dns_namespace
     return [
         *baseline_policies(ns, config),
-        _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[_internet([443])]),
+        _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[_internet(config, [443])]),
         _np(
             "external-dns-metrics",
             ns,

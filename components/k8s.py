@@ -24,6 +24,16 @@ def labels(name: str, component: str, extra: Mapping[str, str] | None = None) ->
     return out
 
 
+def owner_labels(component: str) -> dict[str, str]:
+    """Labels for custom resources an operator reconciles: no `app.kubernetes.io/name`
+    or `instance`, which operators use for the workloads they create."""
+    return {
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
 def restricted_namespace(
     resource_name: str,
     name: str,

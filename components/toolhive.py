@@ -15,12 +15,23 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
-from components.config import ToolHiveConfig
+from components import netpol, versions
+from components.config import NetworkConfig, ToolHiveConfig
+from components.contracts import ScrapeTarget
 from components.helm import helm_release
-from components.k8s import container_security_context, restricted_namespace
+from components.k8s import container_security_context, labels, restricted_namespace
 
 TYPE = "mcp-datascience:index:ToolHiveOperator"
+RELEASE = "toolhive-operator"
+# Operator pod labels (chart selector labels: name = chart fullname, instance = release).
+OPERATOR_SELECTOR = {"app.kubernetes.io/name": "toolhive-operator", "app.kubernetes.io/instance": RELEASE}
+# controller-runtime serves plain-HTTP /metrics on :8080 (port name `metrics`) and health on
+# :8081 (cmd/thv-operator/main.go metricsserver.Options{BindAddress: ":8080"}); the chart
+# creates no Service for it, so this component does.
+METRICS_SERVICE = "toolhive-operator-metrics"
+METRICS_PORT = 8080
+# controller-runtime's webhook server port (main.go webhook.Options{Port: 9443}).
+WEBHOOK_PORT = 9443
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,39 @@ class ToolHiveOperatorArgs:
     # The chart writes a RoleBinding into each watched namespace, so the namespaces
     # this stack creates must exist before the operator release.
     namespaces_created: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    monitoring_namespace: str = "monitoring"  # Prometheus scrapes the operator from here
+
+
+def scrape_targets(config: ToolHiveConfig) -> list[ScrapeTarget]:
+    """The operator's metrics Service, for the monitoring stack."""
+    return [
+        ScrapeTarget(
+            name=METRICS_SERVICE,
+            namespace=config.namespace,
+            selector={"app.kubernetes.io/name": METRICS_SERVICE},
+            port="metrics",
+        )
+    ]
+
+
+def network_policies(network: NetworkConfig, monitoring_namespace: str) -> dict[str, dict[str, Any]]:
+    """The operator namespace: nothing in or out but what the operator needs."""
+    api = netpol.api_server_egress(network)
+    return {
+        "default-deny": netpol.default_deny_spec(),
+        "allow-dns": netpol.dns_spec(network),
+        "toolhive-operator": {
+            "podSelector": {"matchLabels": OPERATOR_SELECTOR},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [netpol.namespace_peer(monitoring_namespace)], "ports": netpol.ports([METRICS_PORT])},
+                # Admission webhooks are called by the API server, from its own addresses.
+                {"from": api["to"], "ports": netpol.ports([WEBHOOK_PORT])},
+            ],
+            "egress": [api],
+        },
+    }
 
 
 def crd_values() -> dict[str, Any]:
@@ -95,10 +139,32 @@ class ToolHiveOperator(pulumi.ComponentResource):
             versions.TOOLHIVE_OPERATOR,
             namespace=self.namespace.metadata.name,
             values=operator_values(config, args.watched_namespaces),
-            release_name="toolhive-operator",
+            release_name=RELEASE,
             version=config.chart_version,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds, *args.namespaces_created]),
         )
+        self.metrics_service = k8s.core.v1.Service(
+            f"{name}-metrics",
+            metadata={
+                "name": METRICS_SERVICE,
+                "namespace": config.namespace,
+                "labels": labels(METRICS_SERVICE, "toolhive-operator"),
+            },
+            spec={
+                "selector": OPERATOR_SELECTOR,
+                "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator]),
+        )
+        for policy_name, spec in network_policies(args.network, args.monitoring_namespace).items():
+            netpol.network_policy(
+                f"{name}-netpol-{policy_name}",
+                name=policy_name,
+                namespace=config.namespace,
+                spec=spec,
+                component="toolhive-operator",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
         self.namespace_name: pulumi.Output[str] = self.namespace.metadata.name
         self.register_outputs(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from components.config import ConfigError, parse_config
 from offline.harness import PROJECT_ROOT, read_stack_file, run_program
+from tests.stackconfig import BASE, base_config
 
 # (overrides, the key the message must name, a fragment of what is allowed)
 BAD_INPUTS = [
@@ -60,7 +62,7 @@ BAD_INPUTS = [
 )
 def test_bad_value_is_rejected_with_key_and_allowed_values(overrides, key, allowed):
     with pytest.raises(ConfigError) as caught:
-        parse_config({"environment": "prod", **overrides}, stack="prod")
+        parse_config({**base_config(), **overrides}, stack="prod")
     message = str(caught.value)
     assert key in message
     assert allowed in message
@@ -69,24 +71,24 @@ def test_bad_value_is_rejected_with_key_and_allowed_values(overrides, key, allow
 
 def test_bad_value_shows_the_value_it_got():
     with pytest.raises(ConfigError) as caught:
-        parse_config({"environment": "prod", "toolhive": {"rbac_scope": "global"}}, stack="prod")
+        parse_config({**base_config(), "toolhive": {"rbac_scope": "global"}}, stack="prod")
     assert "= 'global'" in str(caught.value)
 
 
 def test_all_problems_are_reported_at_once():
     with pytest.raises(ConfigError) as caught:
-        parse_config({"environment": "qa", "domain": "x", "kubernetes_version": "2.0"}, stack="dev")
+        parse_config({**base_config(), "environment": "qa", "domain": "x", "kubernetes_version": "2.0"}, stack="dev")
     assert len(caught.value.problems) == 3
 
 
 def test_environment_defaults_to_a_known_stack_name_and_is_required_otherwise():
-    assert parse_config({}, stack="staging").environment == "staging"
+    assert parse_config({"mcp": BASE["mcp"]}, stack="staging").environment == "staging"
     with pytest.raises(ConfigError, match="environment is not set and the stack name 'team-x'"):
         parse_config({}, stack="team-x")
 
 
 def test_defaults_are_the_production_safe_ones():
-    cfg = parse_config({}, stack="prod")
+    cfg = parse_config(base_config(), stack="prod")
     assert cfg.domain == "finetunings.ai"
     assert cfg.toolhive.namespace == "toolhive-system"
     assert cfg.toolhive.chart_version == "0.44.0"
@@ -96,13 +98,13 @@ def test_defaults_are_the_production_safe_ones():
 
 def test_pulumi_scalar_strings_are_coerced():
     # Pulumi hands every scalar to the program as a string.
-    cfg = parse_config({"environment": "dev", "kubernetes_version": "v1.36"}, stack="dev")
+    cfg = parse_config({**base_config(), "environment": "dev", "kubernetes_version": "v1.36"}, stack="dev")
     assert cfg.kubernetes_version == "1.36"
 
 
 def test_secret_config_values_are_never_echoed():
     with pytest.raises(ConfigError) as caught:
-        parse_config({"environment": "prod", "domain": "s3cr3t-value"}, stack="prod", secret_keys=frozenset({"domain"}))
+        parse_config({**base_config(), "domain": "s3cr3t-value"}, stack="prod", secret_keys=frozenset({"domain"}))
     assert "s3cr3t-value" not in str(caught.value)
     assert "[secret]" in str(caught.value)
 
@@ -122,6 +124,9 @@ def test_program_stops_before_any_resource_on_bad_config():
 def test_render_prints_a_clean_message_and_exit_code_2(tmp_path: Path):
     (tmp_path / "Pulumi.broken.yaml").write_text(
         "config:\n  mcp-datascience:environment: prod\n  mcp-datascience:toolhive:\n    rbac_scope: everywhere\n"
+        + "  mcp-datascience:mcp: "
+        + json.dumps(BASE["mcp"])
+        + "\n"
     )
     for name in ("__main__.py", "Pulumi.yaml"):
         (tmp_path / name).symlink_to(PROJECT_ROOT / name)

@@ -17,6 +17,8 @@ from components.edge import (
     scrape_targets,
 )
 from components.edge_plan import MCP_ALLOW_HEADERS, build_edge_plan, gateway_objects, nic_objects
+from components.plan import build_plan
+from tests.stackconfig import base_config
 
 SEVEN = ("huggingface", "dataset-viewer", "data-explorer", "pandas", "datahub", "penrose", "gov-data")
 
@@ -35,7 +37,8 @@ WEB = [
 
 
 def cfg(**sections):
-    return parse_config({"environment": "prod", **sections}, stack="prod")
+    """A deployable prod config (tests/stackconfig.py) with edge/dns sections replaced."""
+    return parse_config({**base_config(), **sections}, stack="prod")
 
 
 def by_kind(run, kind):
@@ -137,7 +140,10 @@ def test_nic_publishes_seven_routes_stripped_streaming_and_tls(matrix_runs, cont
         assert not any("snippets" in k for k in ann)
     assert {p: v for p, v in published.items() if p.endswith("/mcp")} == {f"/{n}/mcp": ("Exact", "/mcp") for n in SEVEN}
     assert published["/penrose/outputs/"] == ("Prefix", "/outputs/")
-    assert len(published) == 8
+    with_auth = {r.path for r in build_plan(cfg()).routes if r.requires_auth}
+    oauth = {p for p in published if p.endswith("/.well-known/oauth-protected-resource")}
+    assert oauth == {f"{path}/.well-known/oauth-protected-resource" for path in with_auth}
+    assert len(published) == 8 + len(with_auth)
     assert not any("metrics" in p or "health" in p for p in published)
 
 
@@ -344,7 +350,7 @@ def test_web_uis_are_published_behind_the_allowlist(controller):
 def test_outputs(prod):
     assert prod.outputs["base_url"] == "https://finetunings.ai"
     assert prod.outputs["mcp_urls"]["huggingface"] == "https://finetunings.ai/huggingface/mcp"
-    assert set(prod.outputs["mcp_urls"]) == set(SEVEN)
+    assert set(prod.outputs["mcp_urls"].values()) == {f"https://finetunings.ai/{p}/mcp" for p in SEVEN}
     assert prod.outputs["penrose_outputs_url"] == "https://finetunings.ai/penrose/outputs/"
 
 
@@ -400,12 +406,14 @@ def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
         assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     acme = run.find("NetworkPolicy", "cert-manager-acme", "cert-manager").inputs["spec"]["egress"][0]
     assert acme["ports"] == [{"protocol": "TCP", "port": 443}]
-    assert "169.254.169.254/32" in acme["to"][0]["ipBlock"]["except"]
+    assert "169.254.0.0/16" in acme["to"][0]["ipBlock"]["except"]  # cloud metadata
     backends = run.find("NetworkPolicy", "edge-backends", "nginx-ingress").inputs["spec"]["egress"]
+    # only the namespaces and proxy ports of the routes, nothing else
+    routes = build_plan(cfg()).routes
     assert backends == [
         {
             "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data-science"}}}],
-            "ports": [{"protocol": "TCP", "port": 8080}],
+            "ports": [{"protocol": "TCP", "port": p} for p in sorted({r.port for r in routes})],
         }
     ]
 
@@ -429,8 +437,8 @@ BAD = [
         "'nginx-ingress', 'gateway-api' or 'existing'",
     ),
     ({"dns": {"provider": "http01-only"}}, "mcp-datascience:edge.wildcard", "needs DNS-01"),
-    ({"edge": {"allowed_cidrs": ["10.0.0.300/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "must be a CIDR block"),
-    ({"edge": {"allowed_cidrs": ["10.0.0.1/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "host bits zero"),
+    ({"edge": {"allowed_cidrs": ["10.0.0.300/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "is not a CIDR block"),
+    ({"edge": {"allowed_cidrs": ["10.0.0.1/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "has host bits set"),
     (
         {"dns": {"provider": "http01-only"}, "edge": {"wildcard": False, "allowed_cidrs": ["203.0.113.0/24"]}},
         "mcp-datascience:edge.allowed_cidrs",
@@ -449,7 +457,7 @@ BAD = [
 @pytest.mark.parametrize(("overrides", "key", "allowed"), BAD, ids=[str(i) for i in range(len(BAD))])
 def test_bad_edge_config_is_rejected(overrides, key, allowed):
     with pytest.raises(ConfigError) as caught:
-        parse_config({"environment": "prod", **overrides}, stack="prod")
+        parse_config({**base_config(), **overrides}, stack="prod")
     assert key in str(caught.value)
     assert allowed in str(caught.value)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import yaml
 
 from offline import render
 from offline.harness import PROJECT_ROOT
+from tests.stackconfig import BASE
 
 
 def _render(tmp_path: Path, stack: str, root: Path = PROJECT_ROOT) -> tuple[list, list, str]:
@@ -58,6 +60,7 @@ def test_any_stack_file_renders(tmp_path):
     shutil.copytree(PROJECT_ROOT / "components", project / "components", ignore=shutil.ignore_patterns("__pycache__"))
     (project / "Pulumi.staging.yaml").write_text(
         "config:\n  mcp-datascience:domain: staging.finetunings.ai\n  mcp-datascience:toolhive:\n    rbac_scope: cluster\n"
+        "  mcp-datascience:mcp: " + json.dumps(BASE["mcp"]) + "\n"
     )
     objects, releases, _ = _render(tmp_path, "staging", root=project)
     operator = next(r for r in releases if r["name"] == "toolhive-operator")

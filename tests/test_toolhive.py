@@ -6,7 +6,7 @@ import pytest
 
 from components import versions
 from components.config import ToolHiveConfig
-from components.toolhive import TYPE, operator_values
+from components.toolhive import TYPE, operator_values, scrape_targets
 
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -49,8 +49,15 @@ def test_crds_before_operator_and_namespaces_before_both(dev):
 def test_children_belong_to_the_component(dev):
     [component] = dev.of_type(TYPE)
     children = [r for r in dev.resources if r.parent == component.urn]
-    assert {c.type for c in children} == {"kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release"}
-    assert len(children) == 3
+    assert sorted(c.type for c in children) == [
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Service",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    ]
     assert component.inputs == {}  # CrossGuard sees no props on the component itself
 
 
@@ -104,3 +111,24 @@ def test_chart_version_override_applies_to_both_charts(run):
     toolhive = [r for r in result.releases() if r["name"].startswith("toolhive-operator")]
     assert len(toolhive) == 2
     assert {r["version"] for r in toolhive} == {"0.45.1"}
+
+
+def test_operator_metrics_service_selects_the_operator_pods(prod):
+    service = prod.find("Service", "toolhive-operator-metrics", "toolhive-system").inputs
+    assert service["spec"]["selector"] == {
+        "app.kubernetes.io/name": "toolhive-operator",
+        "app.kubernetes.io/instance": "toolhive-operator",
+    }
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]
+    [target] = scrape_targets(ToolHiveConfig())
+    assert target.selector.items() <= service["metadata"]["labels"].items()
+    assert target.port == "metrics"
+
+
+def test_operator_namespace_is_default_deny_with_narrow_allowances(prod):
+    deny = prod.find("NetworkPolicy", "default-deny", "toolhive-system").inputs["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    operator = prod.find("NetworkPolicy", "toolhive-operator", "toolhive-system").inputs["spec"]
+    metrics_from = operator["ingress"][0]["from"]
+    assert metrics_from == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert operator["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]

@@ -1,0 +1,312 @@
+"""The MCP server catalog: facts about each upstream server, not code.
+
+Every fact comes from ../shared/research/mcp-servers.md (upstream sources at the
+commits listed there). Ports: `proxy_port` keeps the seed's numbers; `mcp_port` is
+where the server itself listens. Images are built by this project from exact upstream
+releases (components/versions.py SERVER_IMAGES; images/ holds the recipes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.server_spec import Probe, SecretEnv, ServerSpec
+
+HF_TOOLS = ("hub_repo_search", "hub_repo_details", "hf_fs", "create_repo", "hf_jobs", "dynamic_space", "hf_whoami")
+# Write tools of the HF server; hidden by default (issue: read-only toolchain).
+HF_WRITE_TOOLS = ("create_repo", "hf_jobs", "dynamic_space")
+
+CATALOG: dict[str, ServerSpec] = {
+    # huggingface/hf-mcp-server (MIT) v0.4.x: stateless streamable HTTP with JSON
+    # responses on PORT 3000 (packages/app/src/server/transport/stateless-http-transport.ts).
+    # /mcp rejects Host headers not in MCP_ALLOWED_HOSTS (inbound-request-security.ts); the
+    # ToolHive proxy sends Host = the backend Service `mcp-<name>`. Callers bring their own
+    # HF token as `Authorization: Bearer` (anonymous callers get the read-only search tools).
+    "huggingface": ServerSpec(
+        description="Hugging Face Hub: search and inspect models, datasets, Spaces and papers",
+        upstream="https://github.com/huggingface/hf-mcp-server",
+        license="MIT",
+        built_image="huggingface",
+        transport="streamable-http",
+        proxy_port=8001,
+        mcp_port=3000,
+        env={
+            "TRANSPORT": "streamableHttpJson",
+            "PORT": "{mcp_port}",
+            "MCP_ALLOWED_HOSTS": "{backend_service}",
+            "DISABLE_TOOLS": ",".join(HF_WRITE_TOOLS),
+        },
+        egress_hosts=(
+            "huggingface.co",
+            "www.huggingface.co",
+            "datasets-server.huggingface.co",
+            "*.hf.space",
+            "gradio.app",
+        ),
+        writable_paths=("/tmp",),
+        size="small",
+        stateless=True,
+        caller_token=True,
+        tools=HF_TOOLS,
+        disabled_tools=HF_WRITE_TOOLS,
+        path="/huggingface",
+        # No health endpoint, and /mcp fails the Host check for probes: probe the port.
+        probe=Probe(kind="tcp"),
+    ),
+    # privetin/dataset-viewer (MIT) @b1a3404: stdio only, mcp<2 API. Reads
+    # HUGGINGFACE_TOKEN (not HF_TOKEN) for private or gated datasets. `get_parquet` writes
+    # a file inside the container, useless to a remote client: hidden.
+    "dataset-viewer": ServerSpec(
+        description="Hugging Face Dataset Viewer API: rows, search, filters, statistics",
+        upstream="https://github.com/privetin/dataset-viewer",
+        license="MIT",
+        built_image="dataset-viewer",
+        transport="stdio",
+        proxy_port=8008,
+        secret_env=(
+            SecretEnv(
+                credential="hf-token",
+                key="token",
+                env="HUGGINGFACE_TOKEN",
+                optional=True,
+                purpose="Hugging Face token for private or gated datasets (Dataset Viewer)",
+            ),
+        ),
+        egress_hosts=("datasets-server.huggingface.co",),
+        writable_paths=("/tmp",),
+        size="small",
+        stateless=False,
+        tools=(
+            "get_info",
+            "get_rows",
+            "get_first_rows",
+            "search_dataset",
+            "filter",
+            "get_statistics",
+            "get_parquet",
+            "validate",
+        ),
+        disabled_tools=("get_parquet",),
+        path="/dataset-viewer",
+    ),
+    # reading-plus-ai/mcp-server-data-exploration (MIT), PyPI mcp-server-ds 0.1.5 with
+    # mcp 1.1.3: stdio only. `run_script` is arbitrary Python exec() (server.py L176-195):
+    # no egress, non-root, read-only root, tight limits, auth in front. DataFrames live in
+    # process memory shared by every client of the single replica.
+    "data-exploration": ServerSpec(
+        description="Data exploration: load CSVs and run Python analysis scripts (pandas, scikit-learn)",
+        upstream="https://github.com/reading-plus-ai/mcp-server-data-exploration",
+        license="MIT",
+        built_image="data-exploration",
+        transport="stdio",
+        proxy_port=8003,
+        writable_paths=("/tmp",),
+        size="large",
+        stateless=False,
+        tools=("load_csv", "run_script"),
+        code_tools=("run_script",),
+        path="/data-explorer",
+    ),
+    # marlonluo2018/pandas-mcp-server (MIT) @d4892fa: stdio only. run_pandas_code_tool
+    # exec()s code behind a bypassable blacklist (core/execution.py L125): off by default
+    # (PANDAS_MCP_ENABLE_CODE_EXECUTION=false and hidden). It creates its charts and log
+    # directories at import, so both point at the writable /tmp.
+    "pandas": ServerSpec(
+        description="pandas: read file metadata, interpret columns, generate charts",
+        upstream="https://github.com/marlonluo2018/pandas-mcp-server",
+        license="MIT",
+        built_image="pandas",
+        transport="stdio",
+        proxy_port=8004,
+        env={
+            "PANDAS_MCP_ENABLE_CODE_EXECUTION": "false",
+            "PANDAS_MCP_CHARTS_DIR": "/tmp/charts",
+            "PANDAS_MCP_LOG_FILE": "/tmp/logs/mcp_server.log",
+        },
+        writable_paths=("/tmp",),
+        size="large",
+        stateless=False,
+        tools=("read_metadata_tool", "interpret_column_data", "run_pandas_code_tool", "generate_chartjs_tool"),
+        disabled_tools=("run_pandas_code_tool",),
+        code_tools=("run_pandas_code_tool",),
+        path="/pandas",
+    ),
+    # acryldata/mcp-server-datahub (Apache-2.0) 0.8.0: shared HTTP mode is stateless
+    # streamable HTTP on FASTMCP_PORT 8000 at /mcp; each request carries the caller's
+    # DataHub token (the server refuses to start with DATAHUB_GMS_TOKEN set). GET /health
+    # does not call GMS. Telemetry to Mixpanel is off (it stalls when blocked).
+    "datahub": ServerSpec(
+        description="DataHub metadata: search, lineage, schemas, queries, documents (read-only)",
+        upstream="https://github.com/acryldata/mcp-server-datahub",
+        license="Apache-2.0",
+        built_image="datahub",
+        transport="streamable-http",
+        proxy_port=8005,
+        mcp_port=8000,
+        env={
+            "FASTMCP_HOST": "0.0.0.0",
+            "DATAHUB_TELEMETRY_ENABLED": "false",
+            "TOOLS_IS_MUTATION_ENABLED": "false",
+            "TOOLS_IS_USER_ENABLED": "false",
+            "SAVE_DOCUMENT_TOOL_ENABLED": "false",
+            "HOME": "/tmp",
+        },
+        # DATAHUB_GMS_URL is the user's DataHub; the server calls its host.
+        required_env=("DATAHUB_GMS_URL",),
+        egress_from_env=("DATAHUB_GMS_URL",),
+        writable_paths=("/tmp",),
+        size="small",
+        stateless=True,
+        caller_token=True,
+        tools=(
+            "search",
+            "get_lineage",
+            "get_lineage_paths_between",
+            "get_dataset_queries",
+            "get_entities",
+            "list_schema_fields",
+            "get_aspect_history",
+            "search_documents",
+            "grep_documents",
+        ),
+        path="/datahub",
+        probe=Probe(kind="http", path="/health"),
+    ),
+    # servers/penrose-mcp (this repository; upstream bmorphism/penrose-mcp is a stub that
+    # returns a fixed SVG). Renders with @penrose/core; SVGs are kept in a per-process
+    # cache and served at /outputs/<hash>.svg, so one replica (an output URL rendered on
+    # one replica would 404 on another).
+    "penrose": ServerSpec(
+        description="Penrose: mathematical diagrams from Domain/Substance/Style programs, as SVG",
+        upstream="https://github.com/penrose/penrose (engine); servers/penrose-mcp (this repository)",
+        license="MIT",
+        built_image="penrose",
+        transport="streamable-http",
+        proxy_port=8006,
+        mcp_port=8080,
+        env={"PUBLIC_BASE_URL": "{public_url}"},
+        writable_paths=("/tmp",),
+        size="medium",
+        stateless=False,
+        tools=("render_diagram", "list_examples", "get_example", "validate_trio"),
+        path="/penrose",
+        extra_paths=("/outputs/",),
+        probe=Probe(kind="http", path="/health"),
+    ),
+    # ondata/ckan-mcp-server (MIT) 0.4.119: TRANSPORT=http serves POST /mcp, stateless,
+    # JSON responses (src/transport/http.ts). Binds 127.0.0.1 unless CKAN_HTTP_HOST is set;
+    # refuses to start without CKAN_ALLOWED_DOMAINS; its DNS-rebinding guard compares the
+    # Host header *with* port.
+    "datagov": ServerSpec(
+        description="Data.gov catalog (CKAN): search and inspect US government datasets",
+        upstream="https://github.com/ondata/ckan-mcp-server",
+        license="MIT",
+        built_image="datagov",
+        transport="streamable-http",
+        proxy_port=8007,
+        mcp_port=3000,
+        env={
+            "TRANSPORT": "http",
+            "PORT": "{mcp_port}",
+            "CKAN_HTTP_HOST": "0.0.0.0",
+            "CKAN_ALLOWED_DOMAINS": "catalog.data.gov",
+            "CKAN_HTTP_ALLOWED_HOSTS": "{backend_service}:{mcp_port}",
+        },
+        egress_hosts=("catalog.data.gov",),
+        writable_paths=("/tmp",),
+        size="small",
+        stateless=True,
+        tools=(
+            "ckan_package_search",
+            "ckan_package_show",
+            "ckan_find_relevant_datasets",
+            "ckan_list_resources",
+            "ckan_organization_list",
+            "ckan_organization_show",
+            "ckan_organization_search",
+            "ckan_group_list",
+            "ckan_group_show",
+            "ckan_group_search",
+            "ckan_tag_list",
+            "ckan_datastore_search",
+            "ckan_datastore_search_sql",
+            "ckan_status_show",
+        ),
+        group="gov-data",
+        probe=Probe(kind="tcp"),
+    ),
+    # cyanheads/treasury-fiscaldata-mcp-server (Apache-2.0): HTTP on 3010 at /mcp,
+    # stateless sessions; GET /healthz (mcp-ts-core httpTransport.ts). The DuckDB
+    # "DataCanvas" keeps dataframes per process, so it stays off to allow replicas.
+    "treasury": ServerSpec(
+        description="US Treasury Fiscal Data: debt, interest rates, exchange rates, any dataset",
+        upstream="https://github.com/cyanheads/treasury-fiscaldata-mcp-server",
+        license="Apache-2.0",
+        built_image="treasury",
+        transport="streamable-http",
+        proxy_port=8007,
+        mcp_port=3010,
+        env={
+            "MCP_TRANSPORT_TYPE": "http",
+            "MCP_HTTP_HOST": "0.0.0.0",
+            "MCP_HTTP_PORT": "{mcp_port}",
+            "MCP_SESSION_MODE": "stateless",
+            "MCP_AUTH_MODE": "none",
+            "CANVAS_PROVIDER_TYPE": "none",
+            "LOGS_DIR": "/tmp/logs",
+        },
+        egress_hosts=("api.fiscaldata.treasury.gov",),
+        writable_paths=("/tmp",),
+        size="medium",
+        stateless=True,
+        tools=(
+            "treasury_list_datasets",
+            "treasury_query_dataset",
+            "treasury_get_debt",
+            "treasury_get_interest_rates",
+            "treasury_get_exchange_rates",
+        ),
+        group="gov-data",
+        probe=Probe(kind="http", path="/healthz"),
+    ),
+    # datalayer/earthdata-mcp-server (BSD-3-Clause) 0.6.0: `start --transport
+    # streamable-http` on PORT 4040, /mcp and GET /healthz (reactor_mcp_server app.py
+    # 1.3.2). Sessions are per connection (mcp-session-id): one replica. `download` mode
+    # writes below the working directory.
+    "nasa-cmr": ServerSpec(
+        description="NASA Earthdata (CMR): search Earth-science collections and granules",
+        upstream="https://github.com/datalayer/earthdata-mcp-server",
+        license="BSD-3-Clause",
+        built_image="nasa-cmr",
+        transport="streamable-http",
+        proxy_port=8007,
+        mcp_port=4040,
+        args=("start", "--transport", "streamable-http"),
+        env={"TRANSPORT": "streamable-http", "HOST": "0.0.0.0", "PORT": "{mcp_port}"},
+        egress_hosts=("cmr.earthdata.nasa.gov", "urs.earthdata.nasa.gov", "*.earthdatacloud.nasa.gov"),
+        writable_paths=("/tmp",),
+        size="medium",
+        stateless=False,
+        tools=("search_earth_datasets", "search_earth_datagranules", "download_earth_data_granules"),
+        group="gov-data",
+        probe=Probe(kind="http", path="/healthz"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """Servers published together: one VirtualMCPServer aggregates their tools."""
+
+    description: str
+    path: str
+    members: tuple[str, ...]
+
+
+GROUPS: dict[str, GroupSpec] = {
+    "gov-data": GroupSpec(
+        description="US government open data: Data.gov (CKAN), Treasury Fiscal Data, NASA CMR",
+        path="/gov-data",
+        members=("datagov", "treasury", "nasa-cmr"),
+    ),
+}

@@ -1,0 +1,90 @@
+"""NetworkPolicy building blocks shared by every component (pure dicts, plus one
+function that turns a spec into a resource).
+
+Kubernetes NetworkPolicies are allow-lists: once a policy selects a pod for a
+direction, only what some policy allows gets through. Each namespace this stack runs
+workloads in gets `default_deny` (everything, both directions) plus DNS, then one
+policy per workload that names exactly the flows it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import NetworkConfig
+from components.k8s import labels
+
+METADATA_CIDR = "169.254.169.254/32"  # cloud instance metadata (AWS, GCP, Azure)
+INTERNET = "0.0.0.0/0"
+
+
+def ports(numbers: Iterable[int], protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"protocol": protocol, "port": n} for n in sorted(set(numbers))]
+
+
+def namespace_peer(namespace: str, pod_labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Pods of one namespace (all of them, or those with `pod_labels`)."""
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if pod_labels:
+        peer["podSelector"] = {"matchLabels": dict(pod_labels)}
+    return peer
+
+
+def pod_peer(pod_labels: Mapping[str, str]) -> dict[str, Any]:
+    """Pods of the policy's own namespace with these labels."""
+    return {"podSelector": {"matchLabels": dict(pod_labels)}}
+
+
+def default_deny_spec() -> dict[str, Any]:
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def dns_egress(network: NetworkConfig) -> dict[str, Any]:
+    return {
+        "to": [namespace_peer(network.dns_namespace, network.dns_pod_labels)],
+        "ports": ports([53], "UDP") + ports([53], "TCP"),
+    }
+
+
+def dns_spec(network: NetworkConfig) -> dict[str, Any]:
+    return {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress(network)]}
+
+
+def api_server_egress(network: NetworkConfig) -> dict[str, Any]:
+    """The Kubernetes API. Policies see traffic after the `kubernetes` Service's DNAT, so
+    the peer is the API server's endpoint addresses (network.api_server_cidrs); without
+    them, any address on the API ports except cloud metadata."""
+    if network.api_server_cidrs:
+        peers = [{"ipBlock": {"cidr": c}} for c in network.api_server_cidrs]
+    else:
+        peers = [{"ipBlock": {"cidr": INTERNET, "except": [METADATA_CIDR]}}]
+    return {"to": peers, "ports": ports(network.api_server_ports)}
+
+
+def internet_egress(network: NetworkConfig, port_numbers: Sequence[int] = (443,)) -> dict[str, Any]:
+    """Public addresses only: private ranges and cloud metadata excepted."""
+    return {
+        "to": [{"ipBlock": {"cidr": INTERNET, "except": list(network.private_cidrs)}}],
+        "ports": ports(port_numbers),
+    }
+
+
+def network_policy(
+    resource_name: str,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    spec: Mapping[str, Any],
+    component: str,
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata={"name": name, "namespace": namespace, "labels": labels(name, component)},
+        spec=dict(spec),
+        opts=opts,
+    )

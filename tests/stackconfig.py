@@ -1,0 +1,25 @@
+"""The smallest config that deploys in production, for tests that vary one key.
+
+Production requires what has no safe default: the DataHub GMS URL, and an OIDC issuer
+for the code-executing Data Exploration server (or it must not be published).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+BASE: dict[str, Any] = {
+    "environment": "prod",
+    "mcp": {
+        "oidc": {"issuer": "https://auth.example.com/realms/mcp", "audience": "mcp"},
+        "servers": {
+            "data-exploration": {"auth": "oidc"},
+            "datahub": {"env": {"DATAHUB_GMS_URL": "https://datahub.example.com/api/gms"}},
+        },
+    },
+}
+
+
+def base_config() -> dict[str, Any]:
+    return copy.deepcopy(BASE)
