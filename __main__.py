@@ -8,6 +8,7 @@ import pulumi
 
 from components.config import load_config
 from components.contracts import TelemetryTarget
+from components.edge import EdgeIngress, EdgeIngressArgs, credential_refs, credentials
 from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.plan import build_plan
@@ -52,6 +53,20 @@ mcp = MCPServerSet(
     ),
 )
 
+# DNS API credentials the edge declares; the SecretsLayer will materialise them and
+# hand back these same references (names and keys do not depend on the backend).
+edge_credentials = credential_refs(credentials(config))
+
+edge = EdgeIngress(
+    "edge",
+    EdgeIngressArgs(
+        config=config,
+        routes=plan.routes,
+        credential_refs=edge_credentials,
+        depends_on=[mcp],
+    ),
+)
+
 pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
@@ -76,3 +91,7 @@ pulumi.export(
         for s in plan.servers
     },
 )
+pulumi.export("base_url", edge.base_url)
+pulumi.export("mcp_urls", edge.mcp_urls)
+pulumi.export("penrose_outputs_url", edge.penrose_outputs_url)
+pulumi.export("web_urls", edge.web_urls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -29,6 +30,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -183,11 +185,72 @@ class NetworkConfig(Section):
 class EdgeConfig(Section):
     """`edge`: the NGINX controller, routes and TLS in front of the MCP servers."""
 
-    # Where the edge controller runs; MCP NetworkPolicies admit traffic from it.
+    # Where the edge controller runs; MCP NetworkPolicies admit traffic from it. With
+    # `controller: existing` this is the namespace of the controller already running.
     namespace: DnsLabel = "nginx-ingress"
     # cert-manager's namespace is also its cluster resource namespace: ClusterIssuer
     # credentials (the DNS API secret) are read from here (cert-manager configuration docs).
     cert_manager_namespace: DnsLabel = "cert-manager"
+    # nginx-ingress: F5 NGINX Ingress Controller (Ingress + nginx.org/* annotations);
+    # gateway-api: NGINX Gateway Fabric (Gateway + HTTPRoutes + NGF policies);
+    # existing: an F5 NGINX Ingress Controller already in the cluster, class `ingress_class`.
+    controller: Literal["nginx-ingress", "gateway-api", "existing"] = "nginx-ingress"
+    # false: reuse a controller (and, for gateway-api, its GatewayClass) already installed.
+    install_controller: bool = True
+    # IngressClass (nginx-ingress, existing) or GatewayClass (gateway-api) name.
+    ingress_class: DnsLabel = "nginx"
+    # Pod labels of an existing controller (`controller: existing`), for NetworkPolicies.
+    existing_controller_labels: dict[str, str] = Field(
+        default_factory=lambda: {"app.kubernetes.io/name": "nginx-ingress"}
+    )
+    replicas: int = Field(default=2, ge=1, le=20)
+    resources: Resources = Resources(
+        requests=CpuMemory(cpu="100m", memory="128Mi"),
+        limits=CpuMemory(cpu="1", memory="512Mi"),
+    )
+    # The controller's Service (cloud load balancers read its annotations).
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    service_annotations: dict[str, str] = Field(default_factory=dict)
+    # Source CIDRs allowed to reach the edge at all; empty = the internet.
+    allowed_cidrs: tuple[Cidr, ...] = ()
+    # Optional dedicated host per route name, e.g. {huggingface: huggingface.finetunings.ai}.
+    hosts: dict[str, Domain] = Field(default_factory=dict)
+    # Publish each server's /health (prefix-stripped) besides its MCP endpoint.
+    publish_health: bool = False
+    # Largest request body (nginx size syntax: digits with k or m); MCP payloads carry
+    # base64 data, so more than nginx's 1m default.
+    client_max_body_size: str = Field(default="16m", pattern=r"^[1-9][0-9]{0,3}[km]?$")
+    # Read/send timeout for streams (nginx waits this long between two reads or writes).
+    stream_timeout_seconds: int = Field(default=3600, ge=60, le=9999)
+    # Browser origins allowed to call the MCP endpoints (CORS); empty = no CORS headers,
+    # so browsers refuse cross-origin calls (non-browser MCP clients are unaffected).
+    cors_origins: tuple[str, ...] = ()
+    # Let's Encrypt account email (optional).
+    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+    # auto: staging in dev, production elsewhere.
+    issuer: Literal["auto", "staging", "production"] = "auto"
+    # Certificate for `*.domain` too (needs a DNS-01 provider).
+    wildcard: bool = True
+    # Publish Grafana/Jaeger UIs when `allowed_cidrs` guards the edge (never publicly).
+    publish_web_uis: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: use scheme://host[:port] such as https://app.example.com "
+                    "(no path), or *"
+                )
+        return value
+
+    @field_validator("existing_controller_labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("must name at least one label of the controller pods")
+        return value
 
 
 class DnsConfig(Section):
@@ -195,6 +258,18 @@ class DnsConfig(Section):
 
     # The seed's DNS is at GoDaddy; moving to Cloudflare is this one value.
     provider: Literal["godaddy", "cloudflare", "http01-only"] = "godaddy"
+    # `_acme-challenge.<domain>` may be a CNAME into a zone the solver controls
+    # (cert-manager dns01 `cnameStrategy: Follow`), e.g. when GoDaddy closes its API.
+    cname_strategy: Literal["None", "Follow"] = "None"
+    # The webhook API group of the GoDaddy solver; empty = `acme.<domain>`.
+    godaddy_group_name: str = ""
+    # external-dns writes A/CNAME records for the edge hosts.
+    manage_records: bool = False
+    external_dns_namespace: DnsLabel = "external-dns"
+    # upsert-only never deletes records it did not create; sync also deletes.
+    records_policy: Literal["upsert-only", "sync", "create-only"] = "upsert-only"
+    # TXT owner id; empty = `mcp-datascience-<environment>`, one per stack.
+    owner_id: str = Field(default="", pattern=r"^[a-z0-9-]{0,63}$")
 
 
 class MonitoringConfig(Section):
@@ -239,6 +314,8 @@ class StackConfig(Section):
             "edge.cert_manager_namespace": self.edge.cert_manager_namespace,
             "monitoring.namespace": self.monitoring.namespace,
         }
+        if self.dns.manage_records:
+            namespaces["dns.external_dns_namespace"] = self.dns.external_dns_namespace
         seen: dict[str, str] = {}
         for key, namespace in namespaces.items():
             if namespace in seen:
@@ -252,6 +329,36 @@ class StackConfig(Section):
                 f"{PROJECT}:toolhive.watched_namespaces must not include the operator's own namespace "
                 f"'{self.toolhive.namespace}': MCP servers belong in their own namespace"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _edge_is_consistent(self) -> StackConfig:
+        edge, dns = self.edge, self.dns
+        if edge.wildcard and dns.provider == "http01-only":
+            raise ValueError(
+                f"{PROJECT}:edge.wildcard is true but {PROJECT}:dns.provider is 'http01-only': a wildcard "
+                f"certificate for *.{self.domain} needs DNS-01 (Let's Encrypt refuses HTTP-01 for wildcards). "
+                "Set edge.wildcard: false (explicit hostnames only) or dns.provider: cloudflare or godaddy"
+            )
+        if dns.provider == "http01-only" and edge.allowed_cidrs:
+            raise ValueError(
+                f"{PROJECT}:edge.allowed_cidrs is set but {PROJECT}:dns.provider is 'http01-only': Let's Encrypt "
+                "validates HTTP-01 from addresses it does not publish, so the allowlist would block every "
+                "renewal. Use a DNS-01 provider (cloudflare, godaddy) with an allowlist"
+            )
+        if dns.cname_strategy == "Follow" and dns.provider == "http01-only":
+            raise ValueError(f"{PROJECT}:dns.cname_strategy 'Follow' applies to DNS-01 only, not 'http01-only'")
+        for route, host in edge.hosts.items():
+            if host != self.domain and not host.endswith("." + self.domain):
+                raise ValueError(
+                    f"{PROJECT}:edge.hosts.{route} = '{host}' is not {self.domain} or a name under it: the "
+                    "certificate and DNS records cover only the stack's domain"
+                )
+            if edge.wildcard and host.count(".") > self.domain.count(".") + 1:
+                raise ValueError(
+                    f"{PROJECT}:edge.hosts.{route} = '{host}' is two levels below {self.domain}: the wildcard "
+                    f"*.{self.domain} covers one level only"
+                )
         return self
 
     @model_validator(mode="after")

@@ -95,3 +95,40 @@ SERVER_IMAGES: dict[str, ServerImage] = {
         "earthdata-mcp-server", "0.6.0", "PyPI earthdata-mcp-server==0.6.0", "images/earthdata-mcp-server"
     ),
 }
+
+
+# ---------------------------------------------------------------------------
+# Edge: NGINX controllers, cert-manager, DNS
+# ---------------------------------------------------------------------------
+
+# F5 NGINX Ingress Controller v5.5.4 = chart 2.6.4 (nginx/kubernetes-ingress tag v5.5.4;
+# docs.nginx.com "install/helm": the OCI chart is the supported source).
+NGINX_INGRESS = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-ingress", version="2.6.4")
+NGINX_INGRESS_IMAGE = "nginx/nginx-ingress:5.5.4"
+
+# NGINX Gateway Fabric v2.6.7 = chart 2.6.7 (nginx/nginx-gateway-fabric tag v2.6.7). The
+# chart installs no Gateway API CRDs: they are a documented prerequisite (README "Edge").
+NGINX_GATEWAY_FABRIC = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-gateway-fabric", version="2.6.7")
+NGINX_GATEWAY_FABRIC_IMAGES = {
+    "control-plane": "ghcr.io/nginx/nginx-gateway-fabric:2.6.7",
+    "nginx": "ghcr.io/nginx/nginx-gateway-fabric/nginx:2.6.7",
+}
+# The Gateway API release NGF v2.6.7 installs its CRDs from
+# (config/crd/gateway-api/standard/kustomization.yaml @ v2.6.7).
+GATEWAY_API_CRDS_VERSION = "v1.5.1"
+
+# cert-manager v1.21.1 (cert-manager/cert-manager tag v1.21.1; website installation/helm.md:
+# "The OCI Helm charts are the source of truth"). The chart pins its images to v1.21.1.
+CERT_MANAGER = ChartPin(chart="oci://quay.io/jetstack/charts/cert-manager", version="v1.21.1")
+
+# snowdrop/godaddy-webhook tag v0.8.0 (README: cert-manager "[1.17.4 - LTS] -> v0.8.0").
+GODADDY_WEBHOOK = ChartPin(
+    chart="godaddy-webhook", version="0.8.0", repository="https://snowdrop.github.io/godaddy-webhook"
+)
+GODADDY_WEBHOOK_IMAGE = {"repository": "quay.io/snowdrop/cert-manager-webhook-godaddy", "tag": "0.8.0"}
+
+# external-dns chart 1.21.1, appVersion 0.21.0 (kubernetes-sigs/external-dns charts/external-dns/Chart.yaml).
+EXTERNAL_DNS = ChartPin(
+    chart="external-dns", version="1.21.1", repository="https://kubernetes-sigs.github.io/external-dns/"
+)
+EXTERNAL_DNS_IMAGE = {"repository": "registry.k8s.io/external-dns/external-dns", "tag": "v0.21.0"}

@@ -108,7 +108,9 @@ def test_images_are_pinned_to_the_chart_version():
 
 def test_chart_version_override_applies_to_both_charts(run):
     result = run("prod", **{"toolhive.chart_version": "0.45.1"})
-    assert {r["version"] for r in result.releases()} == {"0.45.1"}
+    toolhive = [r for r in result.releases() if r["name"].startswith("toolhive-operator")]
+    assert len(toolhive) == 2
+    assert {r["version"] for r in toolhive} == {"0.45.1"}
 
 
 def test_operator_metrics_service_selects_the_operator_pods(prod):

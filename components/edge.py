@@ -1,0 +1,724 @@
+"""EdgeIngress: a maintained NGINX edge, cert-manager, Let's Encrypt, DNS.
+
+- Controller (`edge.controller`): F5 NGINX Ingress Controller (chart nginx-ingress 2.6.4,
+  standard Ingress objects with `nginx.org/*` annotations, snippets off), NGINX Gateway
+  Fabric (chart 2.6.7, Gateway + HTTPRoutes + NGF policies), or an existing F5 controller.
+- TLS: cert-manager v1.21.1, Let's Encrypt staging and production ClusterIssuers, one
+  Certificate for `domain` and `*.domain` (DNS-01) or for explicit hosts (HTTP-01).
+- DNS (`dns.provider`): GoDaddy through the snowdrop webhook, Cloudflare built in, or
+  HTTP-01 only; optional external-dns for the records.
+
+The route table and every object are computed by pure functions in
+`components/edge_plan.py` and here (values builders, NetworkPolicies, credentials,
+scrape targets); the component only applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import netpol, versions
+from components.config import StackConfig
+from components.contracts import CredentialSpec, Route, ScrapeTarget, SecretRef, WebRoute
+from components.edge_plan import (
+    CERT_MANAGER_RELEASE,
+    EXTERNAL_DNS_RELEASE,
+    GATEWAY_NAME,
+    GODADDY_RELEASE,
+    NGF_RELEASE,
+    NIC_RELEASE,
+    DnsCredentials,
+    EdgePlan,
+    build_edge_plan,
+    certificate_objects,
+    gateway_objects,
+    godaddy_group,
+    issuer_objects,
+    nic_objects,
+    outputs,
+)
+from components.helm import helm_release
+from components.k8s import container_security_context, labels, restricted_namespace
+
+TYPE = "mcp-datascience:index:EdgeIngress"
+
+METRICS_PORT = 9113  # NIC prometheus.port and NGF metrics.port defaults
+CERT_MANAGER_METRICS_PORT = 9402  # cert-manager chart templates/service.yaml
+CERT_MANAGER_WEBHOOK_PORT = 10250  # cert-manager chart webhook.securePort default
+GODADDY_WEBHOOK_PORT = 8443  # set via pod.securePort: the chart's 443 needs root
+EXTERNAL_DNS_METRICS_PORT = 7979  # external-dns chart service.port
+HTTP01_SOLVER_PORT = 8089  # cert-manager acmesolver listen port
+
+
+# ---------------------------------------------------------------------------
+# What other components consume (pure)
+# ---------------------------------------------------------------------------
+
+
+def credentials(config: StackConfig) -> list[CredentialSpec]:
+    """The DNS API credentials this edge needs, by provider (none for http01-only)."""
+    dns, cm_ns = config.dns, config.edge.cert_manager_namespace
+    out: list[CredentialSpec] = []
+    if dns.provider == "godaddy":
+        out.append(
+            CredentialSpec(
+                id="godaddy-api-key",
+                namespace=cm_ns,
+                secret_name="godaddy-api-key",
+                keys=("token",),
+                purpose="GoDaddy API key and secret as KEY:SECRET for the cert-manager DNS-01 webhook "
+                "(snowdrop/godaddy-webhook README)",
+            )
+        )
+        if dns.manage_records:
+            out.append(
+                CredentialSpec(
+                    id="external-dns-godaddy",
+                    namespace=dns.external_dns_namespace,
+                    secret_name="external-dns-godaddy",
+                    keys=("api-key", "api-secret"),
+                    purpose="GoDaddy API key and secret for external-dns (--godaddy-api-key/--godaddy-api-secret)",
+                )
+            )
+    elif dns.provider == "cloudflare":
+        out.append(
+            CredentialSpec(
+                id="cloudflare-api-token",
+                namespace=cm_ns,
+                secret_name="cloudflare-api-token",
+                keys=("api-token",),
+                purpose="Cloudflare API token (Zone:DNS:Edit, Zone:Zone:Read) for cert-manager DNS-01",
+            )
+        )
+        if dns.manage_records:
+            out.append(
+                CredentialSpec(
+                    id="external-dns-cloudflare",
+                    namespace=dns.external_dns_namespace,
+                    secret_name="external-dns-cloudflare",
+                    keys=("api-token",),
+                    purpose="Cloudflare API token for external-dns (CF_API_TOKEN)",
+                )
+            )
+    return out
+
+
+def credential_refs(specs: Sequence[CredentialSpec]) -> dict[str, SecretRef]:
+    """Every key of every spec as `<id>/<key>` -> SecretRef (what the SecretsLayer hands back)."""
+    return {f"{spec.id}/{key}": spec.ref(key) for spec in specs for key in spec.keys}
+
+
+def dns_credentials(config: StackConfig, refs: dict[str, SecretRef]) -> DnsCredentials:
+    """Pick the solver's and external-dns' refs (keyed `<credential id>/<key>`)."""
+    provider = config.dns.provider
+    if provider == "http01-only":
+        return DnsCredentials()
+    solver_key = "godaddy-api-key/token" if provider == "godaddy" else "cloudflare-api-token/api-token"
+    extdns = tuple(ref for key, ref in sorted(refs.items()) if key.startswith("external-dns-"))
+    return DnsCredentials(solver=refs[solver_key], external_dns=extdns)
+
+
+def controller_pod_selector(config: StackConfig) -> tuple[str, dict[str, str]]:
+    """(namespace, pod labels) of the pods that proxy to MCP Services: what the MCP
+    layer's NetworkPolicies admit."""
+    edge = config.edge
+    if edge.controller == "existing":
+        return edge.namespace, dict(edge.existing_controller_labels)
+    if edge.controller == "gateway-api":
+        # NGF provisions the data plane per Gateway and labels its pods with the
+        # Gateway's name (GEP-1762 label, used by NGF's provisioner).
+        return edge.namespace, {"gateway.networking.k8s.io/gateway-name": GATEWAY_NAME}
+    # nginx-ingress chart selectorLabels (templates/_helpers.tpl): name + instance.
+    return edge.namespace, {"app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": NIC_RELEASE}
+
+
+def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
+    """Metrics Services of the edge controller and cert-manager, for ServiceMonitors."""
+    edge = config.edge
+    out: list[ScrapeTarget] = []
+    if edge.controller == "nginx-ingress" and edge.install_controller:
+        # Chart `prometheus.service.create` makes `<fullname>-prometheus-service` with port
+        # `prometheus` and label service=nginx-ingress-prometheus-service (chart README,
+        # docs "Prometheus ServiceMonitor").
+        out.append(
+            ScrapeTarget(
+                name="nginx-ingress",
+                namespace=edge.namespace,
+                selector={"service": "nginx-ingress-prometheus-service"},
+                port="prometheus",
+            )
+        )
+    elif edge.controller == "gateway-api":
+        if edge.install_controller:
+            out.append(
+                ScrapeTarget(
+                    name="nginx-gateway-fabric",
+                    namespace=edge.namespace,
+                    selector=_edge_metrics_labels("control-plane"),
+                    port="metrics",
+                )
+            )
+        out.append(
+            ScrapeTarget(
+                name="nginx-gateway-data-plane",
+                namespace=edge.namespace,
+                selector=_edge_metrics_labels("data-plane"),
+                port="metrics",
+            )
+        )
+    out.append(
+        ScrapeTarget(
+            name="cert-manager",
+            namespace=edge.cert_manager_namespace,
+            selector=CERT_MANAGER_CONTROLLER_LABELS,
+            port="tcp-prometheus-servicemonitor",
+        )
+    )
+    return out
+
+
+def _edge_metrics_labels(part: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": f"edge-metrics-{part}", "app.kubernetes.io/part-of": "mcp-datascience"}
+
+
+# cert-manager chart v1.21.1 pod labels (templates/deployment.yaml, webhook-deployment.yaml).
+CERT_MANAGER_CONTROLLER_LABELS = {
+    "app.kubernetes.io/name": "cert-manager",
+    "app.kubernetes.io/instance": CERT_MANAGER_RELEASE,
+    "app.kubernetes.io/component": "controller",
+}
+CERT_MANAGER_WEBHOOK_LABELS = {
+    "app.kubernetes.io/name": "webhook",
+    "app.kubernetes.io/instance": CERT_MANAGER_RELEASE,
+    "app.kubernetes.io/component": "webhook",
+}
+# snowdrop godaddy-webhook chart templates/deployment.yaml pod labels.
+GODADDY_LABELS = {"app.kubernetes.io/name": "godaddy-webhook", "app.kubernetes.io/instance": GODADDY_RELEASE}
+EXTERNAL_DNS_LABELS = {"app.kubernetes.io/name": "external-dns", "app.kubernetes.io/instance": EXTERNAL_DNS_RELEASE}
+NGF_CONTROL_PLANE_LABELS = {"app.kubernetes.io/name": "nginx-gateway-fabric", "app.kubernetes.io/instance": NGF_RELEASE}
+
+
+# ---------------------------------------------------------------------------
+# Helm values (keys read from each chart's values.yaml; sources in comments)
+# ---------------------------------------------------------------------------
+
+
+def _hardened(uid: int, bind_low_ports: bool = False) -> dict[str, Any]:
+    ctx = container_security_context(uid)
+    if bind_low_ports:
+        # Pod Security `restricted` allows adding exactly this capability.
+        ctx["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    return ctx
+
+
+_POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _service_values(config: StackConfig) -> dict[str, Any]:
+    edge = config.edge
+    service: dict[str, Any] = {"type": edge.service_type}
+    if edge.service_type != "ClusterIP":
+        # Local keeps the client source IP, so the allowlist and logs see real clients.
+        service["externalTrafficPolicy"] = "Local"
+    if edge.allowed_cidrs and edge.service_type == "LoadBalancer":
+        service["loadBalancerSourceRanges"] = list(edge.allowed_cidrs)
+    return service
+
+
+def nginx_ingress_values(config: StackConfig) -> dict[str, Any]:
+    """F5 NGINX Ingress Controller chart 2.6.4 values (charts/nginx-ingress/values.yaml)."""
+    edge = config.edge
+    repository, tag = versions.NGINX_INGRESS_IMAGE.rsplit(":", 1)
+    service = _service_values(config)
+    if edge.service_annotations:
+        service["annotations"] = dict(edge.service_annotations)
+    controller: dict[str, Any] = {
+        "kind": "deployment",
+        "replicaCount": edge.replicas,
+        "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "ingressClass": {"name": edge.ingress_class, "create": True, "setAsDefaultIngress": False},
+        # Policies (CORS, allowlist) are custom resources; snippets stay off.
+        "enableCustomResources": True,
+        "enableSnippets": False,
+        "enableCertManager": False,
+        "enableExternalDNS": False,
+        "resources": edge.resources.as_k8s(),
+        "podSecurityContext": _POD_SECURITY,
+        # uid 101 is nginx in the image (values.yaml securityContext example).
+        "securityContext": _hardened(101, bind_low_ports=True),
+        "initContainerSecurityContext": _hardened(101),
+        "initContainerResources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "200m", "memory": "128Mi"},
+        },
+        "service": service,
+        "telemetryReporting": {"enable": False},
+        "podDisruptionBudget": {"enabled": edge.replicas > 1, "minAvailable": 1},
+    }
+    return {
+        "controller": controller,
+        "prometheus": {"create": True, "port": METRICS_PORT, "service": {"create": True}},
+    }
+
+
+def gateway_fabric_values(config: StackConfig) -> dict[str, Any]:
+    """NGINX Gateway Fabric chart 2.6.7 values (charts/nginx-gateway-fabric/values.yaml).
+    The chart sets restricted-compatible securityContexts on both planes itself."""
+    edge = config.edge
+    cp_repo, cp_tag = versions.NGINX_GATEWAY_FABRIC_IMAGES["control-plane"].rsplit(":", 1)
+    dp_repo, dp_tag = versions.NGINX_GATEWAY_FABRIC_IMAGES["nginx"].rsplit(":", 1)
+    return {
+        "nginxGateway": {
+            "gatewayClassName": edge.ingress_class,
+            "image": {"repository": cp_repo, "tag": cp_tag, "pullPolicy": "IfNotPresent"},
+            "replicas": 1,
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+            "metrics": {"enable": True, "port": METRICS_PORT, "secure": False},
+            "productTelemetry": {"enable": False},
+            "snippetsFilters": {"enable": False},
+        },
+        "nginx": {
+            "image": {"repository": dp_repo, "tag": dp_tag, "pullPolicy": "IfNotPresent"},
+            "replicas": edge.replicas,
+            "service": _service_values(config),
+            "container": {"resources": edge.resources.as_k8s()},
+        },
+    }
+
+
+def cert_manager_values(config: StackConfig) -> dict[str, Any]:
+    """cert-manager chart v1.21.1 values (deploy/charts/cert-manager/values.yaml)."""
+    small = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+    hardened = {"securityContext": _POD_SECURITY, "containerSecurityContext": _hardened(1000)}
+    values: dict[str, Any] = {
+        "crds": {"enabled": True, "keep": True},
+        "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        **hardened,
+        "webhook": {"resources": small, **hardened},
+        "cainjector": {"resources": small | {"limits": {"cpu": "200m", "memory": "256Mi"}}, **hardened},
+        "startupapicheck": {"resources": small, **hardened},
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+    }
+    if config.edge.controller == "gateway-api":
+        # HTTP-01 through a Gateway needs the Gateway API feature (website usage/gateway.md).
+        values["config"] = {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "enableGatewayAPI": True,
+        }
+    return values
+
+
+def godaddy_webhook_values(config: StackConfig) -> dict[str, Any]:
+    """snowdrop godaddy-webhook chart 0.8.0 values (deploy/charts/godaddy-webhook/values.yaml)."""
+    return {
+        "groupName": godaddy_group(config),
+        "certManager": {"namespace": config.edge.cert_manager_namespace, "serviceAccountName": CERT_MANAGER_RELEASE},
+        "image": {**versions.GODADDY_WEBHOOK_IMAGE, "pullPolicy": "IfNotPresent"},
+        "pod": {"securePort": GODADDY_WEBHOOK_PORT},
+        "logging": {"level": "info", "format": "json"},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+    }
+
+
+def external_dns_values(config: StackConfig, refs: Sequence[SecretRef]) -> dict[str, Any]:
+    """external-dns chart 1.21.1 values; GoDaddy flags read EXTERNAL_DNS_GODADDY_API_KEY /
+    _SECRET (docs/flags.md), Cloudflare reads CF_API_TOKEN (docs/tutorials/cloudflare.md)."""
+    dns, edge = config.dns, config.edge
+    by_key = {ref.key: ref for ref in refs}
+
+    def env(name: str, ref: SecretRef) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+
+    if dns.provider == "godaddy":
+        envs = [
+            env("EXTERNAL_DNS_GODADDY_API_KEY", by_key["api-key"]),
+            env("EXTERNAL_DNS_GODADDY_API_SECRET", by_key["api-secret"]),
+        ]
+    else:
+        envs = [env("CF_API_TOKEN", by_key["api-token"])]
+    return {
+        "provider": {"name": dns.provider},
+        "sources": ["gateway-httproute"] if edge.controller == "gateway-api" else ["ingress"],
+        "policy": dns.records_policy,
+        "registry": "txt",
+        "txtOwnerId": dns.owner_id or f"mcp-datascience-{config.environment}",
+        "domainFilters": [config.domain],
+        "interval": "1m",
+        "env": envs,
+        "image": {**versions.EXTERNAL_DNS_IMAGE, "pullPolicy": "IfNotPresent"},
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        "podSecurityContext": {**_POD_SECURITY, "fsGroup": 65534},
+        "securityContext": _hardened(65534),
+        "serviceMonitor": {"enabled": False},
+    }
+
+
+# ---------------------------------------------------------------------------
+# NetworkPolicies (pure)
+# ---------------------------------------------------------------------------
+
+
+def _np(
+    name: str, namespace: str, selector: dict[str, str], *, ingress=None, egress=None, types=None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector} if selector else {}}
+    spec["policyTypes"] = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
+    if ingress is not None:
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "edge")},
+        "spec": spec,
+    }
+
+
+def _ports(*numbers: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": n} for n in numbers]
+
+
+def _from_namespace(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def _internet(config: StackConfig, ports: Sequence[int]) -> dict[str, Any]:
+    return netpol.internet_egress(config.network, ports)
+
+
+def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
+    """Admission/APIService webhooks are called by the API server (network.api_server_cidrs;
+    any address when unset, since the control plane's source address is cluster-specific)."""
+    cidrs = config.network.api_server_cidrs or ("0.0.0.0/0",)
+    return [{"ipBlock": {"cidr": c}} for c in cidrs]
+
+
+def baseline_policies(namespace: str, config: StackConfig) -> list[dict[str, Any]]:
+    """Default deny, DNS, and the Kubernetes API for every pod (controllers, webhooks and
+    hook Jobs all talk to it)."""
+    return [
+        _np("default-deny", namespace, {}, types=["Ingress", "Egress"]),
+        _np("allow-dns", namespace, {}, egress=[netpol.dns_egress(config.network)]),
+        _np("allow-kubernetes-api", namespace, {}, egress=[netpol.api_server_egress(config.network)]),
+    ]
+
+
+def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str, Any]]:
+    """The controller namespace: clients in on 80/443, out only to the routed Services."""
+    ns = plan.namespace
+    _, proxy = controller_pod_selector(config)
+    clients = [{"ipBlock": {"cidr": c}} for c in plan.allowed_cidrs] or [
+        {"ipBlock": {"cidr": "0.0.0.0/0"}},
+        {"ipBlock": {"cidr": "::/0"}},
+    ]
+    backends: dict[str, set[int]] = {}
+    for route in plan.routes:
+        backends.setdefault(route.namespace, set()).add(route.port)
+    for web in plan.web_routes:
+        backends.setdefault(web.namespace, set()).add(web.port)
+    egress = [{"to": [_from_namespace(n)], "ports": _ports(*sorted(p))} for n, p in sorted(backends.items())]
+    if plan.dns_provider == "http01-only":
+        # HTTP-01 solver pods run beside the Certificate, in this namespace.
+        egress.append(
+            {
+                "to": [{"podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}}],
+                "ports": _ports(HTTP01_SOLVER_PORT),
+            }
+        )
+    out = [
+        *baseline_policies(ns, config),
+        _np("edge-clients", ns, proxy, ingress=[{"from": clients, "ports": _ports(80, 443)}]),
+        _np("edge-backends", ns, proxy, egress=egress),
+        _np(
+            "edge-metrics",
+            ns,
+            proxy,
+            ingress=[{"from": [_from_namespace(plan.monitoring_namespace)], "ports": _ports(METRICS_PORT)}],
+        ),
+    ]
+    if plan.dns_provider == "http01-only":
+        out.append(
+            _np(
+                "acme-http01-solver",
+                ns,
+                {"acme.cert-manager.io/http01-solver": "true"},
+                ingress=[{"from": [{"podSelector": {"matchLabels": proxy}}], "ports": _ports(HTTP01_SOLVER_PORT)}],
+            )
+        )
+    if plan.controller == "gateway-api":
+        # The data plane's agent connects to the control plane over gRPC (NGF 2.x
+        # architecture docs); the control plane Service listens on 443 -> 8443.
+        out += [
+            _np(
+                "gateway-agent-to-control-plane",
+                ns,
+                proxy,
+                egress=[
+                    {"to": [{"podSelector": {"matchLabels": NGF_CONTROL_PLANE_LABELS}}], "ports": _ports(443, 8443)}
+                ],
+            ),
+            _np(
+                "gateway-control-plane",
+                ns,
+                NGF_CONTROL_PLANE_LABELS,
+                ingress=[
+                    {"from": [{"podSelector": {"matchLabels": proxy}}], "ports": _ports(443, 8443)},
+                    {"from": [_from_namespace(plan.monitoring_namespace)], "ports": _ports(METRICS_PORT)},
+                ],
+            ),
+        ]
+    return out
+
+
+def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
+    ns = config.edge.cert_manager_namespace
+    acme_ports = [443, 80] if config.dns.provider == "http01-only" else [443]  # 80: HTTP-01 self-check
+    out = [
+        *baseline_policies(ns, config),
+        # ACME and the DNS provider API are both HTTPS on the internet.
+        _np("cert-manager-acme", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=[_internet(config, acme_ports)]),
+        _np(
+            "cert-manager-metrics",
+            ns,
+            CERT_MANAGER_CONTROLLER_LABELS,
+            ingress=[
+                {"from": [_from_namespace(config.monitoring.namespace)], "ports": _ports(CERT_MANAGER_METRICS_PORT)}
+            ],
+        ),
+        _np(
+            "cert-manager-webhook",
+            ns,
+            CERT_MANAGER_WEBHOOK_LABELS,
+            ingress=[{"from": _from_api_server(config), "ports": _ports(CERT_MANAGER_WEBHOOK_PORT)}],
+        ),
+    ]
+    if config.dns.provider == "godaddy":
+        out.append(
+            _np(
+                "godaddy-webhook",
+                ns,
+                GODADDY_LABELS,
+                ingress=[{"from": _from_api_server(config), "ports": _ports(GODADDY_WEBHOOK_PORT)}],
+                egress=[_internet(config, [443])],
+            )
+        )
+    return out
+
+
+def external_dns_network_policies(config: StackConfig) -> list[dict[str, Any]]:
+    ns = config.dns.external_dns_namespace
+    return [
+        *baseline_policies(ns, config),
+        _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[_internet(config, [443])]),
+        _np(
+            "external-dns-metrics",
+            ns,
+            EXTERNAL_DNS_LABELS,
+            ingress=[
+                {"from": [_from_namespace(config.monitoring.namespace)], "ports": _ports(EXTERNAL_DNS_METRICS_PORT)}
+            ],
+        ),
+    ]
+
+
+def gateway_metrics_services(plan: EdgePlan, config: StackConfig) -> list[dict[str, Any]]:
+    """ClusterIP Services for NGF metrics (control plane and data plane pods, port 9113)."""
+    _, proxy = controller_pod_selector(config)
+    parts = [("data-plane", proxy)]
+    if plan.installs_controller:
+        parts.insert(0, ("control-plane", NGF_CONTROL_PLANE_LABELS))
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": f"edge-metrics-{part}",
+                "namespace": plan.namespace,
+                "labels": _edge_metrics_labels(part),
+            },
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT, "protocol": "TCP"}],
+            },
+        }
+        for part, selector in parts
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The component
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeIngressArgs:
+    config: StackConfig
+    routes: Sequence[Route]
+    web_routes: Sequence[WebRoute] = ()
+    # SecretRefs by CredentialSpec id (from `credentials(config)` via the SecretsLayer).
+    credential_refs: dict[str, SecretRef] = field(default_factory=dict)
+    # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+_BUILTINS = {
+    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("v1", "Service"): k8s.core.v1.Service,
+}
+
+
+class EdgeIngress(pulumi.ComponentResource):
+    """The edge: controller, cert-manager, issuers, the Certificate, DNS and routes."""
+
+    def __init__(self, name: str, args: EdgeIngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, {}, opts)
+        config = args.config
+        edge, dns = config.edge, config.dns
+        self.plan = build_edge_plan(config, args.routes, args.web_routes, stack=pulumi.get_stack())
+        plan = self.plan
+        creds = dns_credentials(config, args.credential_refs)
+        self._name = name
+
+        # Namespaces. `existing`: the controller's namespace is not ours.
+        edge_ns = None
+        if plan.controller != "existing":
+            edge_ns = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", self._child())
+        # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
+        # cannot pass Pod Security `restricted`: with GoDaddy this namespace is `baseline`.
+        cm_ns = restricted_namespace(
+            f"{name}-cert-manager-namespace",
+            edge.cert_manager_namespace,
+            "cert-manager",
+            self._child(),
+            pod_security="baseline" if dns.provider == "godaddy" else "restricted",
+        )
+        namespaces = [n for n in (edge_ns, cm_ns) if n is not None]
+        extdns_ns = None
+        if dns.manage_records:
+            extdns_ns = restricted_namespace(
+                f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", self._child()
+            )
+            namespaces.append(extdns_ns)
+
+        # NetworkPolicies first: pods start confined.
+        policies = cert_manager_network_policies(config)
+        if edge_ns is not None:
+            policies += edge_network_policies(plan, config)
+        if extdns_ns is not None:
+            policies += external_dns_network_policies(config)
+        self._apply(policies, namespaces)
+
+        # cert-manager (CRDs included), then the GoDaddy solver webhook.
+        self.cert_manager = helm_release(
+            f"{name}-cert-manager",
+            versions.CERT_MANAGER,
+            namespace=edge.cert_manager_namespace,
+            values=cert_manager_values(config),
+            release_name=CERT_MANAGER_RELEASE,
+            opts=self._child([cm_ns]),
+        )
+        issuer_deps: list[pulumi.Resource] = [self.cert_manager]
+        if dns.provider == "godaddy":
+            issuer_deps.append(
+                helm_release(
+                    f"{name}-godaddy-webhook",
+                    versions.GODADDY_WEBHOOK,
+                    namespace=edge.cert_manager_namespace,
+                    values=godaddy_webhook_values(config),
+                    release_name=GODADDY_RELEASE,
+                    opts=self._child([self.cert_manager]),
+                )
+            )
+
+        # The controller.
+        controller_deps: list[pulumi.Resource] = []
+        if plan.installs_controller and plan.controller == "nginx-ingress":
+            controller_deps.append(
+                helm_release(
+                    f"{name}-nginx-ingress",
+                    versions.NGINX_INGRESS,
+                    namespace=edge.namespace,
+                    values=nginx_ingress_values(config),
+                    release_name=NIC_RELEASE,
+                    opts=self._child(namespaces),
+                )
+            )
+        elif plan.installs_controller and plan.controller == "gateway-api":
+            controller_deps.append(
+                helm_release(
+                    f"{name}-nginx-gateway-fabric",
+                    versions.NGINX_GATEWAY_FABRIC,
+                    namespace=edge.namespace,
+                    values=gateway_fabric_values(config),
+                    release_name=NGF_RELEASE,
+                    opts=self._child(namespaces),
+                )
+            )
+        if plan.controller == "gateway-api" and edge_ns is not None:
+            self._apply(gateway_metrics_services(plan, config), namespaces)
+
+        issuers = self._apply(issuer_objects(plan, config, creds), [*issuer_deps, *args.depends_on])
+        certificate = self._apply(certificate_objects(plan), [*issuers, *namespaces])
+
+        if plan.controller == "gateway-api":
+            route_objects = gateway_objects(plan, dict(edge.service_annotations))
+        else:
+            route_objects = nic_objects(plan)
+        self._apply(route_objects, [*controller_deps, *certificate, *args.depends_on])
+
+        if dns.manage_records:
+            helm_release(
+                f"{name}-external-dns",
+                versions.EXTERNAL_DNS,
+                namespace=dns.external_dns_namespace,
+                values=external_dns_values(config, creds.external_dns),
+                release_name=EXTERNAL_DNS_RELEASE,
+                opts=self._child([*namespaces, *args.depends_on]),
+            )
+
+        out = outputs(plan)
+        self.base_url: pulumi.Output[str] = pulumi.Output.from_input(out["base_url"])
+        self.mcp_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["mcp_urls"])
+        self.penrose_outputs_url = pulumi.Output.from_input(out.get("penrose_outputs_url"))
+        self.web_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["web_urls"])
+        self.register_outputs(
+            {
+                "base_url": self.base_url,
+                "mcp_urls": self.mcp_urls,
+                "penrose_outputs_url": self.penrose_outputs_url,
+                "web_urls": self.web_urls,
+                "issuer": plan.issuer,
+            }
+        )
+
+    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
+
+    def _apply(self, manifests: list[dict[str, Any]], depends_on: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        created = []
+        for obj in manifests:
+            meta = obj["metadata"]
+            resource_name = "-".join(
+                filter(None, [self._name, obj["kind"].lower(), meta.get("namespace", ""), meta["name"]])
+            )
+            opts = self._child(depends_on)
+            rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+            builtin = _BUILTINS.get((obj["apiVersion"], obj["kind"]))
+            if builtin is not None:
+                created.append(builtin(resource_name, metadata=meta, opts=opts, **rest))
+            else:
+                created.append(
+                    k8s.apiextensions.CustomResource(
+                        resource_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, opts=opts, **rest
+                    )
+                )
+        return created
