@@ -1,0 +1,1 @@
+"""mcpds: the command-line tools of mcp-datascience (`python -m mcpds --help`)."""

@@ -1,0 +1,5 @@
+import sys
+
+from mcpds.cli import main
+
+sys.exit(main())
