@@ -4,13 +4,17 @@
 
 Writes `<out>/<stack>/objects.yaml` (every Kubernetes object, one document each, as
 `kubectl apply` would take it: ints as ints, secrets redacted, sorted by kind,
-namespace and name) and `<out>/<stack>/releases.yaml` (every Helm release with its
-chart, repository, version and values), then prints one line per kind.
+namespace and name), `<out>/<stack>/releases.yaml` (every Helm release with its
+chart, repository, version and values) and `<out>/<stack>/outputs.json` (the stack
+outputs as `pulumi stack output --json` prints them: secret outputs as "[secret]"),
+then prints one line per kind. `python -m mcpds client-config --outputs
+<out>/<stack>/outputs.json` works from that file without a cluster.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -48,8 +52,17 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path]:
-    """Write objects.yaml and releases.yaml for a finished run; returns both paths.
+# What `pulumi stack output --json` prints for a secret output without --show-secrets.
+SECRET_OUTPUT = "[secret]"
+
+
+def stack_outputs(run: ProgramRun) -> dict[str, Any]:
+    """The stack outputs as `pulumi stack output --json` prints them, secrets hidden."""
+    return {k: SECRET_OUTPUT if k in run.secret_outputs else v for k, v in sorted(run.outputs.items())}
+
+
+def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path, Path]:
+    """Write objects.yaml, releases.yaml and outputs.json for a finished run; returns the paths.
 
     Files are written to a temporary name and renamed, so a failed render never leaves
     a half-written file where a good one was.
@@ -58,11 +71,17 @@ def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path]:
     target.mkdir(parents=True, exist_ok=True)
     objects_path = target / "objects.yaml"
     releases_path = target / "releases.yaml"
-    for path, docs in ((objects_path, run.objects()), (releases_path, run.releases())):
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(dump_all(docs))
+    outputs_path = target / "outputs.json"
+    texts = (
+        (objects_path, dump_all(run.objects())),
+        (releases_path, dump_all(run.releases())),
+        (outputs_path, json.dumps(stack_outputs(run), indent=2) + "\n"),
+    )
+    for path, text in texts:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
         tmp.replace(path)
-    return objects_path, releases_path
+    return objects_path, releases_path, outputs_path
 
 
 def summary(run: ProgramRun) -> list[str]:
@@ -84,14 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
         print(f"render: {exc}", file=sys.stderr)
         return 2
-    objects_path, releases_path = write_render(run, args.out)
+    paths = write_render(run, args.out)
     print(f"Stack {args.stack}: {len(run.objects())} objects, {len(run.releases())} Helm releases")
     for line in summary(run):
         print(line)
     for level, message in run.logs:
         if level in ("warning", "error"):
             print(f"{level}: {message}", file=sys.stderr)
-    for path in (objects_path, releases_path):
+    for path in paths:
         print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
 

@@ -1,0 +1,248 @@
+"""Stack outputs: what a deployment publishes, read from Pulumi or the offline render.
+
+Both subcommands start here. The outputs come from one of:
+
+- `--outputs FILE`: JSON as `pulumi stack output --json` prints it, or the offline render's
+  `build/render/<stack>/outputs.json` (`make render STACK=<stack>`);
+- `--stack NAME`: runs `pulumi stack output --json --stack NAME` in the project directory
+  (needs the Pulumi CLI and a logged-in backend).
+
+They are turned into one `RouteInfo` per published MCP route: its public URL, whether it
+needs a credential (and which environment variable the clients read it from), and the
+tools a client must see there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mcpds.cli import CliError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_OUTPUT = "[secret]"  # what `pulumi stack output --json` prints for a secret output
+REQUIRED_KEYS = ("base_url", "mcp_routes", "mcp_servers")
+
+# The environment variable a client reads the OIDC access token from (routes with auth).
+OIDC_TOKEN_ENV = "MCP_TOKEN"
+# Servers that take the caller's own token for the upstream service as
+# `Authorization: Bearer` (catalog `caller_token`): the variable conventionally holding it.
+CALLER_TOKEN_ENV = {"huggingface": "HF_TOKEN"}
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One published MCP endpoint as a client sees it."""
+
+    name: str  # server or group name; also the client-side server name
+    path: str  # public path prefix, e.g. "/penrose"
+    url: str  # the MCP endpoint, e.g. "https://finetunings.ai/penrose/mcp"
+    base: str  # the route's root, e.g. "https://finetunings.ai/penrose"
+    auth: bool  # OIDC in front: a bearer token from the identity provider is required
+    token_env: str | None  # env var holding the bearer token clients send, if any
+    token_purpose: str | None  # one line: what that token is
+    tools: tuple[str, ...]  # tool names a client must see in tools/list
+    members: tuple[str, ...]  # servers behind the route (one, or a group's members)
+    service: str | None = None
+    port: int | None = None
+
+    @property
+    def header_value(self) -> str | None:
+        """The Authorization header with an environment placeholder, never a value."""
+        return f"Bearer ${{{self.token_env}}}" if self.token_env else None
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    source: str  # where they were read from, for messages
+    environment: str
+    domain: str
+    base_url: str
+    routes: tuple[RouteInfo, ...]
+    penrose_outputs_url: str | None
+    mcp_namespace: str
+    servers: dict[str, dict[str, Any]]
+
+    def route(self, name: str) -> RouteInfo:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def with_base_url(self, base_url: str) -> StackOutputs:
+        """The same routes under another base URL (a staging host, a port-forward, a test)."""
+        base = base_url.rstrip("/")
+        old = self.base_url.rstrip("/")
+
+        def move(url: str | None) -> str | None:
+            return base + url[len(old) :] if url and url.startswith(old) else url
+
+        routes = tuple(replace(r, url=move(r.url) or r.url, base=move(r.base) or r.base) for r in self.routes)
+        return replace(self, base_url=base, routes=routes, penrose_outputs_url=move(self.penrose_outputs_url))
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--outputs FILE | --stack NAME`, shared by the subcommands."""
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="stack outputs as JSON: `pulumi stack output --json > FILE`, or build/render/<stack>/outputs.json "
+        "from `make render STACK=<stack>`",
+    )
+    group.add_argument(
+        "--stack", metavar="NAME", help="read the outputs with `pulumi stack output --json --stack NAME`"
+    )
+
+
+def load_from_args(args: argparse.Namespace) -> StackOutputs:
+    if args.outputs is not None:
+        return load_file(args.outputs)
+    return load_stack(args.stack)
+
+
+def load_file(path: Path) -> StackOutputs:
+    if not path.is_file():
+        raise CliError(
+            f"outputs file {path} does not exist: write it with `pulumi stack output --json > {path}` "
+            "or `make render STACK=<stack>` (build/render/<stack>/outputs.json)"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CliError(
+            f"outputs file {path} is not JSON ({exc}): pass the output of `pulumi stack output --json`"
+        ) from None
+    return parse(data, str(path))
+
+
+def load_stack(stack: str, root: Path = PROJECT_ROOT) -> StackOutputs:
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise CliError(
+            "the pulumi CLI is not on PATH, so --stack cannot read the outputs: install it "
+            "(https://www.pulumi.com/docs/install/), or pass --outputs FILE "
+            "(`pulumi stack output --json` elsewhere, or `make render` for build/render/<stack>/outputs.json)"
+        )
+    try:
+        proc = subprocess.run(
+            [pulumi, "stack", "output", "--json", "--stack", stack],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CliError(
+            f"`pulumi stack output --stack {stack}` did not answer in 120 s: check the Pulumi backend"
+        ) from None
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise CliError(f"`pulumi stack output --json --stack {stack}` failed: {reason}")
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"`pulumi stack output --json --stack {stack}` printed no JSON ({exc})") from None
+    return parse(data, f"stack {stack}")
+
+
+def _expect(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
+    value = data.get(key)
+    if value == SECRET_OUTPUT:
+        raise CliError(f"{source}: output {key} is secret; it should not be: fix __main__.py's export of {key}")
+    if not isinstance(value, kind):
+        raise CliError(
+            f"{source}: output {key} is missing or not a {kind.__name__}: "
+            "is this the mcp-datascience stack, deployed with a current version of the program?"
+        )
+    return value
+
+
+def parse(data: Any, source: str) -> StackOutputs:
+    """Stack outputs (a dict) -> StackOutputs; a clear CliError when they do not fit."""
+    if not isinstance(data, dict):
+        raise CliError(f"{source}: expected a JSON object of stack outputs, got {type(data).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise CliError(
+            f"{source}: missing output(s) {', '.join(missing)}: is this the mcp-datascience stack "
+            "(pulumi stack output --json), deployed with a current version of the program?"
+        )
+    base_url = str(_expect(data, "base_url", str, source)).rstrip("/")
+    if urlparse(base_url).scheme not in ("http", "https"):
+        raise CliError(f"{source}: base_url {base_url!r} is not an http(s) URL")
+    servers: dict[str, dict[str, Any]] = _expect(data, "mcp_servers", dict, source)
+    raw_routes: list[dict[str, Any]] = _expect(data, "mcp_routes", list, source)
+    mcp_urls = data.get("mcp_urls") if isinstance(data.get("mcp_urls"), dict) else {}
+    routes = []
+    for raw in raw_routes:
+        if not isinstance(raw, dict) or not {"name", "path"} <= set(raw):
+            raise CliError(f"{source}: every mcp_routes entry needs name and path, got {raw!r}")
+        routes.append(_route(raw, servers, base_url, mcp_urls))
+    return StackOutputs(
+        source=source,
+        environment=str(data.get("environment") or "unknown"),
+        domain=str(data.get("domain") or urlparse(base_url).hostname or ""),
+        base_url=base_url,
+        routes=tuple(sorted(routes, key=lambda r: r.path)),
+        penrose_outputs_url=data.get("penrose_outputs_url") or None,
+        mcp_namespace=str(data.get("mcp_namespace") or "data-science"),
+        servers=servers,
+    )
+
+
+def _caller_token(server: str) -> str | None:
+    """The env var for servers that read the caller's own token (catalog `caller_token`)."""
+    from components.catalog import CATALOG
+
+    spec = CATALOG.get(server)
+    if spec is None or not spec.caller_token:
+        return None
+    return CALLER_TOKEN_ENV.get(server, server.upper().replace("-", "_") + "_TOKEN")
+
+
+def _route(
+    raw: dict[str, Any], servers: dict[str, dict[str, Any]], base_url: str, mcp_urls: dict[str, str]
+) -> RouteInfo:
+    name, path = str(raw["name"]), str(raw["path"])
+    mcp_path = str(raw.get("mcp_path") or "/mcp")
+    if name in servers:
+        members: tuple[str, ...] = (name,)
+        tools = tuple(servers[name].get("tools") or ())
+        server_auth = servers[name].get("auth") == "oidc"
+    else:
+        # A group published by one VirtualMCPServer: it prefixes every tool with its
+        # workload (MCPServer) name, "{workload}_" (components/mcp_servers.py vmcp_spec).
+        members = tuple(sorted(s for s, info in servers.items() if info.get("group") == name))
+        tools = tuple(f"{m}_{t}" for m in members for t in servers[m].get("tools") or ())
+        server_auth = False
+    # `requires_auth` on the route wins when the stack exports it (groups have no server entry).
+    auth = bool(raw["requires_auth"]) if "requires_auth" in raw else server_auth
+    token_env, purpose = None, None
+    if auth:
+        token_env, purpose = OIDC_TOKEN_ENV, "an access token from the stack's OIDC issuer"
+    elif len(members) == 1 and (env := _caller_token(members[0])):
+        token_env, purpose = env, f"your own {members[0]} token, passed through to the upstream service"
+    base = f"{base_url}{path}"
+    url = mcp_urls.get(name) or f"{base}{mcp_path}"
+    return RouteInfo(
+        name=name,
+        path=path,
+        url=url,
+        base=base,
+        auth=auth,
+        token_env=token_env,
+        token_purpose=purpose,
+        tools=tools,
+        members=members,
+        service=raw.get("service"),
+        port=raw.get("port"),
+    )
