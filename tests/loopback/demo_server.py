@@ -1,0 +1,83 @@
+"""A small MCP server for the verify tests, built with the official `mcp` SDK.
+
+    python -m tests.loopback.demo_server --port P --mode stateless|session --tools a,b
+        [--token-env VAR] [--delay S]
+
+`stateless`: stateless streamable HTTP with JSON responses (like the HF, DataHub and
+Treasury servers); `session`: sessions with `Mcp-Session-Id` and SSE responses (like
+NASA CMR). `--token-env VAR`: every HTTP request must carry `Authorization: Bearer
+<value of VAR>`, else 401 with a Bearer challenge (a stand-in for the ToolHive proxy's
+OIDC check). `--delay S`: every HTTP request waits S seconds first (a stuck server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+
+def _tool(name: str):
+    def tool(text: str = "") -> str:
+        return f"{name}: {text}"
+
+    return tool
+
+
+class Gate:
+    """ASGI middleware: bearer token check and delay, before the MCP app sees the request."""
+
+    def __init__(self, app: Any, token: str | None, delay: float) -> None:
+        self.app, self.token, self.delay = app, token, delay
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            headers = dict(scope["headers"])
+            if self.token is not None and headers.get(b"authorization") != f"Bearer {self.token}".encode():
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"text/plain"),
+                            (b"www-authenticate", b'Bearer error="invalid_token"'),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"invalid or expired token\n"})
+                return
+        await self.app(scope, receive, send)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mode", choices=("stateless", "session"), required=True)
+    parser.add_argument("--tools", required=True)
+    parser.add_argument("--name", default="demo")
+    parser.add_argument("--token-env")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    server = MCPServer(args.name)
+    for name in args.tools.split(","):
+        server.add_tool(_tool(name), name=name, description=f"demo tool {name}")
+    stateless = args.mode == "stateless"
+    app = server.streamable_http_app(
+        stateless_http=stateless,
+        json_response=stateless,
+        # Behind the proxy the Host header is the upstream address; the edge is the guard.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    token = os.environ[args.token_env] if args.token_env else None
+    uvicorn.run(Gate(app, token, args.delay), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

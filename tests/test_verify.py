@@ -1,0 +1,256 @@
+"""`verify` against a real loopback deployment, then against planted faults.
+
+Servers: the project's Penrose server (node) and two small servers written with the
+`mcp` SDK (one stateless, one session-based), plus one behind a bearer-token check and
+one that is too slow; all behind Debian's nginx configured from the route table.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from mcpds import cli, verify
+from mcpds.outputs import parse
+from offline.render import stack_outputs
+from tests.loopback import deployment as lb
+
+STATELESS_TOOLS = ["load_table", "summarize"]
+SESSION_TOOLS = ["search_granules", "describe_collection"]
+TOKEN_ENV = "LOOPBACK_MCP_TOKEN"
+TOKEN = "loopback-test-token-7f3a"
+
+
+@pytest.fixture(scope="module")
+def loopback(dev, tmp_path_factory):
+    """Penrose as the dev stack publishes it, plus demo servers, behind nginx."""
+    dev_out = stack_outputs(dev)
+    penrose_route = next(r for r in dev_out["mcp_routes"] if r["name"] == "penrose")
+    ports = {name: lb.free_port() for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo", "doomed")}
+    routes = [
+        penrose_route,
+        {"name": "stateless-demo", "path": "/stateless", "service": "mcp-stateless-demo-proxy", "port": 8101},
+        {"name": "session-demo", "path": "/session", "service": "mcp-session-demo-proxy", "port": 8102},
+        {"name": "secure-demo", "path": "/secure", "service": "mcp-secure-demo-proxy", "port": 8103},
+        {"name": "slow-demo", "path": "/slow", "service": "mcp-slow-demo-proxy", "port": 8104},
+        {"name": "doomed", "path": "/doomed", "service": "mcp-doomed-proxy", "port": 8105},
+    ]
+    demo = {"transport": "streamable-http", "auth": "none", "group": None}
+    servers = {
+        "penrose": dev_out["mcp_servers"]["penrose"],
+        "stateless-demo": {**demo, "tools": STATELESS_TOOLS, "route": "/stateless"},
+        "session-demo": {**demo, "tools": SESSION_TOOLS, "route": "/session"},
+        "secure-demo": {**demo, "tools": STATELESS_TOOLS, "route": "/secure", "auth": "oidc"},
+        "slow-demo": {**demo, "tools": STATELESS_TOOLS, "route": "/slow"},
+        "doomed": {**demo, "tools": STATELESS_TOOLS, "route": "/doomed"},
+    }
+    cert = lb.self_signed_cert(tmp_path_factory.mktemp("tls"))
+    # Every port is chosen first: nginx's is Penrose's public base URL.
+    upstream = {"penrose": lb.free_port(), **ports}
+    table = {r["path"]: upstream[r["name"]] for r in routes}
+    nginx, tls_port = lb.start_nginx(table, lb.free_port(), tls_cert=cert)
+    deployment = lb.Loopback(nginx=nginx, tls_port=tls_port, cert=cert[0], outputs={}, ports=ports)
+    try:
+        deployment.processes["penrose"] = lb.start_penrose(
+            f"{nginx.base_url}{penrose_route['path']}", upstream["penrose"]
+        )
+        deployment.processes["stateless-demo"] = lb.start_demo(ports["stateless-demo"], "stateless", STATELESS_TOOLS)
+        deployment.processes["session-demo"] = lb.start_demo(ports["session-demo"], "session", SESSION_TOOLS)
+        deployment.processes["secure-demo"] = lb.start_demo(
+            ports["secure-demo"], "stateless", STATELESS_TOOLS, token=TOKEN
+        )
+        deployment.processes["slow-demo"] = lb.start_demo(ports["slow-demo"], "stateless", STATELESS_TOOLS, delay=5)
+        base = deployment.nginx.base_url
+        deployment.outputs = {
+            "environment": "loopback",
+            "domain": "127.0.0.1",
+            "base_url": base,
+            "mcp_namespace": "data-science",
+            "mcp_routes": routes,
+            "mcp_servers": servers,
+            "mcp_urls": {r["name"]: f"{base}{r['path']}/mcp" for r in routes},
+            "penrose_outputs_url": f"{base}/penrose/outputs/",
+            "web_urls": {},
+        }
+        yield deployment
+    finally:
+        deployment.close()
+
+
+def _write(tmp_path: Path, outputs: dict) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+def _verify(tmp_path, outputs, *extra, routes=None, timeout="10"):
+    """Run `python -m mcpds verify` in-process; returns (exit code, JSON report)."""
+    report = tmp_path / "report.json"
+    argv = ["verify", "--outputs", str(_write(tmp_path, outputs)), "--json", str(report), "--timeout", timeout]
+    if routes:
+        argv += ["--routes", ",".join(routes)]
+    code = cli.main([*argv, *extra])
+    return code, json.loads(report.read_text())
+
+
+def _failures(report) -> dict[tuple[str, str], str]:
+    return {(f["route"], f["check"]): f["class"] for f in report["failures"]}
+
+
+FAST = ["penrose", "stateless-demo", "session-demo", "secure-demo"]
+
+
+def test_all_routes_pass(loopback, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    code, report = _verify(tmp_path, loopback.outputs, "--token-env", TOKEN_ENV, routes=FAST)
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
+    assert report["ok"] is True
+    checks = {(c["route"], c["check"]): c for c in report["checks"]}
+    for route in FAST:
+        legacy = checks[(route, "mcp 2025-11-25")]
+        assert legacy["status"] == "pass"
+        assert legacy["data"]["negotiated"] == "2025-11-25"
+        assert legacy["latency_ms"] > 0
+        assert checks[(route, "tools")]["status"] == "pass"
+    # The SDK servers speak 2026-07-28; the Penrose server (TypeScript SDK) is reported either way.
+    assert checks[("stateless-demo", "mcp 2026-07-28")]["data"]["negotiated"] == "2026-07-28"
+    assert checks[("session-demo", "mcp 2026-07-28")]["data"]["negotiated"] == "2026-07-28"
+    assert checks[("penrose", "mcp 2026-07-28")]["status"] in ("pass", "info")
+    # Penrose rendered through the edge, and its SVG was fetched at the published URL.
+    render = checks[("penrose", "penrose render")]
+    assert render["data"]["output_url"].startswith(loopback.outputs["penrose_outputs_url"])
+    assert checks[("penrose", "penrose output")]["status"] == "pass"
+    assert checks[("penrose", "health")]["status"] == "pass"
+    assert checks[("stateless-demo", "health")]["status"] == "info"  # no /health on that server
+    # The table names every route, the token never appears anywhere.
+    for route in FAST:
+        assert route in printed.out
+    assert TOKEN not in printed.out + printed.err + json.dumps(report)
+    assert report["network_probes"], "a probe plan is always printed"
+
+
+def test_missing_token_and_invalid_token_are_401(loopback, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    code, report = _verify(tmp_path, loopback.outputs, "--token-env", TOKEN_ENV, routes=["secure-demo"])
+    assert code == 1
+    assert _failures(report)[("secure-demo", "mcp 2025-11-25")] == "unauthorized"
+    monkeypatch.setenv(TOKEN_ENV, "expired-token")
+    code, report = _verify(tmp_path, loopback.outputs, "--token-env", TOKEN_ENV, routes=["secure-demo"])
+    assert code == 1
+    assert set(_failures(report).values()) == {"unauthorized"}
+    assert "401" in capsys.readouterr().err
+
+
+def test_wrong_prefix_is_404(loopback, tmp_path):
+    outputs = copy.deepcopy(loopback.outputs)
+    route = next(r for r in outputs["mcp_routes"] if r["name"] == "stateless-demo")
+    route["path"] = "/stateles"  # a typo in the prefix
+    del outputs["mcp_urls"]["stateless-demo"]
+    code, report = _verify(tmp_path, outputs, routes=["stateless-demo"])
+    assert code == 1
+    assert _failures(report)[("stateless-demo", "mcp 2025-11-25")] == "not-found"
+
+
+def test_missing_tool(loopback, tmp_path):
+    outputs = copy.deepcopy(loopback.outputs)
+    outputs["mcp_servers"]["session-demo"]["tools"] = [*SESSION_TOOLS, "download_granules"]
+    code, report = _verify(tmp_path, outputs, routes=["session-demo"])
+    assert code == 1
+    assert _failures(report) == {("session-demo", "tools"): "missing-tool"}
+    tools = next(c for c in report["checks"] if c["check"] == "tools")
+    assert tools["detail"] == "missing: download_granules"
+
+
+def test_stopped_server_is_reported_as_down(loopback, tmp_path):
+    port = loopback.ports["doomed"]
+    proc = lb.start_demo(port, "stateless", STATELESS_TOOLS)
+    try:
+        code, _ = _verify(tmp_path, loopback.outputs, routes=["doomed"])
+        assert code == 0
+    finally:
+        lb.stop(proc)
+    code, report = _verify(tmp_path, loopback.outputs, routes=["doomed"])
+    assert code == 1
+    assert _failures(report)[("doomed", "mcp 2025-11-25")] == "upstream-down"  # nginx answers 502
+
+
+def test_nothing_listening_is_connection_refused(loopback, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    code, report = _verify(
+        tmp_path, loopback.outputs, "--base-url", f"http://127.0.0.1:{closed}", routes=["stateless-demo"]
+    )
+    assert code == 1
+    assert _failures(report)[("stateless-demo", "mcp 2025-11-25")] == "connection-refused"
+
+
+def test_slow_server_times_out(loopback, tmp_path):
+    code, report = _verify(tmp_path, loopback.outputs, routes=["slow-demo"], timeout="1")
+    assert code == 1
+    assert _failures(report)[("slow-demo", "mcp 2025-11-25")] == "timeout"
+
+
+def test_tls_untrusted_then_trusted_with_ca_bundle(loopback, tmp_path):
+    https = f"https://127.0.0.1:{loopback.tls_port}"
+    code, report = _verify(tmp_path, loopback.outputs, "--base-url", https, routes=["stateless-demo"])
+    assert code == 1
+    assert _failures(report)[("stateless-demo", "mcp 2025-11-25")] == "tls"
+    code, report = _verify(
+        tmp_path,
+        loopback.outputs,
+        "--base-url",
+        https,
+        "--ca-bundle",
+        str(loopback.cert),
+        routes=["stateless-demo"],
+    )
+    assert code == 0, report["failures"]
+
+
+def test_group_route_expects_prefixed_tools():
+    outputs = parse(
+        {
+            "base_url": "https://example.org",
+            "mcp_routes": [{"name": "gov-data", "path": "/gov-data"}],
+            "mcp_servers": {
+                "datagov": {"tools": ["ckan_package_search"], "group": "gov-data", "auth": "none"},
+                "treasury": {"tools": ["treasury_get_debt"], "group": "gov-data", "auth": "none"},
+            },
+        },
+        "test",
+    )
+    assert outputs.route("gov-data").tools == ("datagov_ckan_package_search", "treasury_treasury_get_debt")
+
+
+def test_probe_plan_covers_every_server(dev):
+    outputs = parse(stack_outputs(dev), "dev")
+    plan = verify.probe_plan(outputs)
+    whys = [p["why"] for p in plan]
+    for server in outputs.servers:
+        assert f"{server} backend -> Kubernetes API" in whys
+    for route in outputs.routes:
+        if route.name in outputs.servers:
+            assert f"unlabelled pod in data-science -> {route.name} proxy" in whys
+    # Code-executing data-exploration has no egress: the internet must be unreachable.
+    assert "data-exploration backend (no egress allowed) -> internet" in whys
+    for probe in plan:
+        assert probe["command"].startswith("kubectl -n data-science run np-")
+        assert "--rm" in probe["command"]
+
+
+def test_bad_arguments_are_one_line_errors(loopback, tmp_path, capsys):
+    path = _write(tmp_path, loopback.outputs)
+    assert cli.main(["verify", "--outputs", str(path), "--timeout", "0"]) == 2
+    assert cli.main(["verify", "--outputs", str(path), "--ca-bundle", str(tmp_path / "none.pem")]) == 2
+    assert cli.main(["verify", "--outputs", str(path), "--routes", "nope"]) == 2
+    assert cli.main(["verify", "--outputs", str(path), "--token-env", "Bearer abc"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4
+    assert all(line.startswith("mcpds: error: ") for line in err)
+    assert "Traceback" not in "\n".join(err)
