@@ -1,0 +1,171 @@
+"""`client-config` from both shipped stacks' rendered outputs: formats, one entry per
+route, real URLs, credentials only as placeholders; and the offline outputs.json."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+
+from mcpds import cli, client_config
+from mcpds.outputs import parse
+from offline import render
+from offline.render import stack_outputs
+
+PLANTED = "planted-secret-value-3b9d"  # in every token variable while configs are generated
+
+
+@pytest.fixture(params=["dev", "prod"])
+def generated(request, stack_runs, tmp_path, monkeypatch):
+    """Run the CLI on the stack's outputs.json, as a user would after `make render`."""
+    for var in ("MCP_TOKEN", "HF_TOKEN", "DATAHUB_TOKEN", "MCP_TOKEN_HEADER"):
+        monkeypatch.setenv(var, PLANTED)
+    run = stack_runs[request.param]
+    assert render.main(["--stack", request.param, "--out", str(tmp_path / "render")]) == 0
+    outputs_file = tmp_path / "render" / request.param / "outputs.json"
+    out = tmp_path / "clients"
+    assert cli.main(["client-config", "--outputs", str(outputs_file), "--out", str(out)]) == 0
+    return run, out
+
+
+def _routes(run) -> dict[str, str]:
+    """name -> MCP URL, as the stack exports them."""
+    return dict(run.outputs["mcp_urls"])
+
+
+def test_outputs_json_is_the_stack_outputs(stack_runs, tmp_path):
+    for stack, run in stack_runs.items():
+        assert render.main(["--stack", stack, "--out", str(tmp_path)]) == 0
+        written = json.loads((tmp_path / stack / "outputs.json").read_text())
+        assert written == json.loads(json.dumps(stack_outputs(run)))
+        assert {"base_url", "mcp_urls", "mcp_servers", "mcp_routes", "domain", "environment"} <= set(written)
+
+
+def test_claude_desktop_config(generated):
+    run, out = generated
+    config = json.loads((out / "claude_desktop_config.json").read_text())
+    servers = config["mcpServers"]
+    assert set(servers) == set(_routes(run))
+    for name, url in _routes(run).items():
+        entry = servers[name]
+        assert entry["command"] == "npx"
+        assert entry["args"][:3] == ["-y", client_config.MCP_REMOTE, url]
+        assert url.startswith("https://finetunings.ai/")
+        headers = [entry["args"][i + 1] for i, a in enumerate(entry["args"]) if a == "--header"]
+        for header in headers:
+            assert re.fullmatch(r"Authorization:\$\{[A-Z_]+_HEADER\}", header)  # no spaces (Windows)
+            var = header.split("${")[1].rstrip("}")
+            assert entry["env"][var].startswith("Bearer <")
+            assert entry["env"][var].endswith(">")
+
+
+def test_vscode_mcp_json(generated):
+    run, out = generated
+    config = json.loads((out / ".vscode" / "mcp.json").read_text())
+    assert set(config) == {"inputs", "servers"}
+    assert set(config["servers"]) == set(_routes(run))
+    input_ids = {i["id"] for i in config["inputs"]}
+    for i in config["inputs"]:
+        assert i["type"] == "promptString"
+        assert i["password"] is True
+    for name, url in _routes(run).items():
+        entry = config["servers"][name]
+        assert entry["type"] == "http"
+        assert entry["url"] == url
+        for value in entry.get("headers", {}).values():
+            ref = re.fullmatch(r"Bearer \$\{input:([a-z0-9-]+)\}", value)
+            assert ref, value
+            assert ref.group(1) in input_ids
+        assert re.fullmatch(r"^[a-zA-Z][a-zA-Z0-9_-]*$", name)  # VS Code server-name pattern
+
+
+def test_claude_code_lines(generated):
+    run, out = generated
+    lines = [line for line in (out / "claude-code.sh").read_text().splitlines() if line.startswith("claude ")]
+    assert len(lines) == len(_routes(run))
+    seen = {}
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[:7] == ["claude", "mcp", "add", "--scope", "project", "--transport", "http"]
+        name, url, *rest = argv[7:]
+        seen[name] = url
+        if rest:
+            assert rest[0] == "--header"
+            # Single-quoted in the script: the placeholder reaches .mcp.json unexpanded.
+            assert re.fullmatch(r"Authorization: Bearer \$\{[A-Z_]+\}", rest[1])
+    assert seen == _routes(run)
+
+
+def test_connectors_list(generated):
+    run, out = generated
+    text = (out / "connectors.md").read_text()
+    for name, url in _routes(run).items():
+        assert f"| {name} | {url} |" in text
+
+
+def test_headers_only_where_a_credential_is_needed(stack_runs):
+    for stack, run in stack_runs.items():
+        outputs = parse(stack_outputs(run), stack)
+        desktop = client_config.claude_desktop(outputs)["mcpServers"]
+        vscode = client_config.vscode(outputs)["servers"]
+        for route in outputs.routes:
+            needs = route.auth or route.name in ("huggingface", "datahub")
+            assert ("env" in desktop[route.name]) == needs, (stack, route.name)
+            assert ("headers" in vscode[route.name]) == needs, (stack, route.name)
+    # prod puts OIDC in front of data-exploration: its clients send the OIDC token.
+    prod = parse(stack_outputs(stack_runs["prod"]), "prod")
+    assert prod.route("data-exploration").token_env == "MCP_TOKEN"
+    assert parse(stack_outputs(stack_runs["dev"]), "dev").route("data-exploration").token_env is None
+
+
+def test_no_secret_value_anywhere(generated):
+    _, out = generated
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert PLANTED not in path.read_text(), path
+
+
+def test_existing_config_is_merged_and_backed_up(stack_runs, tmp_path):
+    out = tmp_path / "clients"
+    out.mkdir()
+    mine = {"mcpServers": {"my-local": {"command": "uvx", "args": ["thing"]}}, "globalShortcut": "Ctrl+Space"}
+    (out / "claude_desktop_config.json").write_text(json.dumps(mine))
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(stack_outputs(stack_runs["dev"])))
+    argv = ["client-config", "--outputs", str(outputs_file), "--out", str(out), "--clients", "claude-desktop"]
+    assert cli.main(argv) == 0
+    merged = json.loads((out / "claude_desktop_config.json").read_text())
+    assert merged["globalShortcut"] == "Ctrl+Space"
+    assert merged["mcpServers"]["my-local"] == mine["mcpServers"]["my-local"]
+    assert "penrose" in merged["mcpServers"]
+    assert json.loads((out / "claude_desktop_config.json.bak").read_text()) == mine
+    assert not (out / ".vscode").exists()  # only the chosen client
+
+
+def test_bad_input_is_one_line_and_writes_nothing(stack_runs, tmp_path, capsys):
+    out = tmp_path / "clients"
+    out.mkdir()
+    broken = out / "claude_desktop_config.json"
+    broken.write_text("{not json")
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(stack_outputs(stack_runs["dev"])))
+    assert cli.main(["client-config", "--outputs", str(outputs_file), "--out", str(out)]) == 2
+    assert broken.read_text() == "{not json"  # untouched
+    assert not (out / "connectors.md").exists()  # nothing written before the check
+    (tmp_path / "bad.json").write_text(json.dumps({"base_url": "https://x"}))
+    assert cli.main(["client-config", "--outputs", str(tmp_path / "bad.json")]) == 2
+    assert cli.main(["client-config", "--outputs", str(outputs_file), "--clients", "emacs"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert all(line.startswith("mcpds: error: ") for line in err)
+    assert "not JSON" in err[0]
+    assert "missing output(s) mcp_routes, mcp_servers" in err[1]
+
+
+def test_stack_without_pulumi_cli_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert cli.main(["client-config", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "the pulumi CLI is not on PATH" in err
+    assert "--outputs FILE" in err
