@@ -169,3 +169,23 @@ def test_stack_without_pulumi_cli_is_a_clear_error(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "the pulumi CLI is not on PATH" in err
     assert "--outputs FILE" in err
+
+
+def test_workflow_recipes_name_only_published_tools(stack_runs):
+    """docs/workflows.md: every tool in a step's tools column is one a client sees."""
+    from offline.harness import PROJECT_ROOT
+
+    published = set()
+    for route in parse(stack_outputs(stack_runs["dev"]), "dev").routes:
+        published |= set(route.tools)
+    text = (PROJECT_ROOT / "docs" / "workflows.md").read_text()
+    named = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 3 and cells[0] not in ("step", "---"):
+            named += re.findall(r"`([a-z0-9_-]+)`", cells[2])
+    assert len(named) >= 40
+    assert sorted(set(named) - published) == []
+    # The four workflows and three outcomes reach every published route.
+    for route in parse(stack_outputs(stack_runs["dev"]), "dev").routes:
+        assert set(route.tools) & set(named), route.name
