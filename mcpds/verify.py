@@ -58,6 +58,8 @@ FAILURES = {
     "upstream-down": "HTTP 502/503/504 from the edge: the MCP server behind the route is down or not ready",
     "http-error": "HTTP error from the route",
     "protocol-error": "MCP protocol error: the endpoint answered, but not as an MCP server",
+    "auth-not-enforced": "the stack puts authentication in front of this route, but it answered "
+    "an MCP request that carried no token (check the MCPServer's oidcConfigRef and the edge)",
     "missing-tool": "tool(s) missing from tools/list (server misconfigured, wrong image, or a ToolConfig hides them)",
     "penrose": "Penrose render check failed",
     "health": "health endpoint unhealthy",
@@ -229,7 +231,9 @@ async def _session_checks(
                                 {"negotiated": version},
                             )
                         )
-                    stage = f"tools/list ({version})"
+                    stage = (
+                        f"tools/list ({version})" if mode == "legacy" or version == MODERN else "tools/list (fallback)"
+                    )
                     start = time.perf_counter()
                     tools = await _list_tools(client)
                     checks.append(
@@ -314,6 +318,41 @@ async def _health(route: RouteInfo, opts: Options) -> Check:
     )
 
 
+async def _auth_enforced(route: RouteInfo, opts: Options) -> Check:
+    """A route the stack puts behind OIDC must refuse an MCP request without a token."""
+    import httpx2
+
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": LEGACY,
+            "capabilities": {},
+            "clientInfo": {"name": "mcpds-verify", "version": "1"},
+        },
+    }
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    start = time.perf_counter()
+    try:
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(opts.timeout), verify=opts.verify) as http:
+            response = await http.post(route.url, json=body, headers=headers)
+    except Exception as exc:
+        kind, detail = classify(exc, [])
+        return Check(route.name, "auth enforced", "fail", f"anonymous POST: {detail}", kind)
+    status = response.status_code
+    if status in (401, 403):
+        challenge = response.headers.get("www-authenticate", "")
+        return Check(
+            route.name, "auth enforced", "pass", f"anonymous: HTTP {status} {challenge}".strip(), None, _ms(start)
+        )
+    if status < 300:
+        return Check(route.name, "auth enforced", "fail", f"anonymous: HTTP {status}", "auth-not-enforced", _ms(start))
+    return Check(
+        route.name, "auth enforced", "info", f"anonymous: HTTP {status} (see the MCP checks)", None, _ms(start)
+    )
+
+
 async def _route_checks(route: RouteInfo, opts: Options, trace_id: str) -> list[Check]:
     penrose = {"list_examples", "get_example", "render_diagram"} <= set(route.tools)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
@@ -329,6 +368,8 @@ async def _route_checks(route: RouteInfo, opts: Options, trace_id: str) -> list[
         else:
             note = f"all {len(route.tools)} expected" + (f"; also {', '.join(extra)}" if extra else "")
             checks.append(Check(route.name, "tools", "pass", note, None, None, {"extra": extra}))
+    if route.auth:
+        checks.append(await _auth_enforced(route, opts))
     checks.append(await _health(route, opts))
     for check in checks:
         if check.check.startswith(f"mcp {LEGACY}"):
@@ -341,12 +382,13 @@ async def _route_checks(route: RouteInfo, opts: Options, trace_id: str) -> list[
 # ---------------------------------------------------------------------------
 
 
-async def _prometheus(outputs: StackOutputs, opts: Options) -> list[Check]:
+async def _prometheus(servers: list[str], opts: Options) -> list[Check]:
     import httpx2
 
+    assert opts.prometheus is not None
     checks = []
     async with httpx2.AsyncClient(timeout=httpx2.Timeout(opts.timeout), verify=opts.verify) as http:
-        for server in sorted(outputs.servers):
+        for server in servers:
             query = f'sum(toolhive_mcp_requests_total{{server="{server}"}})'
             start = time.perf_counter()
             try:
@@ -372,6 +414,7 @@ async def _jaeger(trace_ids: dict[str, str], opts: Options) -> list[Check]:
     import anyio
     import httpx2
 
+    assert opts.jaeger is not None
     checks = []
     deadline = time.monotonic() + opts.trace_wait
     async with httpx2.AsyncClient(timeout=httpx2.Timeout(opts.timeout), verify=opts.verify) as http:
@@ -509,13 +552,15 @@ def probe_plan(outputs: StackOutputs) -> list[dict[str, str]]:
 async def run_checks(outputs: StackOutputs, opts: Options, only: set[str] | None = None) -> list[Check]:
     checks: list[Check] = []
     trace_ids: dict[str, str] = {}
+    servers: set[str] = set()
     for route in outputs.routes:
         if only and route.name not in only:
             continue
         trace_ids[route.name] = secrets.token_hex(16)
+        servers.update(route.members)
         checks += await _route_checks(route, opts, trace_ids[route.name])
     if opts.prometheus:
-        checks += await _prometheus(outputs, opts)
+        checks += await _prometheus(sorted(servers), opts)
     if opts.jaeger:
         checks += await _jaeger(trace_ids, opts)
     return checks

@@ -18,6 +18,7 @@ from mcpds import cli, verify
 from mcpds.outputs import parse
 from offline.render import stack_outputs
 from tests.loopback import deployment as lb
+from tests.loopback.monitoring import Monitoring
 
 STATELESS_TOOLS = ["load_table", "summarize"]
 SESSION_TOOLS = ["search_granules", "describe_collection"]
@@ -54,16 +55,24 @@ def loopback(dev, tmp_path_factory):
     table = {r["path"]: upstream[r["name"]] for r in routes}
     nginx, tls_port = lb.start_nginx(table, lb.free_port(), tls_cert=cert)
     deployment = lb.Loopback(nginx=nginx, tls_port=tls_port, cert=cert[0], outputs={}, ports=ports)
+    logs_dir = tmp_path_factory.mktemp("requests")
+    deployment.request_logs = {name: logs_dir / f"{name}.log" for name in ("stateless-demo", "session-demo")}
     try:
-        deployment.processes["penrose"] = lb.start_penrose(
-            f"{nginx.base_url}{penrose_route['path']}", upstream["penrose"]
-        )
-        deployment.processes["stateless-demo"] = lb.start_demo(ports["stateless-demo"], "stateless", STATELESS_TOOLS)
-        deployment.processes["session-demo"] = lb.start_demo(ports["session-demo"], "session", SESSION_TOOLS)
-        deployment.processes["secure-demo"] = lb.start_demo(
-            ports["secure-demo"], "stateless", STATELESS_TOOLS, token=TOKEN
-        )
-        deployment.processes["slow-demo"] = lb.start_demo(ports["slow-demo"], "stateless", STATELESS_TOOLS, delay=5)
+        # Started together, then waited for: start-up takes seconds, not their sum.
+        procs = deployment.processes
+        procs["penrose"] = lb.start_penrose(f"{nginx.base_url}{penrose_route['path']}", upstream["penrose"], wait=False)
+        for name, mode, tools, kw in (
+            ("stateless-demo", "stateless", STATELESS_TOOLS, {}),
+            ("session-demo", "session", SESSION_TOOLS, {}),
+            ("secure-demo", "stateless", STATELESS_TOOLS, {"token": TOKEN}),
+            ("slow-demo", "stateless", STATELESS_TOOLS, {"delay": 5}),
+        ):
+            procs[name] = lb.start_demo(
+                ports[name], mode, tools, request_log=deployment.request_logs.get(name), wait=False, **kw
+            )
+        for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo"):
+            lb.wait_port(ports[name], procs[name])
+        lb.wait_penrose(procs["penrose"], upstream["penrose"])
         base = deployment.nginx.base_url
         deployment.outputs = {
             "environment": "loopback",
@@ -254,3 +263,56 @@ def test_bad_arguments_are_one_line_errors(loopback, tmp_path, capsys):
     assert len(err) == 4
     assert all(line.startswith("mcpds: error: ") for line in err)
     assert "Traceback" not in "\n".join(err)
+
+
+def test_auth_claimed_but_not_enforced(loopback, tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    code, report = _verify(tmp_path, loopback.outputs, "--token-env", TOKEN_ENV, routes=["secure-demo"])
+    assert code == 0
+    enforced = next(c for c in report["checks"] if c["check"] == "auth enforced")
+    assert enforced["status"] == "pass"
+    # The stack says stateless-demo is behind OIDC, but it answers without a token.
+    outputs = copy.deepcopy(loopback.outputs)
+    outputs["mcp_servers"]["stateless-demo"]["auth"] = "oidc"
+    code, report = _verify(tmp_path, outputs, "--token-env", TOKEN_ENV, routes=["stateless-demo"])
+    assert code == 1
+    assert _failures(report) == {("stateless-demo", "auth enforced"): "auth-not-enforced"}
+
+
+def test_metrics_and_traces(loopback, tmp_path):
+    """Prometheus counts come from the servers' own request logs; Jaeger finds the
+    verifier's traceparent as the server received it through nginx."""
+    for log in loopback.request_logs.values():
+        log.write_text("")
+    monitoring = Monitoring(loopback.request_logs, drop_traces={"session-demo"})
+    try:
+        routes = ["stateless-demo", "session-demo", "penrose"]
+        code, report = _verify(
+            tmp_path,
+            loopback.outputs,
+            "--prometheus",
+            monitoring.url,
+            "--jaeger",
+            monitoring.url,
+            "--trace-wait",
+            "1",
+            routes=routes,
+        )
+    finally:
+        monitoring.close()
+    assert code == 1
+    checks = {(c["route"], c["check"]): c for c in report["checks"]}
+    assert checks[("stateless-demo", "prometheus")]["status"] == "pass"
+    assert checks[("session-demo", "prometheus")]["status"] == "pass"
+    assert checks[("stateless-demo", "jaeger")]["status"] == "pass"
+    # Only the checked routes' servers are queried.
+    assert {q.split('"')[1] for q in monitoring.queries} == set(routes)
+    # Planted: Penrose is neither scraped nor traced here; session-demo's spans are lost.
+    assert _failures(report) == {
+        ("penrose", "prometheus"): "metrics",
+        ("penrose", "jaeger"): "trace",
+        ("session-demo", "jaeger"): "trace",
+    }
+    trace_id = checks[("stateless-demo", "mcp 2025-11-25")]["data"]["trace_id"]
+    seen = loopback.request_logs["stateless-demo"].read_text().split()
+    assert any(h.split("-")[1] == trace_id for h in seen if h != "-")

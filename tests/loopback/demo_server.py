@@ -1,13 +1,15 @@
 """A small MCP server for the verify tests, built with the official `mcp` SDK.
 
     python -m tests.loopback.demo_server --port P --mode stateless|session --tools a,b
-        [--token-env VAR] [--delay S]
+        [--token-env VAR] [--delay S] [--request-log FILE]
 
 `stateless`: stateless streamable HTTP with JSON responses (like the HF, DataHub and
 Treasury servers); `session`: sessions with `Mcp-Session-Id` and SSE responses (like
 NASA CMR). `--token-env VAR`: every HTTP request must carry `Authorization: Bearer
 <value of VAR>`, else 401 with a Bearer challenge (a stand-in for the ToolHive proxy's
 OIDC check). `--delay S`: every HTTP request waits S seconds first (a stuck server).
+`--request-log FILE`: one line per HTTP request, its `traceparent` header or `-` (what
+the monitoring stand-ins in the tests count and look up).
 """
 
 from __future__ import annotations
@@ -32,14 +34,17 @@ def _tool(name: str):
 class Gate:
     """ASGI middleware: bearer token check and delay, before the MCP app sees the request."""
 
-    def __init__(self, app: Any, token: str | None, delay: float) -> None:
-        self.app, self.token, self.delay = app, token, delay
+    def __init__(self, app: Any, token: str | None, delay: float, log: str | None) -> None:
+        self.app, self.token, self.delay, self.log = app, token, delay, log
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             if self.delay:
                 await asyncio.sleep(self.delay)
             headers = dict(scope["headers"])
+            if self.log:
+                with open(self.log, "a") as f:
+                    f.write(headers.get(b"traceparent", b"-").decode() + "\n")
             if self.token is not None and headers.get(b"authorization") != f"Bearer {self.token}".encode():
                 await send(
                     {
@@ -64,6 +69,7 @@ def main() -> None:
     parser.add_argument("--name", default="demo")
     parser.add_argument("--token-env")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--request-log")
     args = parser.parse_args()
     server = MCPServer(args.name)
     for name in args.tools.split(","):
@@ -76,7 +82,7 @@ def main() -> None:
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     token = os.environ[args.token_env] if args.token_env else None
-    uvicorn.run(Gate(app, token, args.delay), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(Gate(app, token, args.delay, args.request_log), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -186,21 +186,35 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def start_demo(port: int, mode: str, tools: list[str], *, token: str | None = None, delay: float = 0.0):
-    """A demo MCP server (tests/loopback/demo_server.py); `token`: required bearer token."""
+def start_demo(
+    port: int,
+    mode: str,
+    tools: list[str],
+    *,
+    token: str | None = None,
+    delay: float = 0.0,
+    request_log: Path | None = None,
+    wait: bool = True,
+) -> subprocess.Popen:
+    """A demo MCP server (tests/loopback/demo_server.py); `token`: required bearer token.
+    `wait=False` returns at once (start several, then `wait_port` each)."""
     cmd = [sys.executable, "-m", "tests.loopback.demo_server", "--port", str(port), "--mode", mode]
     cmd += ["--tools", ",".join(tools), "--delay", str(delay)]
     env = dict(os.environ)
     if token:
         env["DEMO_EXPECTED_TOKEN"] = token
         cmd += ["--token-env", "DEMO_EXPECTED_TOKEN"]
+    if request_log:
+        cmd += ["--request-log", str(request_log)]
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, proc)
+    if wait:
+        wait_port(port, proc)
     return proc
 
 
-def start_penrose(public_base_url: str, port: int) -> subprocess.Popen:
-    """The project's Penrose server (node) on `port`; waits for its /health self-test."""
+def start_penrose(public_base_url: str, port: int, wait: bool = True) -> subprocess.Popen:
+    """The project's Penrose server (node) on `port`; waits for its /health self-test
+    unless `wait=False` (then call `wait_penrose`)."""
     if not (PENROSE_DIR / "node_modules").is_dir():
         raise RuntimeError(f"{PENROSE_DIR}/node_modules is missing: run `make test` (it runs npm ci there first)")
     env = {
@@ -214,6 +228,12 @@ def start_penrose(public_base_url: str, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         ["node", "src/main.js"], cwd=PENROSE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    if wait:
+        wait_penrose(proc, port)
+    return proc
+
+
+def wait_penrose(proc: subprocess.Popen, port: int) -> None:
     wait_port(port, proc, timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -221,7 +241,7 @@ def start_penrose(public_base_url: str, port: int) -> subprocess.Popen:
             raise RuntimeError(f"penrose-mcp exited with {proc.returncode}")
         with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
             if r.status == 200:
-                return proc
+                return
         time.sleep(0.2)
     raise RuntimeError("penrose-mcp /health did not turn 200 in 30 s")
 
@@ -234,6 +254,7 @@ class Loopback:
     outputs: dict
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    request_logs: dict[str, Path] = field(default_factory=dict)
 
     def close(self) -> None:
         for proc in [*self.processes.values(), self.nginx.proc]:
