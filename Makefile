@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render test lint penrose-test bench clean
+.PHONY: help render clients test lint penrose-test bench clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases}.yaml"
+	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 
@@ -24,6 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 render: $(STAMP)
 	$(BIN)/python -m offline.render --stack $(STACK)
 
+# Client configs from the offline render's outputs.json (no cluster, no Pulumi CLI).
+clients: render
+	$(BIN)/python -m mcpds client-config --outputs build/render/$(STACK)/outputs.json
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,6 +40,8 @@ $(PENROSE)/node_modules/.package-lock.json: $(PENROSE)/package-lock.json
 penrose-test: $(PENROSE)/node_modules/.package-lock.json
 	cd $(PENROSE) && npm test
 
+# penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
+# its node_modules (and Debian's nginx, which .ci/run installs).
 test: lint penrose-test
 	$(BIN)/pytest
 

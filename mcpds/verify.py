@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shlex
+import socket
 import ssl
 import sys
 import time
@@ -54,6 +55,7 @@ FAILURES = {
     "unauthorized": "HTTP 401/403: the route rejected the credential (set --token-env to a variable "
     "holding a current access token; an expired or wrong-audience token is rejected too)",
     "timeout": "timeout: no answer within --timeout seconds (server overloaded, stuck, or a proxy buffering)",
+    "dns": "DNS: the host name does not resolve (check the DNS record, external-dns, or the --base-url)",
     "connection-refused": "connection refused: nothing listens at this address (check DNS, the edge Service, ports)",
     "upstream-down": "HTTP 502/503/504 from the edge: the MCP server behind the route is down or not ready",
     "http-error": "HTTP error from the route",
@@ -122,6 +124,9 @@ def classify(exc: BaseException, statuses: list[int]) -> tuple[str, str]:
     for leaf in leaves:
         if isinstance(leaf, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(leaf) or "SSL:" in str(leaf):
             return "tls", str(leaf).splitlines()[0][:200]
+    for leaf in leaves:
+        if isinstance(leaf, socket.gaierror):
+            return "dns", str(leaf)[:200]
     for leaf in leaves:
         if isinstance(leaf, (TimeoutError, httpx2.TimeoutException)):
             return "timeout", type(leaf).__name__

@@ -316,3 +316,10 @@ def test_metrics_and_traces(loopback, tmp_path):
     trace_id = checks[("stateless-demo", "mcp 2025-11-25")]["data"]["trace_id"]
     seen = loopback.request_logs["stateless-demo"].read_text().split()
     assert any(h.split("-")[1] == trace_id for h in seen if h != "-")
+
+
+def test_unresolvable_host_is_dns(loopback, tmp_path):
+    # .invalid never resolves (RFC 6761).
+    code, report = _verify(tmp_path, loopback.outputs, "--base-url", "http://mcpds.invalid", routes=["session-demo"])
+    assert code == 1
+    assert _failures(report)[("session-demo", "mcp 2025-11-25")] == "dns"
