@@ -497,51 +497,45 @@ def _probe(name: str, namespace: str, labels: dict[str, str], target: str, why: 
 
 
 def probe_plan(outputs: StackOutputs) -> list[dict[str, str]]:
-    """Pod-to-pod paths the NetworkPolicies must deny, derived from the stack's routes.
+    """Pod-to-pod paths the NetworkPolicies must deny, derived from the stack's routes
+    (components/mcp_servers.py network_policies: default deny in the MCP namespace;
+    proxies and vMCPs admit only the edge, monitoring and their vMCP; backends admit only
+    their proxy and reach only DNS and, if the catalog lists egress hosts, the internet):
 
-    - a pod with no labels in the MCP namespace must not reach any proxy (only the edge,
-      Prometheus and the vMCP may);
-    - each server's backend must not reach another server's proxy (no lateral movement);
+    - a pod in `default` must not reach any published Service (ingress rules);
+    - a pod with no labels in the MCP namespace must not reach them (default deny);
+    - each server's backend must not reach another route's Service (no lateral movement);
     - a backend must not reach the Kubernetes API;
     - a server the catalog gives no egress hosts must not reach the internet.
     """
     from components.catalog import CATALOG
-    from components.plan import backend_selector, proxy_service
+    from components.plan import backend_selector
 
     ns = outputs.mcp_namespace
-    port_of = {r.name: r.port for r in outputs.routes if r.port}
-    servers = sorted(outputs.servers)
-    routed = [s for s in servers if s in port_of]
+    targets = [
+        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
+        for r in outputs.routes
+        if r.service and r.port
+    ]
     plan = []
-    for target in routed:
-        svc = f"http://{proxy_service(target)}.{ns}.svc.cluster.local:{port_of[target]}/health"
-        plan.append(_probe(f"anon-to-{target}", ns, {}, svc, f"unlabelled pod in {ns} -> {target} proxy"))
-    for i, source in enumerate(servers):
-        others = [t for t in routed if t != source]
+    for name, url in targets:
+        plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
+        plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
+    for i, source in enumerate(sorted(outputs.servers)):
+        labels = backend_selector(source)
+        others = [(n, u) for n, u in targets if n != source]
         if others:
-            target = others[i % len(others)]
-            svc = f"http://{proxy_service(target)}.{ns}.svc.cluster.local:{port_of[target]}/health"
-            plan.append(
-                _probe(
-                    f"{source}-to-{target}", ns, backend_selector(source), svc, f"{source} backend -> {target} proxy"
-                )
-            )
-        plan.append(
-            _probe(
-                f"{source}-to-apiserver",
-                ns,
-                backend_selector(source),
-                "https://kubernetes.default.svc/version",
-                f"{source} backend -> Kubernetes API",
-            )
-        )
+            name, url = others[i % len(others)]
+            plan.append(_probe(f"{source}-to-{name}", ns, labels, url, f"{source} backend -> {name}"))
+        api = "https://kubernetes.default.svc/version"
+        plan.append(_probe(f"{source}-to-apiserver", ns, labels, api, f"{source} backend -> Kubernetes API"))
         spec = CATALOG.get(source)
         if spec is not None and not spec.egress_hosts and not spec.egress_from_env:
             plan.append(
                 _probe(
                     f"{source}-to-internet",
                     ns,
-                    backend_selector(source),
+                    labels,
                     "https://huggingface.co/",
                     f"{source} backend (no egress allowed) -> internet",
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 import socket
 from pathlib import Path
 
@@ -243,14 +244,20 @@ def test_probe_plan_covers_every_server(dev):
     whys = [p["why"] for p in plan]
     for server in outputs.servers:
         assert f"{server} backend -> Kubernetes API" in whys
-    for route in outputs.routes:
-        if route.name in outputs.servers:
-            assert f"unlabelled pod in data-science -> {route.name} proxy" in whys
+    for route in outputs.routes:  # the group's vMCP included
+        assert f"unlabelled pod in data-science -> {route.name}" in whys
+        assert any(w.startswith(f"pod in default -> {route.name} ({route.service}.data-science") for w in whys)
     # Code-executing data-exploration has no egress: the internet must be unreachable.
     assert "data-exploration backend (no egress allowed) -> internet" in whys
     for probe in plan:
-        assert probe["command"].startswith("kubectl -n data-science run np-")
-        assert "--rm" in probe["command"]
+        argv = shlex.split(probe["command"])
+        assert argv[:2] == ["kubectl", "-n"]
+        assert argv[2] in ("data-science", "default")
+        assert "--rm" in argv
+        overrides = json.loads(next(a for a in argv if a.startswith("--overrides=")).split("=", 1)[1])
+        # Pod Security `restricted` admits the probe pod.
+        assert overrides["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert overrides["spec"]["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
 def test_bad_arguments_are_one_line_errors(loopback, tmp_path, capsys):
