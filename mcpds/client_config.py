@@ -68,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def transport(route: RouteInfo) -> str:
+    """`sse` for a route served in ToolHive's SSE proxy mode (MCP path `/sse`), else `http`."""
+    return "sse" if route.url.rstrip("/").endswith("/sse") else "http"
+
+
 def env_var(route: RouteInfo) -> str:
     """Claude Desktop: the variable holding the whole header value for mcp-remote."""
     return f"{route.token_env}_HEADER" if route.token_env else ""
@@ -81,7 +86,7 @@ def input_id(route: RouteInfo) -> str:
 def claude_desktop(outputs: StackOutputs) -> dict[str, Any]:
     servers: dict[str, Any] = {}
     for route in outputs.routes:
-        args = ["-y", MCP_REMOTE, route.url, "--transport", "http-only"]
+        args = ["-y", MCP_REMOTE, route.url, "--transport", f"{transport(route)}-only"]
         if route.url.startswith("http://"):
             args.append("--allow-http")
         entry: dict[str, Any] = {"command": "npx", "args": args}
@@ -98,7 +103,7 @@ def vscode(outputs: StackOutputs) -> dict[str, Any]:
     inputs: dict[str, dict[str, Any]] = {}
     servers: dict[str, Any] = {}
     for route in outputs.routes:
-        entry: dict[str, Any] = {"type": "http", "url": route.url}
+        entry: dict[str, Any] = {"type": transport(route), "url": route.url}
         if route.token_env:
             ident = input_id(route)
             inputs[ident] = {
@@ -124,7 +129,7 @@ def claude_code(outputs: StackOutputs) -> str:
         lines.append(f"#   export {env}=...   # {purpose}")
     lines.append("set -e")
     for route in outputs.routes:
-        cmd = ["claude", "mcp", "add", "--scope", "project", "--transport", "http", route.name, route.url]
+        cmd = ["claude", "mcp", "add", "--scope", "project", "--transport", transport(route), route.name, route.url]
         line = shlex.join(cmd)
         if route.header_value:
             # shlex.quote would also single-quote; written out so the intent is visible.

@@ -189,3 +189,19 @@ def test_workflow_recipes_name_only_published_tools(stack_runs):
     # The four workflows and three outcomes reach every published route.
     for route in parse(stack_outputs(stack_runs["dev"]), "dev").routes:
         assert set(route.tools) & set(named), route.name
+
+
+def test_sse_route_uses_sse_everywhere():
+    outputs = parse(
+        {
+            "base_url": "https://example.org",
+            "mcp_routes": [{"name": "legacy", "path": "/legacy", "mcp_path": "/sse"}],
+            "mcp_servers": {"legacy": {"tools": ["x"], "auth": "none", "transport": "sse"}},
+        },
+        "test",
+    )
+    assert outputs.route("legacy").url == "https://example.org/legacy/sse"
+    files = client_config.render(outputs)
+    assert "sse-only" in files["claude_desktop_config.json"]["mcpServers"]["legacy"]["args"]
+    assert files[".vscode/mcp.json"]["servers"]["legacy"]["type"] == "sse"
+    assert "--transport sse legacy https://example.org/legacy/sse" in files["claude-code.sh"]
