@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from mcpds.cli import CliError
 from mcpds.outputs import OIDC_TOKEN_ENV, RouteInfo, StackOutputs, add_source_arguments, load_from_args
@@ -159,8 +159,9 @@ def _headers(route: RouteInfo, opts: Options, traceparent: str | None = None) ->
 class _Recorder:
     """httpx2 response hook: every HTTP status the SDK saw (it folds them into MCP errors)."""
 
-    def __init__(self) -> None:
+    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
         self.statuses: list[int] = []
+        self.verify = verify  # the TLS settings of the session, for follow-up requests
 
     async def __call__(self, response: Any) -> None:
         self.statuses.append(response.status_code)
@@ -196,7 +197,7 @@ async def _session_checks(
 
     label = f"mcp {LEGACY}" if mode == "legacy" else f"mcp {MODERN}"
     checks: list[Check] = []
-    recorder = _Recorder()
+    recorder = _Recorder(opts.verify)
     tools: list[str] | None = None
     stage = label
     try:
@@ -274,7 +275,13 @@ async def _penrose(route: RouteInfo, client: Any, http: Any, recorder: _Recorder
     url = urljoin(route.base + "/", match.group(1).lstrip("/")) if match.group(1).startswith("/") else match.group(1)
     checks = [Check(route.name, "penrose render", "pass", f"example {example_id}", None, took, {"output_url": url})]
     start = time.perf_counter()
-    response = await http.get(url)
+    if urlparse(url).netloc == urlparse(route.base).netloc:
+        response = await http.get(url)
+    else:  # another host: never send it the route's credentials
+        import httpx2
+
+        async with httpx2.AsyncClient(timeout=http.timeout, verify=recorder.verify) as other:
+            response = await other.get(url)
     ctype = response.headers.get("content-type", "")
     if response.status_code == 200 and ctype.startswith("image/svg+xml") and b"<svg" in response.content[:4096]:
         checks.append(

@@ -218,9 +218,12 @@ def test_tls_untrusted_then_trusted_with_ca_bundle(loopback, tmp_path):
         https,
         "--ca-bundle",
         str(loopback.cert),
-        routes=["stateless-demo"],
+        routes=["stateless-demo", "penrose"],
     )
     assert code == 0, report["failures"]
+    # Penrose answers with its public (plain-HTTP) base: fetched there, without credentials.
+    output = next(c for c in report["checks"] if c["check"] == "penrose output")
+    assert output["status"] == "pass"
 
 
 def test_group_route_expects_prefixed_tools():
