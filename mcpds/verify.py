@@ -600,7 +600,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
         help="check every published MCP route of a deployment (handshake, tools, Penrose, health, metrics, traces)",
-        description=__doc__.split("\n\n")[0] + " Exit 0: all checks passed; 1: a check failed; 2: bad arguments.",
+        description="Check every published MCP route of a deployment with the mcp SDK (2025-11-25 and "
+        "2026-07-28 handshakes, tools/list, expected tools, latency), render and fetch a Penrose diagram, "
+        "probe health, optionally query Prometheus and Jaeger, and print a network-isolation probe plan. "
+        "Exit 0: all checks passed; 1: a check failed; 2: bad arguments or outputs.",
     )
     add_source_arguments(parser)
     parser.add_argument("--base-url", metavar="URL", help="check this base URL instead of the stack's base_url")
