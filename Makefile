@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render test lint penrose-test bench clean
+.PHONY: help render policy policies test lint penrose-test bench clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases}.yaml"
-	@echo "make test                 lint and run every test (mocks, schemas, policies, servers)"
+	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
+	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 
 # Reinstall whenever a requirements file changes.
@@ -23,6 +24,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 render: $(STAMP)
 	$(BIN)/python -m offline.render --stack $(STACK)
+
+# The policy pack over a stack's resources, with policies/config/<stack>.json.
+policy: $(STAMP)
+	$(BIN)/python -m offline.policy_run --stack $(STACK)
+
+# Every shipped stack (part of `make test`).
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+policies: $(STAMP)
+	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +47,7 @@ penrose-test: $(PENROSE)/node_modules/.package-lock.json
 
 test: lint penrose-test
 	$(BIN)/pytest
+	@$(MAKE) --no-print-directory policies
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench

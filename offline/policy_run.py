@@ -131,13 +131,16 @@ def schema_of(policy: Policy) -> dict[str, Any]:
     return schema
 
 
-def reconcile(policies: Sequence[Policy], raw: Mapping[str, Any], source: str = "policy config") -> dict[str, PolicySetting]:
+def reconcile(
+    policies: Sequence[Policy], raw: Mapping[str, Any], source: str = "policy config"
+) -> dict[str, PolicySetting]:
     """Every policy's enforcement level and properties, as the engine computes them."""
     problems: list[str] = []
     by_name = {p.name: p for p in policies}
     result: dict[str, PolicySetting] = {}
     for p in policies:
-        defaults = {k: v["default"] for k, v in (p.config_schema.properties if p.config_schema else {}).items() if "default" in v}
+        properties = p.config_schema.properties if p.config_schema else {}
+        defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
         result[p.name] = PolicySetting(p.enforcement_level or EnforcementLevel.ADVISORY, defaults)
 
     def level_of(key: str, value: Any) -> EnforcementLevel | None:
@@ -217,8 +220,8 @@ def _options(r: Registered) -> PolicyResourceOptions:
     )
 
 
-def _call(fn: Callable[[], Any]) -> None:
-    result = fn()
+def _finish(result: Any) -> None:
+    """A validate function may be async (the SDK awaits what it returns)."""
     if inspect.isawaitable(result):
         asyncio.run(_await(result))
 
@@ -266,10 +269,10 @@ def evaluate(
                 args = ResourceValidationArgs(
                     r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(setting.properties), {}
                 )
-                _call(lambda args=args, r=r: policy.validate(args, reporter(r.urn)))
+                _finish(policy.validate(args, reporter(r.urn)))
         elif isinstance(policy, StackValidationPolicy):
             args = StackValidationArgs(list(stack_resources.values()), dict(setting.properties), {})
-            _call(lambda args=args: policy.validate(args, reporter(None)))
+            _finish(policy.validate(args, reporter(None)))
     return report
 
 
