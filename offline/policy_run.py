@@ -294,28 +294,29 @@ def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None
     return config.secrets.backend
 
 
-def check_stack(
-    stack: str,
+def _pack() -> list[Policy]:
+    from policies.mcp_policies import ALL_POLICIES
+
+    return list(ALL_POLICIES)
+
+
+def check_run(
+    run: ProgramRun,
     config_path: Path | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
     transform: Callable[[ProgramRun], None] | None = None,
     policies: Sequence[Policy] | None = None,
 ) -> Report:
-    """Run the program for `stack` and evaluate the pack with that environment's config.
+    """Evaluate the pack over a finished run with its environment's policy config.
 
-    `transform` may change the recorded resources before evaluation (tests use it to break
-    a stack the way a careless change would).
+    `overrides` are the config overrides the run was made with; `transform` may change the
+    recorded resources first (tests use it to break a stack the way a careless change would).
     """
-    if policies is None:
-        from policies.mcp_policies import ALL_POLICIES
-
-        policies = ALL_POLICIES
-    read_stack_file(stack)  # an unknown stack fails first, naming the stacks present
+    stack = run.stack
+    policies = list(policies) if policies is not None else _pack()
     path = config_path or config_path_for(stack)
-    raw = load_policy_config(path)
-    settings = reconcile(policies, raw, str(path))
-    run = run_program(stack, overrides=overrides)
+    settings = reconcile(policies, load_policy_config(path), str(path))
     backend = stack_secrets_backend(stack, overrides)
     configured = settings.get("secret-no-literal-data")
     if configured is not None and configured.properties.get("secretsBackend") != backend:
@@ -326,6 +327,21 @@ def check_stack(
     if transform is not None:
         transform(run)
     return evaluate(run.resources, settings, policies, stack=stack, config_path=path)
+
+
+def check_stack(
+    stack: str,
+    config_path: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    transform: Callable[[ProgramRun], None] | None = None,
+) -> Report:
+    """Run the program for `stack` under mocks and evaluate the pack (what `make policy` does)."""
+    read_stack_file(stack)  # an unknown stack fails first, naming the stacks present
+    path = config_path or config_path_for(stack)
+    reconcile(_pack(), load_policy_config(path), str(path))  # a bad config file fails before the run
+    run = run_program(stack, overrides=overrides)
+    return check_run(run, path, overrides=overrides, transform=transform)
 
 
 def format_report(report: Report) -> str:
