@@ -14,7 +14,8 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 from components import versions
 from components.catalog import CATALOG
-from offline.harness import ProgramRun, Registered
+from components.config import parse_config
+from offline.harness import ProgramRun, Registered, read_stack_file
 from offline.policy_run import (
     CONFIG_DIR,
     PolicyConfigError,
@@ -106,6 +107,12 @@ def test_schema_defaults_are_valid_config(policy):
 # ---------------------------------------------------------------------------
 
 
+def stack_images_registry(stack: str) -> str:
+    raw = read_stack_file(stack)
+    prefix = "mcp-datascience:"
+    return parse_config({k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}, stack).images.registry
+
+
 def test_both_environments_have_a_config():
     assert [p.stem for p in CONFIGS] == ["dev", "prod"]
 
@@ -153,6 +160,7 @@ def test_allowed_registries_cover_every_pinned_image(path):
         f"{versions.GODADDY_WEBHOOK_IMAGE['repository']}:{versions.GODADDY_WEBHOOK_IMAGE['tag']}",
         f"{versions.EXTERNAL_DNS_IMAGE['repository']}:{versions.EXTERNAL_DNS_IMAGE['tag']}",
         "quay.io/jetstack/cert-manager-controller:v1.21.1",  # the chart's own default
+        f"{stack_images_registry(path.stem)}/penrose-mcp:0.1.0",  # images.registry of the stack
     ]
     for ref in refs:
         assert kube.registry_allowed(kube.parse_image(ref), allowed), ref
