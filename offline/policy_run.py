@@ -45,6 +45,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from offline.harness import PROJECT, PROJECT_ROOT, ProgramRun, Registered, StackFileError, read_stack_file, run_program
 
@@ -240,7 +241,8 @@ def evaluate(
 ) -> Report:
     report = Report(stack, config_path, list(policies), len(resources))
     names = {r.urn: f"{r.name} ({r.type})" for r in resources}
-    props = {r.urn: engine_shaped(r.inputs) for r in resources}
+    # The analyzer wraps props so that reading a value unknown during preview raises.
+    props = {r.urn: unknown_checking_proxy(engine_shaped(r.inputs)) for r in resources}
 
     stack_resources = {
         r.urn: PolicyResource(r.type, props[r.urn], r.urn, r.name, _options(r), None, None, [], {}) for r in resources
@@ -264,15 +266,27 @@ def evaluate(
 
             return report_violation
 
+        def unknown(exc: UnknownValueError, urn: str | None, policy: Policy = policy) -> None:
+            # What the analyzer does: the policy cannot run during preview, reported as advisory.
+            message = f"can't run policy '{policy.name}' during preview: {exc.message}"
+            resource = names.get(urn, urn) if urn else "(stack)"
+            report.violations.append(Violation(policy.name, EnforcementLevel.ADVISORY, message, urn, resource))
+
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 args = ResourceValidationArgs(
                     r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(setting.properties), {}
                 )
-                _finish(policy.validate(args, reporter(r.urn)))
+                try:
+                    _finish(policy.validate(args, reporter(r.urn)))
+                except UnknownValueError as exc:
+                    unknown(exc, r.urn)
         elif isinstance(policy, StackValidationPolicy):
             args = StackValidationArgs(list(stack_resources.values()), dict(setting.properties), {})
-            _finish(policy.validate(args, reporter(None)))
+            try:
+                _finish(policy.validate(args, reporter(None)))
+            except UnknownValueError as exc:
+                unknown(exc, None)
     return report
 
 

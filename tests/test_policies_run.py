@@ -313,6 +313,23 @@ def test_mismatched_secrets_backend_is_a_config_error():
         check_stack("prod", overrides={"secrets.backend": "pulumi"})
 
 
+def test_values_unknown_during_preview_make_the_policy_advisory(prod):
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    def unknown_values(run: ProgramRun) -> None:
+        _object(run, "MCPServer", "datahub").inputs["spec"]["image"] = UNKNOWN_STRING_VALUE
+        rule = _object(run, "NetworkPolicy", "mcp-datahub-backend").inputs["spec"]["egress"][0]
+        rule["to"][0]["ipBlock"]["cidr"] = UNKNOWN_STRING_VALUE
+
+    report = _report(prod, unknown_values)
+    # An unknown MCPServer image leaves the pod template to be judged (the image is checked at `up`).
+    assert {v.policy for v in report.violations} == AWAITING_MONITORING | {"egress-excepts-metadata"}
+    [found] = report.of("egress-excepts-metadata")
+    assert found.level == ADVISORY
+    assert found.resource.startswith("mcp-netpol-mcp-datahub-backend ")
+    assert found.message.startswith("can't run policy 'egress-excepts-metadata' during preview: string value at .")
+
+
 # ---------------------------------------------------------------------------
 # The command (`make policy STACK=...`)
 # ---------------------------------------------------------------------------

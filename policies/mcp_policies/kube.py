@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi_policy.proxy import UnknownValueError
+
 # Resource types (engine tokens).
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -216,7 +218,10 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> list[PodTempl
         name = name_of(props)
         template = as_dict(get(props, "spec", "podTemplateSpec"))
         spec = as_dict(template.get("spec"))
-        image = get(props, "spec", "image")
+        try:
+            image = get(props, "spec", "image")
+        except UnknownValueError:
+            image = None  # unknown during preview: the other rules still judge the template
         containers = _containers(spec, {"mcp": image} if image else None)
         if not any(c.name == "mcp" for c in containers):
             # The backend container exists whatever the template says; it is checked
