@@ -371,3 +371,23 @@ def test_command_unknown_stack_and_missing_config_exit_2(tmp_path, capsys):
     assert "No stack file Pulumi.staging.yaml" in capsys.readouterr().err
     assert main(["--stack", "dev", "--config", str(tmp_path / "none.json")]) == 2
     assert "no policy config file" in capsys.readouterr().err
+
+
+def test_pack_starts_like_the_cli_runs_it():
+    """`policies/__main__.py` run from its directory (as the CLI does) builds the PolicyPack,
+    which prints the port of its gRPC server and serves until stopped."""
+    import subprocess
+    import sys
+
+    pack_dir = Path(__file__).resolve().parent.parent / "policies"
+    proc = subprocess.Popen(
+        [sys.executable, "__main__.py"], cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.strip().isdigit(), (line, proc.stderr.read() if proc.poll() is not None else "")
+        assert int(line) > 0
+        assert proc.poll() is None  # still serving
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
