@@ -38,6 +38,12 @@ def test_namespace_without_a_real_default_deny_fails(spec):
     ]
 
 
+def test_exempt_namespaces_are_skipped():
+    resources = [resource(DEPLOYMENT, deployment())]
+    assert stack_violations(network.NAMESPACE_DEFAULT_DENY, resources, {"exemptNamespaces": ["apps"]}) == []
+    assert len(stack_violations(network.NAMESPACE_DEFAULT_DENY, resources, {"exemptNamespaces": ["kube-system"]})) == 1
+
+
 def test_helm_release_namespaces_count_unless_the_chart_runs_no_pods():
     crds = helm({}, name="toolhive-operator-crds", chart="oci://ghcr.io/stacklok/toolhive/toolhive-operator-crds")
     crds["namespace"] = "toolhive-system"

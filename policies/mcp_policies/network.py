@@ -37,7 +37,12 @@ DEFAULT_DENY_CONFIG = {
         "Chart names (last path segment) whose releases run no pods, so their namespace needs no default deny "
         "on their account.",
         ["toolhive-operator-crds"],
-    )
+    ),
+    "exemptNamespaces": string_list(
+        "Namespaces the stack deploys into but does not own (e.g. kube-system), where it must not impose a "
+        "default deny. Prefer a namespace of the stack's own.",
+        [],
+    ),
 }
 
 
@@ -55,7 +60,10 @@ def is_default_deny(policy_props: Mapping[str, Any]) -> bool:
 
 def _check_default_deny(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     view = StackView(args.resources)
+    exempt = set(config["exemptNamespaces"])
     for namespace, workloads in sorted(view.workload_namespaces(config["podlessCharts"]).items()):
+        if namespace in exempt:
+            continue
         if not any(is_default_deny(p.props) for p in view.network_policies(namespace)):
             shown = ", ".join(workloads[:3]) + (f" and {len(workloads) - 3} more" if len(workloads) > 3 else "")
             report(f"namespace {namespace} runs {shown} but has no default-deny NetworkPolicy", None)
