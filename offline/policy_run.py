@@ -314,6 +314,21 @@ def _pack() -> list[Policy]:
     return list(ALL_POLICIES)
 
 
+def settings_for(
+    stack: str, path: Path, policies: Sequence[Policy], overrides: Mapping[str, Any] | None = None
+) -> dict[str, PolicySetting]:
+    """The reconciled config of `path`, refused when its secrets backend is not the stack's."""
+    settings = reconcile(policies, load_policy_config(path), str(path))
+    backend = stack_secrets_backend(stack, overrides)
+    configured = settings.get("secret-no-literal-data")
+    if configured is not None and configured.properties.get("secretsBackend") != backend:
+        raise PolicyConfigError(
+            f"{path} sets secret-no-literal-data.secretsBackend to {configured.properties.get('secretsBackend')!r} "
+            f"but stack {stack} uses secrets.backend {backend!r}: make them agree"
+        )
+    return settings
+
+
 def check_run(
     run: ProgramRun,
     config_path: Path | None = None,
@@ -327,20 +342,12 @@ def check_run(
     `overrides` are the config overrides the run was made with; `transform` may change the
     recorded resources first (tests use it to break a stack the way a careless change would).
     """
-    stack = run.stack
     policies = list(policies) if policies is not None else _pack()
-    path = config_path or config_path_for(stack)
-    settings = reconcile(policies, load_policy_config(path), str(path))
-    backend = stack_secrets_backend(stack, overrides)
-    configured = settings.get("secret-no-literal-data")
-    if configured is not None and configured.properties.get("secretsBackend") != backend:
-        raise PolicyConfigError(
-            f"{path} sets secret-no-literal-data.secretsBackend to {configured.properties.get('secretsBackend')!r} "
-            f"but stack {stack} uses secrets.backend {backend!r}: make them agree"
-        )
+    path = config_path or config_path_for(run.stack)
+    settings = settings_for(run.stack, path, policies, overrides)
     if transform is not None:
         transform(run)
-    return evaluate(run.resources, settings, policies, stack=stack, config_path=path)
+    return evaluate(run.resources, settings, policies, stack=run.stack, config_path=path)
 
 
 def check_stack(
@@ -350,10 +357,11 @@ def check_stack(
     overrides: Mapping[str, Any] | None = None,
     transform: Callable[[ProgramRun], None] | None = None,
 ) -> Report:
-    """Run the program for `stack` under mocks and evaluate the pack (what `make policy` does)."""
-    read_stack_file(stack)  # an unknown stack fails first, naming the stacks present
+    """Run the program for `stack` under mocks and evaluate the pack (what `make policy` does).
+    An unknown stack, a bad stack config or a bad policy config fails before the run."""
+    read_stack_file(stack)
     path = config_path or config_path_for(stack)
-    reconcile(_pack(), load_policy_config(path), str(path))  # a bad config file fails before the run
+    settings_for(stack, path, _pack(), overrides)
     run = run_program(stack, overrides=overrides)
     return check_run(run, path, overrides=overrides, transform=transform)
 
