@@ -128,7 +128,7 @@ def _httproute_tls(view: StackView, route: PolicyResource, report: ReportViolati
         listeners = as_list(get(gateway.props, "spec", "listeners"))
         section = get(ref, "sectionName")
         if section:
-            listeners = [l for l in listeners if get(l, "name") == section]  # noqa: E741
+            listeners = [item for item in listeners if get(item, "name") == section]
         if not listeners:
             report(f"{where}: Gateway {ns}/{get(ref, 'name')} has no listener '{section}'", route.urn)
         for listener in listeners:
