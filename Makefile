@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients test lint penrose-test bench clean
+.PHONY: help render clients policy policies test lint penrose-test bench clean
 
 help:
-	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases}.yaml"
+	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
-	@echo "make test                 lint and run every test (mocks, schemas, policies, servers)"
+	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
+	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 
 # Reinstall whenever a requirements file changes.
@@ -28,6 +29,15 @@ render: $(STAMP)
 # Client configs from the offline render's outputs.json (no cluster, no Pulumi CLI).
 clients: render
 	$(BIN)/python -m mcpds client-config --outputs build/render/$(STACK)/outputs.json
+
+# The policy pack over a stack's resources, with policies/config/<stack>.json.
+policy: $(STAMP)
+	$(BIN)/python -m offline.policy_run --stack $(STACK)
+
+# Every shipped stack (part of `make test`).
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+policies: $(STAMP)
+	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,6 +54,7 @@ penrose-test: $(PENROSE)/node_modules/.package-lock.json
 # its node_modules (and Debian's nginx, which .ci/run installs).
 test: lint penrose-test
 	$(BIN)/pytest
+	@$(MAKE) --no-print-directory policies
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench

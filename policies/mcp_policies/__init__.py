@@ -1,7 +1,21 @@
-"""The policy pack's rules, importable without starting the pack."""
+"""The policy pack's rules, importable without starting the pack.
 
+One module per concern; each exports `POLICIES`. `ALL_POLICIES` is what
+`policies/__main__.py` hands to `PolicyPack` and what the offline run
+(`offline/policy_run.py`) evaluates.
+"""
+
+from . import edge, mcp, network, secrets, stack, workloads
 from .helm import HELM_RELEASE_PINNED
 
-ALL_POLICIES = [HELM_RELEASE_PINNED]
+ALL_POLICIES = [
+    *workloads.POLICIES,
+    *mcp.POLICIES,
+    *network.POLICIES,
+    *edge.POLICIES,
+    *secrets.POLICIES,
+    HELM_RELEASE_PINNED,
+    *stack.POLICIES,
+]
 
 __all__ = ["ALL_POLICIES"]

@@ -1,0 +1,192 @@
+"""MCP rules: telemetry reference, sizing through podTemplateSpec, no volumes, replicas
+only for stateless servers, and no public code execution without OIDC."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.mcp_policies import kube, mcp
+from tests.policy_support import (
+    ingress,
+    mcpserver,
+    messages,
+    resource,
+    stack_violations,
+    violations,
+    vmcp,
+)
+
+
+def test_telemetry_reference_required():
+    assert violations(mcp.TELEMETRY, kube.MCP_SERVER, mcpserver()) == []
+    assert violations(mcp.TELEMETRY, kube.VIRTUAL_MCP_SERVER, vmcp()) == []
+    server = mcpserver()
+    del server["spec"]["telemetryConfigRef"]
+    assert violations(mcp.TELEMETRY, kube.MCP_SERVER, server) == [
+        "MCPServer data-science/pandas has no spec.telemetryConfigRef"
+    ]
+    group = vmcp(telemetryConfigRef={})
+    assert violations(mcp.TELEMETRY, kube.VIRTUAL_MCP_SERVER, group) == [
+        "VirtualMCPServer data-science/gov-data has no spec.telemetryConfigRef"
+    ]
+
+
+def test_mcp_container_sized_through_pod_template():
+    assert violations(mcp.SIZED_MCP_CONTAINER, kube.MCP_SERVER, mcpserver()) == []
+    server = mcpserver()
+    server["spec"]["podTemplateSpec"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}}
+    assert violations(mcp.SIZED_MCP_CONTAINER, kube.MCP_SERVER, server) == [
+        "MCPServer data-science/pandas: podTemplateSpec container 'mcp' lacks resources requests.cpu, requests.memory"
+    ]
+    del server["spec"]["podTemplateSpec"]
+    assert violations(mcp.SIZED_MCP_CONTAINER, kube.MCP_SERVER, server) == [
+        "MCPServer data-science/pandas: podTemplateSpec has no 'mcp' container, so the MCP server runs unsized"
+    ]
+
+
+def test_no_mcpserver_volumes():
+    assert violations(mcp.NO_VOLUMES, kube.MCP_SERVER, mcpserver()) == []
+    server = mcpserver(volumes=[{"name": "data", "hostPath": "/srv", "mountPath": "/data"}])
+    assert violations(mcp.NO_VOLUMES, kube.MCP_SERVER, server) == [
+        "MCPServer data-science/pandas sets spec.volumes ['data'] (host paths)"
+    ]
+
+
+def _hpa(target_kind: str, target: str, maximum: int) -> dict:
+    return {
+        "metadata": {"name": f"{target}-{target_kind.lower()}", "namespace": "data-science"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": target_kind, "name": target},
+            "maxReplicas": maximum,
+        },
+    }
+
+
+def test_stateless_streamable_http_server_may_scale():
+    server = mcpserver("huggingface", transport="streamable-http", mcpPort=3000)
+    resources = [resource(kube.MCP_SERVER, server), resource(kube.HPA, _hpa("Deployment", "huggingface", 4))]
+    assert stack_violations(mcp.REPLICAS_STATELESS_ONLY, resources) == []
+
+
+@pytest.mark.parametrize(
+    ("server", "extra", "config", "expected"),
+    [
+        (
+            mcpserver("pandas", replicas=2),
+            [],
+            {},
+            "MCPServer data-science/pandas: spec.replicas is 2 but transport stdio keeps one session per process",
+        ),
+        (
+            mcpserver("feed", transport="sse", mcpPort=8080, backendReplicas=3.0),
+            [],
+            {},
+            "MCPServer data-science/feed: spec.backendReplicas is 3 but transport sse keeps one session per process",
+        ),
+        (
+            mcpserver("penrose", transport="streamable-http", mcpPort=3000),
+            [_hpa("StatefulSet", "penrose", 4)],
+            {"statefulServers": ["penrose"]},
+            "MCPServer data-science/penrose: HorizontalPodAutoscaler data-science/penrose-statefulset scales it to 4 "
+            "replicas but it keeps session state in process (statefulServers)",
+        ),
+    ],
+)
+def test_stateful_servers_stay_at_one_replica(server, extra, config, expected):
+    resources = [resource(kube.MCP_SERVER, server), *(resource(kube.HPA, h) for h in extra)]
+    found = stack_violations(mcp.REPLICAS_STATELESS_ONLY, resources, config)
+    assert messages(found) == [expected]
+    assert found[0][1] == resources[0].urn  # attributed to the MCPServer
+
+
+def test_vmcp_needs_redis_before_scaling():
+    assert stack_violations(mcp.REPLICAS_STATELESS_ONLY, [resource(kube.VIRTUAL_MCP_SERVER, vmcp())]) == []
+    found = stack_violations(mcp.REPLICAS_STATELESS_ONLY, [resource(kube.VIRTUAL_MCP_SERVER, vmcp(replicas=3))])
+    assert messages(found) == [
+        "VirtualMCPServer data-science/gov-data: spec.replicas is 3 without Redis sessionStorage"
+    ]
+    redis = vmcp(replicas=3, sessionStorage={"provider": "redis", "address": "redis:6379"})
+    assert stack_violations(mcp.REPLICAS_STATELESS_ONLY, [resource(kube.VIRTUAL_MCP_SERVER, redis)]) == []
+
+
+# ---------------------------------------------------------------------------
+# Code execution
+# ---------------------------------------------------------------------------
+
+CODE = {"codeTools": {"data-exploration": ["run_script"], "pandas": ["run_pandas_code_tool"]}}
+OIDC = {"name": "mcp-oidc", "audience": "mcp", "resourceUrl": "https://finetunings.ai/data-explorer/mcp"}
+
+
+def _route(service: str, path: str) -> object:
+    return resource(
+        kube.INGRESS,
+        ingress("mcp-" + path.strip("/").replace("/", "-"), "data-science", "finetunings.ai", path, service, 8003),
+    )
+
+
+def test_code_executing_server_with_oidc_passes():
+    server = mcpserver("data-exploration", oidcConfigRef=OIDC)
+    resources = [resource(kube.MCP_SERVER, server), _route("mcp-data-exploration-proxy", "/data-explorer/mcp")]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
+
+
+def test_unrouted_code_executing_server_passes():
+    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration"))]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
+
+
+def test_public_code_executing_server_without_oidc_fails():
+    resources = [
+        resource(kube.MCP_SERVER, mcpserver("data-exploration")),
+        _route("mcp-data-exploration-proxy", "/dx/mcp"),
+    ]
+    found = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert messages(found) == [
+        "MCPServer data-science/data-exploration runs caller-supplied code (tools ['run_script']) and is routed "
+        "publicly by Ingress data-science/mcp-dx-mcp (/dx/mcp) without OIDC (spec.oidcConfigRef)"
+    ]
+
+
+def test_code_tools_filtered_out_make_the_server_safe():
+    server = mcpserver("pandas", toolConfigRef={"name": "pandas-tools"})
+    tools = {
+        "metadata": {"name": "pandas-tools", "namespace": "data-science"},
+        "spec": {"toolsFilter": ["read_metadata_tool"]},
+    }
+    resources = [
+        resource(kube.MCP_SERVER, server),
+        resource(kube.MCP_TOOL_CONFIG, tools),
+        _route("mcp-pandas-proxy", "/pandas/mcp"),
+    ]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
+    tools["spec"]["toolsFilter"].append("run_pandas_code_tool")
+    resources[1] = resource(kube.MCP_TOOL_CONFIG, tools)
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert "tools ['run_pandas_code_tool']" in msg
+
+
+def test_annotation_marks_a_custom_server_as_code_executing():
+    server = mcpserver("notebook")
+    server["metadata"]["annotations"] = {kube.EXECUTES_CODE_ANNOTATION: "true"}
+    resources = [resource(kube.MCP_SERVER, server), _route("mcp-notebook-proxy", "/notebook/mcp")]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, {})
+    assert msg.startswith("MCPServer data-science/notebook runs caller-supplied code (tools ['*'])")
+
+
+def test_anonymous_vmcp_aggregating_code_execution_fails():
+    member = mcpserver("data-exploration", groupRef={"name": "gov-data"})
+    group = vmcp("gov-data")
+    route = resource(
+        kube.INGRESS, ingress("mcp-gov", "data-science", "finetunings.ai", "/gov-data/mcp", "vmcp-gov-data", 4483)
+    )
+    resources = [resource(kube.MCP_SERVER, member), resource(kube.VIRTUAL_MCP_SERVER, group), route]
+    [(msg, urn)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg == (
+        "VirtualMCPServer data-science/gov-data aggregates code-executing servers ['data-exploration'] and is routed "
+        "publicly by Ingress data-science/mcp-gov (/gov-data/mcp) without OIDC (spec.incomingAuth.type is not oidc)"
+    )
+    assert urn == resources[1].urn
+    resources[1] = resource(
+        kube.VIRTUAL_MCP_SERVER, vmcp("gov-data", incomingAuth={"type": "oidc", "oidcConfigRef": OIDC})
+    )
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []

@@ -1,0 +1,126 @@
+"""Secrets rules: literal Secret data by backend (with the pulumi-random exception) and
+literal credentials in env vars."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_policy import PolicyResource
+
+from policies.mcp_policies import kube, secrets
+from tests.policy_support import (
+    OPTS,
+    container,
+    deployment,
+    helm,
+    mcpserver,
+    messages,
+    resource,
+    stack_violations,
+    violations,
+)
+
+
+def secret(annotations: dict | None = None, **data) -> dict:
+    meta = {"name": "grafana-admin", "namespace": "monitoring"}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"metadata": meta, "type": "Opaque", **data}
+
+
+RANDOM = PolicyResource(
+    "random:index/randomPassword:RandomPassword", {"length": 32.0}, "urn:random", "pw", OPTS, None, None, [], {}
+)
+GENERATED = {secrets.GENERATED_BY: secrets.PULUMI_RANDOM}
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external"])
+def test_literal_secret_data_fails_with_a_real_backend(backend):
+    found = stack_violations(
+        secrets.SECRET_NO_LITERAL_DATA,
+        [resource(kube.SECRET, secret(stringData={"token": "hunter2"}))],
+        {"secretsBackend": backend},
+    )
+    assert messages(found) == [
+        f"Secret monitoring/grafana-admin carries literal data (keys ['token']) although secrets.backend is {backend}"
+    ]
+
+
+def test_literal_data_is_the_pulumi_backends_way():
+    found = stack_violations(
+        secrets.SECRET_NO_LITERAL_DATA,
+        [resource(kube.SECRET, secret(data={"token": "aHVudGVyMg=="}))],
+        {"secretsBackend": "pulumi"},
+    )
+    assert found == []
+
+
+def test_secret_without_data_passes():
+    assert stack_violations(secrets.SECRET_NO_LITERAL_DATA, [resource(kube.SECRET, secret())]) == []
+
+
+def test_pulumi_random_secret_is_the_exception_when_it_depends_on_random():
+    generated = resource(kube.SECRET, secret(GENERATED, stringData={"admin-password": "x" * 32}))
+    generated.dependencies = [RANDOM]
+    assert stack_violations(secrets.SECRET_NO_LITERAL_DATA, [RANDOM, generated], {"secretsBackend": "sealed"}) == []
+
+
+def test_annotation_without_a_random_dependency_is_not_enough():
+    claimed = resource(kube.SECRET, secret(GENERATED, stringData={"admin-password": "hunter2"}))
+    found = stack_violations(secrets.SECRET_NO_LITERAL_DATA, [claimed], {"secretsBackend": "sealed"})
+    assert messages(found) == [
+        "Secret monitoring/grafana-admin is annotated mcp-datascience.finetunings.ai/generated-by: pulumi-random but "
+        "depends on no random: resource; its data keys ['admin-password'] are literal"
+    ]
+
+
+def test_env_from_secret_refs_passes():
+    c = container(env=[{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "token"}}}])
+    assert violations(secrets.ENV_NO_LITERAL_CREDENTIALS, "kubernetes:apps/v1:Deployment", deployment(c)) == []
+    assert (
+        violations(
+            secrets.ENV_NO_LITERAL_CREDENTIALS,
+            kube.MCP_SERVER,
+            mcpserver(env=[{"name": "MCP_ALLOWED_HOSTS", "value": "x"}]),
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "expected"),
+    [
+        (
+            "kubernetes:apps/v1:Deployment",
+            deployment(container(env=[{"name": "DB_PASSWORD", "value": "hunter2"}])),
+            "Deployment apps/web container 'app': env DB_PASSWORD holds a literal value",
+        ),
+        (
+            kube.MCP_SERVER,
+            mcpserver(env=[{"name": "HF_TOKEN", "value": "hf_abc"}]),
+            "MCPServer data-science/pandas container 'mcp': env HF_TOKEN holds a literal value",
+        ),
+        (
+            kube.MCP_SERVER,
+            mcpserver(resourceOverrides={"proxyDeployment": {"env": [{"name": "OTEL_API_KEY", "value": "k"}]}}),
+            "MCPServer data-science/pandas proxy container 'toolhive': env OTEL_API_KEY holds a literal value",
+        ),
+        (
+            kube.HELM_RELEASE,
+            helm({"operator": {"env": [{"name": "GITHUB_TOKEN", "value": "ghp_x"}]}}),
+            "Helm release edge/rel values operator.env.0: env GITHUB_TOKEN holds a literal value",
+        ),
+    ],
+)
+def test_literal_credentials_in_env_fail(type_, props, expected):
+    assert violations(secrets.ENV_NO_LITERAL_CREDENTIALS, type_, props) == [expected]
+
+
+def test_allowed_names_and_empty_values_pass():
+    c = container(env=[{"name": "TOKEN_TTL", "value": "3600"}, {"name": "API_KEY", "value": ""}])
+    props = deployment(c)
+    assert (
+        violations(
+            secrets.ENV_NO_LITERAL_CREDENTIALS, "kubernetes:apps/v1:Deployment", props, {"allowedNames": ["TOKEN_TTL"]}
+        )
+        == []
+    )
