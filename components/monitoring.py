@@ -40,7 +40,8 @@ from components.monitoring_rules import prometheus_rule_spec
 
 TYPE = "mcp-datascience:index:MonitoringStack"
 MONITORING_API = "monitoring.coreos.com/v1"
-DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboards"
+# Beside the components, so every copy of the program (offline bench, render tests) has them.
+DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 DASHBOARD_FOLDER = "MCP"
 
 # The policy pack exempts Secrets with exactly this annotation from "no literal data".
@@ -403,43 +404,48 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
 
 
 def collector_config(namespace: str) -> dict[str, Any]:
-    """The collector pipeline, merged into the chart's default `config` (null removes a
-    default component). OTLP in; traces to Jaeger over OTLP/gRPC; pushed metrics to a
-    Prometheus endpoint under the `otlp_` prefix."""
+    """The whole collector configuration, passed as `alternateConfig`, which replaces the
+    chart's default `config` instead of merging into it (a merge could only drop the
+    default jaeger/zipkin receivers and debug exporter with nulls, and Pulumi drops nulls
+    from values). OTLP in; traces to Jaeger over OTLP/gRPC; pushed metrics to a
+    Prometheus endpoint under the `otlp_` prefix. Listeners bind the pod IP, as the
+    chart's defaults do (UPGRADING.md 0.46.0 -> 0.47.0)."""
     jaeger = f"{service_host(JAEGER_SERVICE, namespace)}:{OTLP_GRPC_PORT}"
-    processors = ["memory_limiter", "batch"]  # both in the chart's default config
+    pod_ip = "${env:MY_POD_IP}"
+    processors = ["memory_limiter", "batch"]
     return {
+        # The chart's liveness and readiness probes call health_check on 13133.
+        "extensions": {"health_check": {"endpoint": f"{pod_ip}:13133"}},
         "receivers": {
-            "jaeger": None,
-            "zipkin": None,
-            "prometheus": None,
             "otlp": {
                 "protocols": {
-                    "grpc": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_GRPC_PORT}"},
-                    "http": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_HTTP_PORT}"},
+                    "grpc": {"endpoint": f"{pod_ip}:{OTLP_GRPC_PORT}"},
+                    "http": {"endpoint": f"{pod_ip}:{OTLP_HTTP_PORT}"},
                 }
             },
         },
+        "processors": {
+            "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25},
+            "batch": {},
+        },
         "exporters": {
-            "debug": None,
             # In-cluster plaintext; the NetworkPolicies confine who reaches Jaeger.
             "otlp/jaeger": {"endpoint": jaeger, "tls": {"insecure": True}},
-            "prometheus": {"endpoint": f"${{env:MY_POD_IP}}:{COLLECTOR_EXPORT_PORT}", "namespace": "otlp"},
+            "prometheus": {"endpoint": f"{pod_ip}:{COLLECTOR_EXPORT_PORT}", "namespace": "otlp"},
         },
         "service": {
-            "pipelines": {
-                "logs": None,
-                "traces": {
-                    "receivers": ["otlp"],
-                    "processors": processors,
-                    "exporters": ["otlp/jaeger"],
-                },
+            "extensions": ["health_check"],
+            "telemetry": {
                 "metrics": {
-                    "receivers": ["otlp"],
-                    "processors": processors,
-                    "exporters": ["prometheus"],
-                },
-            }
+                    "readers": [
+                        {"pull": {"exporter": {"prometheus": {"host": pod_ip, "port": COLLECTOR_METRICS_PORT}}}}
+                    ]
+                }
+            },
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp/jaeger"]},
+                "metrics": {"receivers": ["otlp"], "processors": processors, "exporters": ["prometheus"]},
+            },
         },
     }
 
@@ -478,7 +484,7 @@ def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
                 **tcp,
             },
         },
-        "config": collector_config(mon.namespace),
+        "alternateConfig": collector_config(mon.namespace),
     }
 
 
