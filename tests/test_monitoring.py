@@ -547,6 +547,27 @@ def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
         ), name
 
 
+def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
+    from components.plan import VMCP_PORT, vmcp_selector
+
+    monitors = by_kind(prod, "ServiceMonitor")
+    mcp = {
+        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
+    }
+    vmcps = by_kind(prod, "VirtualMCPServer")
+    assert vmcps
+    for vmcp in vmcps:
+        name = vmcp["metadata"]["name"]
+        assert [m["metadata"]["name"] for m in monitors if _selects(m, MCP_NS, vmcp_selector(name), "http")] == [
+            f"vmcp-{name}"
+        ]
+        assert any(
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MON}}} in rule["from"]
+            and {"protocol": "TCP", "port": VMCP_PORT} in rule["ports"]
+            for rule in mcp[f"vmcp-{name}"]["ingress"]
+        )
+
+
 def test_uis_admit_only_the_edge_and_grafana(prod):
     policies = _monitoring_policies(prod)
     [grafana_in] = policies["grafana"]["ingress"]
