@@ -125,6 +125,7 @@ def workload_alerts(t: AlertThresholds, mcp_namespace: str) -> list[Alert]:
     throttled = f'sum {by} (increase(container_cpu_cfs_throttled_periods_total{{{ns}, container!=""}}[5m]))'
     periods = f'sum {by} (increase(container_cpu_cfs_periods_total{{{ns}, container!=""}}[5m]))'
     hpa = "kube_horizontalpodautoscaler"
+    by_hpa = "by (namespace, horizontalpodautoscaler)"
     return [
         Alert(
             "McpPodCrashLooping",
@@ -174,8 +175,9 @@ def workload_alerts(t: AlertThresholds, mcp_namespace: str) -> list[Alert]:
         ),
         Alert(
             "McpAutoscalerAtMax",
-            f"max by (namespace, horizontalpodautoscaler) ({hpa}_status_current_replicas{{{ns}}}) "
-            f">= max by (namespace, horizontalpodautoscaler) ({hpa}_spec_max_replicas{{{ns}}})",
+            f"(max {by_hpa} ({hpa}_status_current_replicas{{{ns}}}) >= max {by_hpa} ({hpa}_spec_max_replicas{{{ns}}})) "
+            # An autoscaler whose bounds are equal has nowhere to go: not worth an alert.
+            f"and (max {by_hpa} ({hpa}_spec_max_replicas{{{ns}}}) > max {by_hpa} ({hpa}_spec_min_replicas{{{ns}}}))",
             f"{t.hpa_at_max_minutes}m",
             "warning",
             "HPA {{ $labels.horizontalpodautoscaler }} is pinned at its maximum",

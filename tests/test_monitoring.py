@@ -41,6 +41,7 @@ KUBE_STATE_METRICS = {
     "kube_pod_container_resource_limits",
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_spec_max_replicas",
+    "kube_horizontalpodautoscaler_spec_min_replicas",
 }
 # cAdvisor through the kubelet's /metrics/cadvisor: google/cadvisor docs/storage/prometheus.md.
 CADVISOR = {
