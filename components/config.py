@@ -50,6 +50,7 @@ from components.config_types import (
     SamplingRate,
     Section,
 )
+from components.quantities import parse_quantity
 from components.server_spec import Autoscale, Cidr, CustomServer, Port, ServerName, ServerOverride, SizeClass
 
 PROJECT = "mcp-datascience"
@@ -364,6 +365,23 @@ class MonitoringConfig(Section):
         requests=CpuMemory(cpu="100m", memory="512Mi"), limits=CpuMemory(cpu="1", memory="2Gi")
     )
     alerts: AlertThresholds = AlertThresholds()
+
+    @model_validator(mode="after")
+    def _retention_fits_the_volume(self) -> MonitoringConfig:
+        if self.prometheus_storage is None:
+            return self
+        # Prometheus byte units are powers of 1024 (KB = KiB), like the Gi of the PVC.
+        match = re.match(r"^([0-9.]+)([KMGTPE]?)i?B$", self.prometheus_retention_size)
+        assert match is not None  # the field validator admitted it
+        size = float(match.group(1)) * 1024 ** " KMGTPE".index(match.group(2) or " ")
+        volume = float(parse_quantity(self.prometheus_storage))
+        if size > 0.9 * volume:
+            raise ValueError(
+                f"prometheus_retention_size {self.prometheus_retention_size} does not fit prometheus_storage "
+                f"{self.prometheus_storage}: keep it at most 90% of the volume (the WAL and compaction need the "
+                "rest), or Prometheus fills the disk before it deletes old blocks"
+            )
+        return self
 
 
 class SecretsConfig(Section):

@@ -298,6 +298,15 @@ def test_thresholds_come_from_config(run):
     assert ") > 0.3 and" in failures["expr"]
 
 
+def test_retention_size_must_fit_the_volume():
+    config = base_config()
+    config["monitoring"] = {"prometheus_retention_size": "48GB"}
+    with pytest.raises(ConfigError, match="prometheus_retention_size 48GB does not fit prometheus_storage 50Gi"):
+        parse_config(config, "prod")
+    config["monitoring"] = {"prometheus_retention_size": "48GB", "prometheus_storage": "100Gi"}
+    assert parse_config(config, "prod").monitoring.prometheus_storage == "100Gi"
+
+
 def test_bad_threshold_is_a_config_error():
     config = base_config()
     config["monitoring"] = {"alerts": {"error_ratio": 5}}
