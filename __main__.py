@@ -6,11 +6,14 @@ dependency order. A bad config stops here, before any resource, with a clear mes
 
 import pulumi
 
+from components import edge as edge_component
+from components import monitoring as monitoring_component
+from components import toolhive as toolhive_component
 from components.config import load_config
-from components.contracts import TelemetryTarget
 from components.edge import EdgeIngress, EdgeIngressArgs, credential_refs, credentials
 from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
+from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
@@ -34,11 +37,8 @@ toolhive = ToolHiveOperator(
     ),
 )
 
-# Where the MCP proxies send OTLP (the OpenTelemetry Collector of the monitoring stack).
-telemetry = TelemetryTarget(
-    otlp_http_endpoint=f"otel-collector.{config.monitoring.namespace}.svc.cluster.local:4318",
-    sampling_rate="1" if config.environment == "dev" else "0.05",
-)
+# Where the MCP proxies send OTLP: the monitoring stack's OpenTelemetry Collector.
+telemetry = monitoring_component.telemetry_target(config)
 
 mcp = MCPServerSet(
     "mcp",
@@ -62,8 +62,25 @@ edge = EdgeIngress(
     EdgeIngressArgs(
         config=config,
         routes=plan.routes,
+        web_routes=monitoring_component.web_routes(config),
         credential_refs=edge_credentials,
         depends_on=[mcp],
+    ),
+)
+
+# Prometheus, Grafana, the collector and Jaeger. Its credentials are optional: until the
+# SecretsLayer provides them (refs keyed `<credential id>/<key>`), Grafana's admin
+# password is generated and Alertmanager keeps the chart's null receiver.
+monitoring = MonitoringStack(
+    "monitoring",
+    MonitoringStackArgs(
+        config=config,
+        scrape_targets=[
+            *plan.scrape_targets,
+            *toolhive_component.scrape_targets(config.toolhive),
+            *edge_component.scrape_targets(config),
+        ],
+        secret_refs={},
     ),
 )
 
@@ -95,3 +112,7 @@ pulumi.export("base_url", edge.base_url)
 pulumi.export("mcp_urls", edge.mcp_urls)
 pulumi.export("penrose_outputs_url", edge.penrose_outputs_url)
 pulumi.export("web_urls", edge.web_urls)
+pulumi.export("monitoring_namespace", monitoring.namespace_name)
+pulumi.export("otlp_http_endpoint", telemetry.otlp_http_endpoint)
+pulumi.export("grafana_admin_secret", f"{config.monitoring.namespace}/{monitoring.grafana_admin_secret}")
+pulumi.export("grafana_dashboards", sorted(monitoring_component.dashboard_files()))

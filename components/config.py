@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pulumi
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     SecretStr,
@@ -46,8 +47,10 @@ from components.config_types import (
     KubernetesVersion,
     Quantity,
     Resources,
+    SamplingRate,
     Section,
 )
+from components.quantities import parse_quantity
 from components.server_spec import Autoscale, Cidr, CustomServer, Port, ServerName, ServerOverride, SizeClass
 
 PROJECT = "mcp-datascience"
@@ -272,10 +275,113 @@ class DnsConfig(Section):
     owner_id: str = Field(default="", pattern=r"^[a-z0-9-]{0,63}$")
 
 
+_PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
+_PROM_BYTES = re.compile(r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")
+_GO_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
+
+
+def _prom_duration(value: str) -> str:
+    if not value or not _PROM_DURATION.match(value):
+        raise ValueError("must be a Prometheus duration such as 15d, 12h or 1w2d (units y, w, d, h, m, s, ms)")
+    return value
+
+
+def _prom_bytes(value: str) -> str:
+    if not _PROM_BYTES.match(value):
+        raise ValueError("must be a Prometheus byte size such as 45GB or 500MiB")
+    return value
+
+
+def _go_duration(value: str) -> str:
+    if not _GO_DURATION.match(value):
+        raise ValueError("must be a duration in hours, minutes or seconds such as 168h")
+    return value
+
+
+# Prometheus durations (`15d`) and byte sizes (`45GB`), as the Prometheus CRD wants them
+# (monitoring.coreos.com Prometheus `retention` / `retentionSize`); Go durations for Jaeger.
+PrometheusDuration = Annotated[str, AfterValidator(_prom_duration)]
+PrometheusByteSize = Annotated[str, AfterValidator(_prom_bytes)]
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+
+
+class AlertThresholds(Section):
+    """`monitoring.alerts`: when the MCP alerts fire. Production values; dev may loosen."""
+
+    # Share of MCP requests answered with an error (ToolHive `status="error"`).
+    error_ratio: float = Field(default=0.05, gt=0, lt=1)
+    # 95th percentile of MCP request latency (POST, i.e. JSON-RPC calls, not streams).
+    p95_latency_seconds: float = Field(default=10.0, gt=0)
+    # Share of tool calls of one tool that fail.
+    tool_failure_ratio: float = Field(default=0.10, gt=0, lt=1)
+    # No request for this long to a server that had traffic in the 24 hours before.
+    no_traffic_minutes: int = Field(default=60, ge=5, le=1440)
+    # Container restarts within 15 minutes that count as crash-looping.
+    restarts_per_15m: int = Field(default=3, ge=1)
+    # Working set / memory limit.
+    memory_limit_ratio: float = Field(default=0.90, gt=0, le=1)
+    # Throttled CFS periods / all CFS periods.
+    cpu_throttle_ratio: float = Field(default=0.25, gt=0, le=1)
+    # How long an HPA may sit at maxReplicas.
+    hpa_at_max_minutes: int = Field(default=15, ge=1)
+    # Certificates expiring within this many days.
+    certificate_expiry_days: int = Field(default=14, ge=1, le=60)
+
+
 class MonitoringConfig(Section):
     """`monitoring`: Prometheus, Grafana, the OpenTelemetry Collector and Jaeger."""
 
     namespace: DnsLabel = "monitoring"
+    # Share of MCP requests traced (MCPTelemetryConfig samplingRate).
+    sampling_rate: SamplingRate = "0.05"
+    # Prometheus TSDB: how long and how much to keep, and where. `prometheus_storage`
+    # unset = emptyDir (data lost with the pod; dev only).
+    prometheus_retention: PrometheusDuration = "15d"
+    prometheus_retention_size: PrometheusByteSize = "45GB"
+    prometheus_storage: Quantity | None = "50Gi"
+    alertmanager_storage: Quantity | None = "1Gi"
+    # StorageClass of every monitoring PVC; unset = the cluster default.
+    storage_class: DnsLabel | None = None
+    # Jaeger v2 trace storage: `badger` on a PVC (survives restarts) or `memory`.
+    jaeger_storage: Literal["badger", "memory"] = "badger"
+    jaeger_storage_size: Quantity = "20Gi"
+    jaeger_retention: GoDuration = "168h"  # badger span TTL
+    jaeger_max_traces: int = Field(default=100_000, ge=1000)  # memory store cap
+    # Alertmanager may reach receivers (chat, paging, mail) on these internet ports.
+    alertmanager_egress_ports: tuple[Port, ...] = (443, 587)
+    prometheus_resources: Resources = Resources(
+        requests=CpuMemory(cpu="500m", memory="2Gi"), limits=CpuMemory(cpu="2", memory="4Gi")
+    )
+    alertmanager_resources: Resources = Resources(
+        requests=CpuMemory(cpu="50m", memory="64Mi"), limits=CpuMemory(cpu="200m", memory="256Mi")
+    )
+    grafana_resources: Resources = Resources(
+        requests=CpuMemory(cpu="100m", memory="256Mi"), limits=CpuMemory(cpu="1", memory="512Mi")
+    )
+    collector_resources: Resources = Resources(
+        requests=CpuMemory(cpu="100m", memory="256Mi"), limits=CpuMemory(cpu="1", memory="512Mi")
+    )
+    jaeger_resources: Resources = Resources(
+        requests=CpuMemory(cpu="100m", memory="512Mi"), limits=CpuMemory(cpu="1", memory="2Gi")
+    )
+    alerts: AlertThresholds = AlertThresholds()
+
+    @model_validator(mode="after")
+    def _retention_fits_the_volume(self) -> MonitoringConfig:
+        if self.prometheus_storage is None:
+            return self
+        # Prometheus byte units are powers of 1024 (KB = KiB), like the Gi of the PVC.
+        match = re.match(r"^([0-9.]+)([KMGTPE]?)i?B$", self.prometheus_retention_size)
+        assert match is not None  # the field validator admitted it
+        size = float(match.group(1)) * 1024 ** " KMGTPE".index(match.group(2) or " ")
+        volume = float(parse_quantity(self.prometheus_storage))
+        if size > 0.9 * volume:
+            raise ValueError(
+                f"prometheus_retention_size {self.prometheus_retention_size} does not fit prometheus_storage "
+                f"{self.prometheus_storage}: keep it at most 90% of the volume (the WAL and compaction need the "
+                "rest), or Prometheus fills the disk before it deletes old blocks"
+            )
+        return self
 
 
 class SecretsConfig(Section):
@@ -535,6 +641,7 @@ def _is_secret_field(loc: tuple[Any, ...]) -> bool:
 __all__ = [
     "ENVIRONMENTS",
     "PROJECT",
+    "AlertThresholds",
     "ConfigError",
     "CpuMemory",
     "DnsConfig",

@@ -132,3 +132,37 @@ EXTERNAL_DNS = ChartPin(
     chart="external-dns", version="1.21.1", repository="https://kubernetes-sigs.github.io/external-dns/"
 )
 EXTERNAL_DNS_IMAGE = {"repository": "registry.k8s.io/external-dns/external-dns", "tag": "v0.21.0"}
+
+
+# ---------------------------------------------------------------------------
+# Monitoring: Prometheus, Grafana, OpenTelemetry Collector, Jaeger v2
+# ---------------------------------------------------------------------------
+
+# kube-prometheus-stack 88.5.3, appVersion v0.93.1 (prometheus-community/helm-charts
+# charts/kube-prometheus-stack/Chart.yaml): prometheus-operator v0.93.1, Grafana subchart
+# 12.11.1 from grafana-community, kube-state-metrics 8.4.0. The chart pins its own images.
+KUBE_PROMETHEUS_STACK = ChartPin(
+    chart="kube-prometheus-stack",
+    version="88.5.3",
+    repository="https://prometheus-community.github.io/helm-charts",
+)
+
+# opentelemetry-collector chart 0.170.0, appVersion 0.158.0 (open-telemetry/opentelemetry-helm-charts
+# charts/opentelemetry-collector/Chart.yaml). The chart has no default image or mode
+# (UPGRADING.md "0.88.0 to 0.89.0"): the contrib distribution at the chart's appVersion,
+# because it carries the `prometheus` exporter the metrics pipeline uses.
+OTEL_COLLECTOR = ChartPin(
+    chart="opentelemetry-collector",
+    version="0.170.0",
+    repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
+)
+OTEL_COLLECTOR_IMAGE = {
+    "repository": "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
+    "tag": "0.158.0",
+    "command": "otelcol-contrib",  # the binary of the contrib image
+}
+
+# Jaeger v2 chart 4.11.1, appVersion 2.19.0 (jaegertracing/helm-charts charts/jaeger/Chart.yaml;
+# the chart README calls it experimental). Image jaegertracing/jaeger (v2, OTel-Collector based).
+JAEGER = ChartPin(chart="jaeger", version="4.11.1", repository="https://jaegertracing.github.io/helm-charts")
+JAEGER_IMAGE = {"repository": "jaegertracing/jaeger", "tag": "2.19.0"}

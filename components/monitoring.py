@@ -1,0 +1,815 @@
+"""MonitoringStack: Prometheus, Alertmanager and Grafana (kube-prometheus-stack), an
+OpenTelemetry Collector and Jaeger v2, with the MCP dashboards, alerts and scraping.
+
+Flow of telemetry:
+- Prometheus scrapes every `ScrapeTarget` through one ServiceMonitor each (ToolHive
+  proxies `/metrics` on their `http` port, the operator, the edge, cert-manager, the
+  collector and Jaeger) plus what kube-prometheus-stack scrapes itself (kubelet/cAdvisor,
+  kube-state-metrics, the API server, CoreDNS).
+- The MCP proxies send OTLP over HTTP to the collector (`telemetry_target`); the
+  collector forwards traces to Jaeger v2 over OTLP/gRPC and re-exposes pushed metrics
+  for Prometheus under the `otlp_` prefix, so they never double-count the scraped series
+  the dashboards and alerts use.
+- Grafana reads Prometheus and Jaeger; its dashboards are JSON files in `dashboards/`,
+  loaded by the dashboard sidecar from labelled ConfigMaps.
+
+Chart facts (values keys, names, labels) are cited where used. The functions above the
+component are pure: other components and the tests call them without Pulumi.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import netpol, versions
+from components.config import MonitoringConfig, StackConfig
+from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, TelemetryTarget, WebRoute
+from components.edge import controller_pod_selector
+from components.helm import helm_release
+from components.k8s import container_security_context, labels, owner_labels, restricted_namespace
+from components.monitoring_rules import prometheus_rule_spec
+
+TYPE = "mcp-datascience:index:MonitoringStack"
+MONITORING_API = "monitoring.coreos.com/v1"
+# Beside the components, so every copy of the program (offline bench, render tests) has them.
+DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
+DASHBOARD_FOLDER = "MCP"
+
+# The policy pack exempts Secrets with exactly this annotation from "no literal data".
+GENERATED_BY = {"mcp-datascience.finetunings.ai/generated-by": "pulumi-random"}
+
+# --- kube-prometheus-stack 88.5.3 -------------------------------------------------------
+KPS_RELEASE = "kube-prometheus-stack"
+# Grafana subchart Service `<release>-grafana` (grafana chart `grafana.fullname`). Its port
+# is set to the container port 3000 (`grafana.service.port`), so that Service port and
+# pod port agree: NetworkPolicies see the pod port, the edge routes to the Service port.
+GRAFANA_SERVICE = f"{KPS_RELEASE}-grafana"
+GRAFANA_PORT = 3000
+PROMETHEUS_SERVICE = f"{KPS_RELEASE}-prometheus"  # `kube-prometheus-stack.fullname`-prometheus
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+ALERTMANAGER_CLUSTER_PORT = 9094
+RELOADER_PORT = 8080  # prometheus-config-reloader metrics (operator-managed sidecar)
+OPERATOR_PORT = 10250  # prometheusOperator.tls.internalPort (webhook + metrics, HTTPS)
+KSM_PORTS = (8080, 8081)  # kube-state-metrics http + telemetry
+# Pods created by prometheus-operator carry app.kubernetes.io/name=prometheus|alertmanager.
+PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus"}
+ALERTMANAGER_PODS = {"app.kubernetes.io/name": "alertmanager"}
+GRAFANA_PODS = {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": KPS_RELEASE}
+# templates/prometheus-operator/networkpolicy.yaml selects the operator by these labels.
+OPERATOR_PODS = {"app": f"{KPS_RELEASE}-operator", "release": KPS_RELEASE}
+KSM_PODS = {"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": KPS_RELEASE}
+
+# --- opentelemetry-collector 0.170.0 ----------------------------------------------------
+COLLECTOR_RELEASE = "otel-collector"
+# `fullnameOverride` names the Service (templates/service.yaml: opentelemetry-collector.fullname).
+COLLECTOR_SERVICE = "otel-collector"
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+COLLECTOR_METRICS_PORT = 8888  # the collector's own telemetry (chart `ports.metrics`)
+COLLECTOR_EXPORT_PORT = 8889  # the `prometheus` exporter: metrics the proxies push
+# _helpers.tpl selectorLabels + component (mode deployment -> standalone-collector).
+COLLECTOR_LABELS = {
+    "app.kubernetes.io/name": "opentelemetry-collector",
+    "app.kubernetes.io/instance": COLLECTOR_RELEASE,
+    "component": "standalone-collector",
+}
+COLLECTOR_UID = 10001  # user of the contrib image
+
+# --- jaeger 4.11.1 (Jaeger v2, all-in-one Deployment) -------------------------------------
+JAEGER_RELEASE = "jaeger"
+# `jaeger.fullname` is the release name when it contains the chart name; the Service
+# (templates/jaeger/jaeger-service.yaml) has http-query 16686, otlp-grpc 4317,
+# internal-metrics 8888, selector = selectorLabels + component all-in-one.
+JAEGER_SERVICE = "jaeger"
+JAEGER_QUERY_PORT = 16686
+JAEGER_METRICS_PORT = 8888
+JAEGER_LABELS = {
+    "app.kubernetes.io/name": "jaeger",
+    "app.kubernetes.io/instance": JAEGER_RELEASE,
+    "app.kubernetes.io/component": "all-in-one",
+}
+JAEGER_UID = 10001  # chart podSecurityContext default
+JAEGER_PVC = "jaeger-badger"
+BADGER_MOUNT = "/badger"
+
+
+# ---------------------------------------------------------------------------
+# What other components consume (pure)
+# ---------------------------------------------------------------------------
+
+
+def service_host(service: str, namespace: str) -> str:
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def telemetry_target(config: StackConfig) -> TelemetryTarget:
+    """Where the MCP proxies send OTLP: the collector Service's OTLP/HTTP port."""
+    mon = config.monitoring
+    return TelemetryTarget(
+        otlp_http_endpoint=f"{service_host(COLLECTOR_SERVICE, mon.namespace)}:{OTLP_HTTP_PORT}",
+        sampling_rate=mon.sampling_rate,
+    )
+
+
+def web_routes(config: StackConfig) -> list[WebRoute]:
+    """Grafana and the Jaeger UI on their own hosts (the edge publishes them only behind
+    its allowlist)."""
+    ns = config.monitoring.namespace
+    return [
+        WebRoute("grafana", f"grafana.{config.domain}", ns, GRAFANA_SERVICE, GRAFANA_PORT),
+        WebRoute("jaeger", f"jaeger.{config.domain}", ns, JAEGER_SERVICE, JAEGER_QUERY_PORT),
+    ]
+
+
+GRAFANA_ADMIN = "grafana-admin"
+ALERTMANAGER_CONFIG = "alertmanager-config"
+ALERTMANAGER_KEY = "alertmanager.yaml"  # the key the Alertmanager CRD reads (configSecret)
+
+
+def credentials(config: StackConfig) -> list[CredentialSpec]:
+    """The monitoring credentials. Both optional: without `grafana-admin` the stack
+    generates a password (pulumi-random) into a Secret; without `alertmanager-config`
+    Alertmanager runs the chart's default config, whose only receiver is `null`
+    (alerts show in Alertmanager and Grafana but notify nobody)."""
+    ns = config.monitoring.namespace
+    return [
+        CredentialSpec(
+            id=GRAFANA_ADMIN,
+            namespace=ns,
+            secret_name=GRAFANA_ADMIN,
+            keys=("admin-user", "admin-password"),
+            purpose="Grafana admin login (grafana.admin.existingSecret); generated when not given",
+            required=False,
+        ),
+        CredentialSpec(
+            id=ALERTMANAGER_CONFIG,
+            namespace=ns,
+            secret_name=ALERTMANAGER_CONFIG,
+            keys=(ALERTMANAGER_KEY,),
+            purpose="Alertmanager configuration with the receivers (Slack, PagerDuty, mail); "
+            "default: the chart's null receiver",
+            required=False,
+        ),
+    ]
+
+
+def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
+    """This stack's own metrics endpoints (kube-prometheus-stack monitors itself)."""
+    ns = config.monitoring.namespace
+    return [
+        ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_LABELS), port="metrics"),
+        ScrapeTarget(
+            name=f"{COLLECTOR_SERVICE}-otlp", namespace=ns, selector=dict(COLLECTOR_LABELS), port="prom-export"
+        ),
+        ScrapeTarget(name=JAEGER_SERVICE, namespace=ns, selector=dict(JAEGER_LABELS), port="internal-metrics"),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Objects (pure dicts)
+# ---------------------------------------------------------------------------
+
+
+def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
+    """Drop exact repeats; refuse two different targets with one ServiceMonitor name."""
+    out: dict[str, ScrapeTarget] = {}
+    for t in targets:
+        old = out.get(t.name)
+        if old is None:
+            out[t.name] = t
+        elif (old.namespace, old.selector, old.port, old.path) != (t.namespace, t.selector, t.port, t.path):
+            raise ValueError(f"two scrape targets are both named {t.name!r} ({old.namespace}, {t.namespace})")
+    return list(out.values())
+
+
+def service_monitor(target: ScrapeTarget, namespace: str) -> dict[str, Any]:
+    """One ServiceMonitor in the monitoring namespace for a Service anywhere."""
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "ServiceMonitor",
+        "metadata": {"name": target.name, "namespace": namespace, "labels": owner_labels("monitoring")},
+        "spec": {
+            "selector": {"matchLabels": dict(target.selector)},
+            "namespaceSelector": {"matchNames": [target.namespace]},
+            "endpoints": [
+                {"port": target.port, "path": target.path, "interval": target.interval, "scheme": "http"},
+            ],
+        },
+    }
+
+
+def dashboard_files() -> dict[str, str]:
+    """file name -> JSON text of every dashboard in dashboards/ (validated as JSON)."""
+    out = {}
+    for path in sorted(DASHBOARD_DIR.glob("*.json")):
+        text = path.read_text()
+        json.loads(text)
+        out[path.name] = text
+    if not out:
+        raise FileNotFoundError(f"no dashboards in {DASHBOARD_DIR}")
+    return out
+
+
+def dashboard_config_maps(namespace: str) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard with the sidecar's label (`grafana_dashboard: "1"`)
+    and folder annotation."""
+    out = []
+    for name, text in dashboard_files().items():
+        stem = name.removesuffix(".json")
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"grafana-dashboard-{stem}",
+                    "namespace": namespace,
+                    "labels": {**labels(f"grafana-dashboard-{stem}", "monitoring"), "grafana_dashboard": "1"},
+                    "annotations": {"grafana_folder": DASHBOARD_FOLDER},
+                },
+                "data": {name: text},
+            }
+        )
+    return out
+
+
+def _storage_claim(size: str, storage_class: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
+
+
+def _pod_security(uid: int, gid: int | None = None) -> dict[str, Any]:
+    gid = gid if gid is not None else uid
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _container_security(uid: int, gid: int | None = None) -> dict[str, Any]:
+    ctx = container_security_context(uid)
+    ctx["runAsGroup"] = gid if gid is not None else uid
+    return ctx
+
+
+@dataclass(frozen=True)
+class SecretChoice:
+    """Which Secrets Grafana and Alertmanager read (names only)."""
+
+    grafana_secret: str
+    grafana_user_key: str
+    grafana_password_key: str
+    alertmanager_secret: str | None  # None: the chart's default config (null receiver)
+
+
+def secret_choice(refs: Mapping[str, SecretRef]) -> SecretChoice:
+    """Use the SecretsLayer's Secrets where provided; otherwise the generated Grafana
+    Secret (same name) and no Alertmanager secret."""
+    user = refs.get(f"{GRAFANA_ADMIN}/admin-user")
+    password = refs.get(f"{GRAFANA_ADMIN}/admin-password")
+    if (user is None) != (password is None):
+        raise ValueError("grafana-admin must provide both admin-user and admin-password, or neither")
+    if user and password and user.name != password.name:
+        raise ValueError(f"grafana-admin keys are in two Secrets ({user.name}, {password.name}): use one")
+    am = refs.get(f"{ALERTMANAGER_CONFIG}/{ALERTMANAGER_KEY}")
+    if am is not None and am.key != ALERTMANAGER_KEY:
+        raise ValueError(f"Alertmanager reads the key {ALERTMANAGER_KEY!r}, not {am.key!r}")
+    return SecretChoice(
+        grafana_secret=user.name if user else GRAFANA_ADMIN,
+        grafana_user_key=user.key if user else "admin-user",
+        grafana_password_key=password.key if password else "admin-password",
+        alertmanager_secret=am.name if am else None,
+    )
+
+
+def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> dict[str, Any]:
+    """kube-prometheus-stack 88.5.3 values (keys from its values.yaml and the grafana
+    12.11.1 subchart; research/platform.md §5)."""
+    mon = config.monitoring
+    ns = mon.namespace
+    prometheus_spec: dict[str, Any] = {
+        # Select ServiceMonitors, PodMonitors, rules, probes and scrape configs from every
+        # namespace, not only those labelled release=<release> (templates/prometheus/prometheus.yaml).
+        "serviceMonitorSelectorNilUsesHelmValues": False,
+        "podMonitorSelectorNilUsesHelmValues": False,
+        "ruleSelectorNilUsesHelmValues": False,
+        "probeSelectorNilUsesHelmValues": False,
+        "scrapeConfigSelectorNilUsesHelmValues": False,
+        "retention": mon.prometheus_retention,
+        "retentionSize": mon.prometheus_retention_size,
+        "resources": mon.prometheus_resources.as_k8s(),
+        "securityContext": _pod_security(1000, 2000),
+    }
+    if mon.prometheus_storage:
+        prometheus_spec["storageSpec"] = {
+            "volumeClaimTemplate": {"spec": _storage_claim(mon.prometheus_storage, mon.storage_class)}
+        }
+    alertmanager_spec: dict[str, Any] = {
+        "resources": mon.alertmanager_resources.as_k8s(),
+        "securityContext": _pod_security(1000, 2000),
+    }
+    if mon.alertmanager_storage:
+        alertmanager_spec["storage"] = {
+            "volumeClaimTemplate": {"spec": _storage_claim(mon.alertmanager_storage, mon.storage_class)}
+        }
+    if secrets.alertmanager_secret:
+        # The chart then renders no config Secret of its own; the Alertmanager CR reads
+        # `alertmanager.yaml` from this Secret (Alertmanager CRD `configSecret`).
+        alertmanager_spec["useExistingSecret"] = True
+        alertmanager_spec["configSecret"] = secrets.alertmanager_secret
+    grafana: dict[str, Any] = {
+        "admin": {
+            "existingSecret": secrets.grafana_secret,
+            "userKey": secrets.grafana_user_key,
+            "passwordKey": secrets.grafana_password_key,
+        },
+        "service": {"port": GRAFANA_PORT},
+        "resources": mon.grafana_resources.as_k8s(),
+        "securityContext": _pod_security(472),
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "testFramework": {"enabled": False},
+        "grafana.ini": {
+            "server": {"root_url": f"https://grafana.{config.domain}"},
+            "analytics": {"check_for_updates": False, "reporting_enabled": False},
+            "users": {"allow_sign_up": False},
+        },
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": "grafana_dashboard",
+                "labelValue": "1",
+                # The dashboards of this stack live in the monitoring namespace only.
+                "searchNamespace": ns,
+                "folderAnnotation": "grafana_folder",
+                "provider": {"foldersFromFilesStructure": True},
+            },
+            "datasources": {
+                "enabled": True,
+                "defaultDatasourceEnabled": True,
+                # Exemplars with a trace_id open the trace in the Jaeger datasource.
+                "exemplarTraceIdDestinations": {"datasourceUid": "jaeger", "traceIdLabelName": "trace_id"},
+            },
+        },
+        "additionalDataSources": [
+            {
+                "name": "Jaeger",
+                "type": "jaeger",
+                "uid": "jaeger",
+                "access": "proxy",
+                "url": f"http://{service_host(JAEGER_SERVICE, ns)}:{JAEGER_QUERY_PORT}",
+                "editable": False,
+            }
+        ],
+    }
+    return {
+        "crds": {"enabled": True},
+        # Managed control planes hide these components; scraping them only raises
+        # TargetDown. node-exporter needs hostNetwork/hostPID/hostPath, which Pod Security
+        # `restricted` (this namespace) refuses: container metrics come from cAdvisor.
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "nodeExporter": {"enabled": False},
+        "prometheusOperator": {
+            "securityContext": _pod_security(65534),
+            "containerSecurityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        },
+        "prometheus": {"prometheusSpec": prometheus_spec},
+        "alertmanager": {"alertmanagerSpec": alertmanager_spec},
+        "grafana": grafana,
+    }
+
+
+def collector_config(namespace: str) -> dict[str, Any]:
+    """The whole collector configuration, passed as `alternateConfig`, which replaces the
+    chart's default `config` instead of merging into it (a merge could only drop the
+    default jaeger/zipkin receivers and debug exporter with nulls, and Pulumi drops nulls
+    from values). OTLP in; traces to Jaeger over OTLP/gRPC; pushed metrics to a
+    Prometheus endpoint under the `otlp_` prefix. Listeners bind the pod IP, as the
+    chart's defaults do (UPGRADING.md 0.46.0 -> 0.47.0)."""
+    jaeger = f"{service_host(JAEGER_SERVICE, namespace)}:{OTLP_GRPC_PORT}"
+    pod_ip = "${env:MY_POD_IP}"
+    processors = ["memory_limiter", "batch"]
+    return {
+        # The chart's liveness and readiness probes call health_check on 13133.
+        "extensions": {"health_check": {"endpoint": f"{pod_ip}:13133"}},
+        "receivers": {
+            "otlp": {
+                "protocols": {
+                    "grpc": {"endpoint": f"{pod_ip}:{OTLP_GRPC_PORT}"},
+                    "http": {"endpoint": f"{pod_ip}:{OTLP_HTTP_PORT}"},
+                }
+            },
+        },
+        "processors": {
+            "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25},
+            "batch": {},
+        },
+        "exporters": {
+            # In-cluster plaintext; the NetworkPolicies confine who reaches Jaeger.
+            "otlp/jaeger": {"endpoint": jaeger, "tls": {"insecure": True}},
+            "prometheus": {"endpoint": f"{pod_ip}:{COLLECTOR_EXPORT_PORT}", "namespace": "otlp"},
+        },
+        "service": {
+            "extensions": ["health_check"],
+            "telemetry": {
+                "metrics": {
+                    "readers": [
+                        {"pull": {"exporter": {"prometheus": {"host": pod_ip, "port": COLLECTOR_METRICS_PORT}}}}
+                    ]
+                }
+            },
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp/jaeger"]},
+                "metrics": {"receivers": ["otlp"], "processors": processors, "exporters": ["prometheus"]},
+            },
+        },
+    }
+
+
+def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
+    """opentelemetry-collector 0.170.0 values: `mode` and the image are required
+    (no chart default)."""
+    image = versions.OTEL_COLLECTOR_IMAGE
+    tcp = {"protocol": "TCP"}
+    return {
+        "mode": "deployment",
+        "fullnameOverride": COLLECTOR_SERVICE,
+        "image": {"repository": image["repository"], "tag": image["tag"]},
+        "command": {"name": image["command"]},
+        "replicaCount": 1,
+        "resources": mon.collector_resources.as_k8s(),
+        "podSecurityContext": _pod_security(COLLECTOR_UID),
+        "securityContext": _container_security(COLLECTOR_UID),
+        "ports": {
+            "otlp": {"enabled": True, "containerPort": OTLP_GRPC_PORT, "servicePort": OTLP_GRPC_PORT, **tcp},
+            "otlp-http": {"enabled": True, "containerPort": OTLP_HTTP_PORT, "servicePort": OTLP_HTTP_PORT, **tcp},
+            "jaeger-compact": {"enabled": False},
+            "jaeger-thrift": {"enabled": False},
+            "jaeger-grpc": {"enabled": False},
+            "zipkin": {"enabled": False},
+            "metrics": {
+                "enabled": True,
+                "containerPort": COLLECTOR_METRICS_PORT,
+                "servicePort": COLLECTOR_METRICS_PORT,
+                **tcp,
+            },
+            "prom-export": {
+                "enabled": True,
+                "containerPort": COLLECTOR_EXPORT_PORT,
+                "servicePort": COLLECTOR_EXPORT_PORT,
+                **tcp,
+            },
+        },
+        "alternateConfig": collector_config(mon.namespace),
+    }
+
+
+def jaeger_config(mon: MonitoringConfig) -> dict[str, Any]:
+    """Jaeger v2 configuration (`userconfig`: the chart mounts it and passes --config).
+    Storage: `memory` (lost on restart) or `badger` on the PVC, with a span TTL."""
+    if mon.jaeger_storage == "badger":
+        backend = {
+            "badger": {
+                "directories": {"keys": f"{BADGER_MOUNT}/keys", "values": f"{BADGER_MOUNT}/values"},
+                "ephemeral": False,
+                "ttl": {"spans": mon.jaeger_retention},
+            }
+        }
+    else:
+        backend = {"memory": {"max_traces": mon.jaeger_max_traces}}
+    return {
+        "service": {
+            "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["jaeger_storage_exporter"]}
+            },
+            "telemetry": {
+                "resource": {"service.name": "jaeger"},
+                "metrics": {
+                    "level": "detailed",
+                    "readers": [
+                        {"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": JAEGER_METRICS_PORT}}}}
+                    ],
+                },
+            },
+        },
+        "extensions": {
+            "healthcheckv2": {"use_v2": True, "http": {"endpoint": "0.0.0.0:13133"}},
+            "jaeger_query": {
+                "storage": {"traces": "primary_store"},
+                "http": {"endpoint": f"0.0.0.0:{JAEGER_QUERY_PORT}"},
+                "grpc": {"endpoint": "0.0.0.0:16685"},
+            },
+            "jaeger_storage": {"backends": {"primary_store": backend}},
+        },
+        "receivers": {
+            "otlp": {
+                "protocols": {
+                    "grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
+                    "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"},
+                }
+            }
+        },
+        "processors": {"batch": {}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": "primary_store"}},
+    }
+
+
+def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
+    """jaeger 4.11.1 values (`jaeger.*` of the v2 all-in-one Deployment, `userconfig`)."""
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    if mon.jaeger_storage == "badger":
+        volumes.append({"name": "badger", "persistentVolumeClaim": {"claimName": JAEGER_PVC}})
+        mounts.append({"name": "badger", "mountPath": BADGER_MOUNT})
+    return {
+        "jaeger": {
+            "image": {"repository": versions.JAEGER_IMAGE["repository"], "tag": versions.JAEGER_IMAGE["tag"]},
+            "resources": mon.jaeger_resources.as_k8s(),
+            "podSecurityContext": _pod_security(JAEGER_UID),
+            "securityContext": _container_security(JAEGER_UID),
+            "serviceAccount": {"automountServiceAccountToken": False},
+            "extraVolumes": volumes,
+            "extraVolumeMounts": mounts,
+        },
+        "userconfig": jaeger_config(mon),
+    }
+
+
+def jaeger_pvc(mon: MonitoringConfig) -> dict[str, Any] | None:
+    if mon.jaeger_storage != "badger":
+        return None
+    return {
+        "metadata": {"name": JAEGER_PVC, "namespace": mon.namespace, "labels": labels(JAEGER_PVC, "monitoring")},
+        "spec": _storage_claim(mon.jaeger_storage_size, mon.storage_class),
+    }
+
+
+def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]) -> dict[str, dict[str, Any]]:
+    """name -> NetworkPolicy spec for the monitoring namespace: default deny, then exactly
+    the flows each workload needs."""
+    mon, network = config.monitoring, config.network
+    ns = mon.namespace
+    edge_ns, edge_pods = controller_pod_selector(config)
+    edge = netpol.namespace_peer(edge_ns, edge_pods)
+    prometheus, grafana = netpol.pod_peer(PROMETHEUS_PODS), netpol.pod_peer(GRAFANA_PODS)
+    collector, jaeger = netpol.pod_peer(COLLECTOR_LABELS), netpol.pod_peer(JAEGER_LABELS)
+    scrape_namespaces = sorted({t.namespace for t in scrape_targets} - {ns})
+    dns_pods = netpol.namespace_peer(network.dns_namespace, network.dns_pod_labels)
+    alertmanager = netpol.pod_peer(ALERTMANAGER_PODS)
+    everywhere_but_metadata = [{"ipBlock": {"cidr": netpol.INTERNET, "except": [netpol.METADATA_CIDR]}}]
+    return {
+        "default-deny": netpol.default_deny_spec(),
+        "allow-dns": netpol.dns_spec(network),
+        # The operator, kube-state-metrics, Grafana's sidecars, Prometheus' service
+        # discovery and the chart's admission-webhook Jobs all read the API.
+        "allow-kubernetes-api": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [netpol.api_server_egress(network)],
+        },
+        "prometheus": {
+            "podSelector": {"matchLabels": PROMETHEUS_PODS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [grafana, prometheus], "ports": netpol.ports([PROMETHEUS_PORT, RELOADER_PORT])}],
+            "egress": [
+                # Everything it scrapes here, and Alertmanager.
+                {"to": [{"podSelector": {}}]},
+                # Scrape targets elsewhere: each namespace's own ingress policy names the port.
+                *({"to": [netpol.namespace_peer(n)]} for n in scrape_namespaces),
+                # CoreDNS metrics (kube-prometheus-stack coreDns ServiceMonitor).
+                {"to": [dns_pods], "ports": netpol.ports([9153])},
+                # Kubelets (cAdvisor, /metrics, probes) on every node address.
+                {"to": everywhere_but_metadata, "ports": netpol.ports([10250])},
+            ],
+        },
+        "alertmanager": {
+            "podSelector": {"matchLabels": ALERTMANAGER_PODS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [prometheus, grafana], "ports": netpol.ports([ALERTMANAGER_PORT, RELOADER_PORT])},
+                {"from": [netpol.pod_peer(ALERTMANAGER_PODS)], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
+                {
+                    "from": [netpol.pod_peer(ALERTMANAGER_PODS)],
+                    "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP"),
+                },
+            ],
+            "egress": [
+                netpol.internet_egress(network, mon.alertmanager_egress_ports),
+                {"to": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
+                {"to": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP")},
+            ],
+        },
+        "grafana": {
+            "podSelector": {"matchLabels": GRAFANA_PODS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [edge, prometheus], "ports": netpol.ports([GRAFANA_PORT])}],
+            "egress": [
+                {"to": [prometheus], "ports": netpol.ports([PROMETHEUS_PORT])},
+                {"to": [alertmanager], "ports": netpol.ports([ALERTMANAGER_PORT])},
+                {"to": [jaeger], "ports": netpol.ports([JAEGER_QUERY_PORT])},
+            ],
+        },
+        "otel-collector": {
+            "podSelector": {"matchLabels": COLLECTOR_LABELS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                # The MCP proxies (and vMCP) export OTLP; ToolHive uses OTLP/HTTP (4318).
+                {
+                    "from": [netpol.namespace_peer(config.mcp.namespace)],
+                    "ports": netpol.ports([OTLP_GRPC_PORT, OTLP_HTTP_PORT]),
+                },
+                {"from": [prometheus], "ports": netpol.ports([COLLECTOR_METRICS_PORT, COLLECTOR_EXPORT_PORT])},
+            ],
+            "egress": [{"to": [jaeger], "ports": netpol.ports([OTLP_GRPC_PORT])}],
+        },
+        "jaeger": {
+            "podSelector": {"matchLabels": JAEGER_LABELS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [collector], "ports": netpol.ports([OTLP_GRPC_PORT])},
+                {"from": [grafana, edge], "ports": netpol.ports([JAEGER_QUERY_PORT])},
+                {"from": [prometheus], "ports": netpol.ports([JAEGER_METRICS_PORT])},
+            ],
+            "egress": [],
+        },
+        "prometheus-operator": {
+            "podSelector": {"matchLabels": OPERATOR_PODS},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                # Admission webhooks (PrometheusRule validation) are called by the API server.
+                {"from": netpol.api_server_egress(network)["to"], "ports": netpol.ports([OPERATOR_PORT])},
+                {"from": [prometheus], "ports": netpol.ports([OPERATOR_PORT])},
+            ],
+        },
+        "kube-state-metrics": {
+            "podSelector": {"matchLabels": KSM_PODS},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [prometheus], "ports": netpol.ports(KSM_PORTS)}],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------
+# The component
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonitoringStackArgs:
+    config: StackConfig
+    # Services to scrape, one ServiceMonitor each (plan, ToolHive operator, edge, ...).
+    scrape_targets: Sequence[ScrapeTarget]
+    # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
+    # (components.edge.credential_refs); only for credentials it actually has.
+    secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
+    secrets_ready: Sequence[pulumi.Resource] = ()
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+class MonitoringStack(pulumi.ComponentResource):
+    """Prometheus, Alertmanager, Grafana, the OpenTelemetry Collector and Jaeger v2."""
+
+    def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, {}, opts)
+        config = args.config
+        mon = config.monitoring
+        ns = mon.namespace
+        secrets = secret_choice(args.secret_refs)
+        targets = unique_targets([*args.scrape_targets, *own_scrape_targets(config)])
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        self.namespace = restricted_namespace(f"{name}-namespace", ns, "monitoring", child())
+        # NetworkPolicies first: pods start confined.
+        for policy_name, spec in network_policies(config, targets).items():
+            netpol.network_policy(
+                f"{name}-netpol-{policy_name}",
+                name=policy_name,
+                namespace=ns,
+                spec=spec,
+                component="monitoring",
+                opts=child(self.namespace),
+            )
+
+        # Grafana's admin login: the SecretsLayer's Secret, or a generated one.
+        secret_deps: list[pulumi.Resource] = [self.namespace, *args.secrets_ready]
+        self.generated_admin = f"{GRAFANA_ADMIN}/admin-password" not in args.secret_refs
+        if self.generated_admin:
+            password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child())
+            secret_deps.append(
+                k8s.core.v1.Secret(
+                    f"{name}-grafana-admin",
+                    metadata={
+                        "name": GRAFANA_ADMIN,
+                        "namespace": ns,
+                        "labels": labels(GRAFANA_ADMIN, "monitoring"),
+                        "annotations": dict(GENERATED_BY),
+                    },
+                    type="Opaque",
+                    data={
+                        "admin-user": pulumi.Output.secret(_b64("admin")),
+                        "admin-password": pulumi.Output.secret(password.result.apply(_b64)),
+                    },
+                    opts=child(self.namespace),
+                )
+            )
+
+        self.kube_prometheus_stack = helm_release(
+            f"{name}-kube-prometheus-stack",
+            versions.KUBE_PROMETHEUS_STACK,
+            namespace=ns,
+            values=kube_prometheus_stack_values(config, secrets),
+            release_name=KPS_RELEASE,
+            opts=child(*secret_deps),
+        )
+        pvc_deps: list[pulumi.Resource] = [self.namespace]
+        pvc = jaeger_pvc(mon)
+        if pvc is not None:
+            pvc_deps.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-jaeger-badger", metadata=pvc["metadata"], spec=pvc["spec"], opts=child(self.namespace)
+                )
+            )
+        self.jaeger = helm_release(
+            f"{name}-jaeger",
+            versions.JAEGER,
+            namespace=ns,
+            values=jaeger_values(mon),
+            release_name=JAEGER_RELEASE,
+            opts=child(*pvc_deps),
+        )
+        self.collector = helm_release(
+            f"{name}-otel-collector",
+            versions.OTEL_COLLECTOR,
+            namespace=ns,
+            values=collector_values(mon),
+            release_name=COLLECTOR_RELEASE,
+            opts=child(self.namespace, self.jaeger),
+        )
+
+        # Custom resources of the prometheus-operator CRDs the stack release installs.
+        crds = child(self.kube_prometheus_stack)
+        for target in targets:
+            monitor = service_monitor(target, ns)
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor-{target.name}",
+                api_version=MONITORING_API,
+                kind="ServiceMonitor",
+                metadata=monitor["metadata"],
+                spec=monitor["spec"],
+                opts=crds,
+            )
+        scrape_namespaces = sorted({t.namespace for t in targets} | {ns})
+        k8s.apiextensions.CustomResource(
+            f"{name}-prometheusrule",
+            api_version=MONITORING_API,
+            kind="PrometheusRule",
+            metadata={"name": "mcp-datascience-alerts", "namespace": ns, "labels": owner_labels("monitoring")},
+            spec=prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
+            opts=crds,
+        )
+        for cm in dashboard_config_maps(ns):
+            k8s.core.v1.ConfigMap(
+                f"{name}-{cm['metadata']['name']}", metadata=cm["metadata"], data=cm["data"], opts=child(self.namespace)
+            )
+
+        self.telemetry = telemetry_target(config)
+        self.namespace_name: pulumi.Output[str] = self.namespace.metadata.name
+        self.grafana_admin_secret = secrets.grafana_secret
+        self.register_outputs(
+            {
+                "namespace": self.namespace_name,
+                "otlp_http_endpoint": self.telemetry.otlp_http_endpoint,
+                "grafana_admin_secret": self.grafana_admin_secret,
+                "service_monitors": sorted(t.name for t in targets),
+            }
+        )

@@ -1,0 +1,611 @@
+"""MonitoringStack: schema-valid renders, scraping every MCP proxy, PromQL that parses and
+names only real metrics, complete alerts, the OTLP endpoint, and credentials only in Secrets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import promql_parser
+import pytest
+
+from components import monitoring
+from components.config import AlertThresholds, ConfigError, parse_config
+from components.contracts import SecretRef
+from components.monitoring_rules import prometheus_rule_spec
+from components.plan import proxy_selector
+from offline.harness import ProgramRun
+from tests.stackconfig import base_config
+
+TYPE = "mcp-datascience:index:MonitoringStack"
+MON = "monitoring"
+MCP_NS = "data-science"
+
+# Metrics the dashboards and alerts may name, by upstream source.
+# ToolHive proxy v0.44.0: pkg/telemetry/middleware.go and docs/observability.md
+# (Prometheus names asserted in test/e2e; research/toolhive.md §4).
+TOOLHIVE = {
+    "toolhive_mcp_requests_total",
+    "toolhive_mcp_request_duration_seconds_bucket",
+    "toolhive_mcp_request_duration_seconds_sum",
+    "toolhive_mcp_request_duration_seconds_count",
+    "toolhive_mcp_tool_calls_total",
+    "toolhive_mcp_active_connections",
+}
+# kube-state-metrics v2: docs/metrics/workload/pod-metrics.md and
+# docs/metrics/workload/horizontalpodautoscaler-metrics.md.
+KUBE_STATE_METRICS = {
+    "kube_pod_container_status_restarts_total",
+    "kube_pod_container_status_waiting_reason",
+    "kube_pod_status_ready",
+    "kube_pod_container_resource_limits",
+    "kube_horizontalpodautoscaler_status_current_replicas",
+    "kube_horizontalpodautoscaler_spec_max_replicas",
+    "kube_horizontalpodautoscaler_spec_min_replicas",
+}
+# cAdvisor through the kubelet's /metrics/cadvisor: google/cadvisor docs/storage/prometheus.md.
+CADVISOR = {
+    "container_memory_working_set_bytes",
+    "container_cpu_usage_seconds_total",
+    "container_cpu_cfs_periods_total",
+    "container_cpu_cfs_throttled_periods_total",
+}
+# cert-manager controller metrics: cert-manager.io docs, devops-tips/prometheus-metrics.
+CERT_MANAGER = {"certmanager_certificate_expiration_timestamp_seconds"}
+# Prometheus' own per-target series.
+PROMETHEUS = {"up"}
+ALLOWED_METRICS = TOOLHIVE | KUBE_STATE_METRICS | CADVISOR | CERT_MANAGER | PROMETHEUS
+
+# Grafana variables, replaced by sample values before parsing.
+GRAFANA_VARS = {"$__rate_interval": "5m", "$namespace": MCP_NS, "$server": "huggingface"}
+
+
+def by_kind(run: ProgramRun, kind: str) -> list[dict[str, Any]]:
+    return [o for o in run.objects() if o["kind"] == kind]
+
+
+def release_values(run: ProgramRun, name: str) -> dict[str, Any]:
+    return run.release(name).inputs["values"]
+
+
+def metric_names(expr: str) -> set[str]:
+    """Parse with a real PromQL parser and collect every selected metric name."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            names.add(node.name)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return names
+
+
+def grafana_to_promql(expr: str) -> str:
+    for var, value in GRAFANA_VARS.items():
+        expr = expr.replace(var, value)
+    assert "$" not in expr, f"unknown Grafana variable in {expr}"
+    return expr
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    return {name: json.loads(text) for name, text in monitoring.dashboard_files().items()}
+
+
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in dashboard["panels"] if p["type"] != "row"]
+
+
+def alerts(run: ProgramRun) -> list[dict[str, Any]]:
+    [rule] = by_kind(run, "PrometheusRule")
+    return [r for g in rule["spec"]["groups"] for r in g["rules"]]
+
+
+# --- Renders --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_render_is_schema_valid(stack_runs, validators, stack):
+    run = stack_runs[stack]
+    validator = validators("1.34")
+    failures = {
+        f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}": errs
+        for o in run.objects()
+        if (errs := validator.errors(o))
+    }
+    assert failures == {}
+    assert len(run.of_type(TYPE)) == 1
+    assert {r["name"] for r in run.releases()} >= {"kube-prometheus-stack", "otel-collector", "jaeger"}
+
+
+def test_charts_are_pinned(prod):
+    pins = {r["name"]: (r["chart"], r["version"]) for r in prod.releases()}
+    assert pins["kube-prometheus-stack"] == ("kube-prometheus-stack", "88.5.3")
+    assert pins["otel-collector"] == ("opentelemetry-collector", "0.170.0")
+    assert pins["jaeger"] == ("jaeger", "4.11.1")
+
+
+def test_monitoring_children_belong_to_the_component(prod):
+    [component] = prod.of_type(TYPE)
+    children = [r for r in prod.resources if r.parent == component.urn]
+    kinds = {r.kind for r in children}
+    assert {"Namespace", "NetworkPolicy", "Release", "ServiceMonitor", "PrometheusRule", "ConfigMap"} <= kinds
+
+
+# --- Scraping -------------------------------------------------------------------------
+
+
+def _selects(monitor: dict[str, Any], namespace: str, service_labels: dict[str, str], port: str) -> bool:
+    spec = monitor["spec"]
+    wanted = spec["selector"]["matchLabels"]
+    return (
+        namespace in spec["namespaceSelector"]["matchNames"]
+        and all(service_labels.get(k) == v for k, v in wanted.items())
+        and any(e["port"] == port and e["path"] == "/metrics" for e in spec["endpoints"])
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_service_monitor_selects_each_mcp_proxy_service(stack_runs, stack):
+    """The operator labels Service mcp-<name>-proxy with labelsForMCPServer plus the
+    MCPServer's resourceOverrides.proxyService.labels, port name `http`."""
+    run = stack_runs[stack]
+    monitors = by_kind(run, "ServiceMonitor")
+    servers = by_kind(run, "MCPServer")
+    assert len(servers) >= 7
+    for server in servers:
+        name = server["metadata"]["name"]
+        overrides = server["spec"].get("resourceOverrides", {}).get("proxyService", {}).get("labels", {})
+        service_labels = {**proxy_selector(name), **overrides}
+        hits = [m["metadata"]["name"] for m in monitors if _selects(m, MCP_NS, service_labels, "http")]
+        assert hits == [f"mcp-{name}-proxy"], name
+        # ...and no other server's Service.
+        other = {**proxy_selector(name + "x"), **overrides}
+        assert not any(_selects(m, MCP_NS, other, "http") for m in monitors if m["metadata"]["name"] in hits)
+
+
+def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(prod):
+    monitors = {m["metadata"]["name"]: m for m in by_kind(prod, "ServiceMonitor")}
+    assert monitors["toolhive-operator-metrics"]["spec"]["namespaceSelector"]["matchNames"] == ["toolhive-system"]
+    assert monitors["nginx-ingress"]["spec"]["namespaceSelector"]["matchNames"] == ["nginx-ingress"]
+    assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
+    collector = monitors["otel-collector"]["spec"]
+    assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_LABELS
+    assert collector["endpoints"][0]["port"] == "metrics"
+    assert monitors["otel-collector-otlp"]["spec"]["endpoints"][0]["port"] == "prom-export"
+    assert monitors["jaeger"]["spec"]["endpoints"][0]["port"] == "internal-metrics"
+    assert all(m["metadata"]["namespace"] == MON for m in monitors.values())
+
+
+def test_collector_service_ports_match_the_monitors(prod):
+    ports = release_values(prod, "otel-collector")["ports"]
+    assert ports["metrics"]["servicePort"] == monitoring.COLLECTOR_METRICS_PORT
+    assert ports["prom-export"]["servicePort"] == monitoring.COLLECTOR_EXPORT_PORT
+    assert ports["prom-export"]["enabled"]
+    assert ports["metrics"]["enabled"]
+
+
+def test_prometheus_selects_monitors_and_rules_from_every_namespace(prod):
+    spec = release_values(prod, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"):
+        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False
+
+
+def test_duplicate_monitor_names_are_refused():
+    from components.contracts import ScrapeTarget
+
+    a = ScrapeTarget("x", "ns1", {"a": "1"})
+    assert monitoring.unique_targets([a, a]) == [a]
+    with pytest.raises(ValueError, match="both named 'x'"):
+        monitoring.unique_targets([a, ScrapeTarget("x", "ns2", {"a": "1"})])
+
+
+# --- PromQL ---------------------------------------------------------------------------
+
+
+def test_dashboard_queries_parse_and_name_only_known_metrics():
+    seen: set[str] = set()
+    count = 0
+    for name, board in dashboards().items():
+        for panel in panels(board):
+            for target in panel["targets"]:
+                names = metric_names(grafana_to_promql(target["expr"]))
+                assert names, f"{name}: {panel['title']} selects no metric"
+                assert names <= ALLOWED_METRICS, f"{name}: {panel['title']}: {names - ALLOWED_METRICS}"
+                seen |= names
+                count += 1
+        for var in board["templating"]["list"]:
+            if var["type"] == "query":
+                # label_values(<selector>, <label>): the selector must parse too.
+                query = var["query"]["query"]
+                selector = query.removeprefix("label_values(").rsplit(",", 1)[0]
+                assert metric_names(grafana_to_promql(selector)) <= TOOLHIVE
+    assert count >= 20
+    # The overview covers every ToolHive series the issue names.
+    assert {
+        "toolhive_mcp_requests_total",
+        "toolhive_mcp_request_duration_seconds_bucket",
+        "toolhive_mcp_tool_calls_total",
+        "toolhive_mcp_active_connections",
+        "kube_pod_container_status_restarts_total",
+    } <= seen
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_alert_expressions_parse_and_name_only_known_metrics(stack_runs, stack):
+    rules = alerts(stack_runs[stack])
+    for rule in rules:
+        names = metric_names(rule["expr"])
+        assert names, rule["alert"]
+        assert names <= ALLOWED_METRICS, f"{rule['alert']}: {names - ALLOWED_METRICS}"
+
+
+def test_a_bad_query_is_caught_by_the_parser():
+    with pytest.raises(ValueError, match="unclosed left parenthesis"):
+        metric_names("sum by (server (rate(toolhive_mcp_requests_total[5m]))")
+    assert metric_names("rate(made_up_metric_total[5m])") - ALLOWED_METRICS == {"made_up_metric_total"}
+
+
+# --- Alerts ---------------------------------------------------------------------------
+
+ISSUE_ALERTS = {
+    "McpErrorRatioHigh",
+    "McpLatencyP95High",
+    "McpToolCallFailures",
+    "McpNoTraffic",
+    "McpPodCrashLooping",
+    "McpPodNotReady",
+    "McpContainerMemoryNearLimit",
+    "McpContainerCpuThrottled",
+    "McpAutoscalerAtMax",
+    "CertificateExpiringSoon",
+    "ScrapeTargetDown",
+}
+
+
+def test_every_alert_has_severity_summary_and_runbook(prod):
+    rules = alerts(prod)
+    assert {r["alert"] for r in rules} == ISSUE_ALERTS
+    for rule in rules:
+        assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
+        notes = rule["annotations"]
+        assert notes["summary"], rule["alert"]
+        assert notes["description"], rule["alert"]
+        assert notes["runbook"].startswith("1. "), rule["alert"]
+        assert rule["for"]
+
+
+def test_workload_alerts_watch_the_mcp_namespace(prod):
+    rules = {r["alert"]: r["expr"] for r in alerts(prod)}
+    for name in ("McpPodCrashLooping", "McpPodNotReady", "McpContainerMemoryNearLimit", "McpAutoscalerAtMax"):
+        assert f'namespace="{MCP_NS}"' in rules[name]
+    # Scrape-down covers every namespace Prometheus scrapes for this stack.
+    for ns in (MCP_NS, "toolhive-system", "nginx-ingress", "cert-manager", MON):
+        assert ns in rules["ScrapeTargetDown"]
+
+
+def test_thresholds_come_from_config(run):
+    spec = prometheus_rule_spec(
+        AlertThresholds(error_ratio=0.2, p95_latency_seconds=3, certificate_expiry_days=7), MCP_NS, [MON]
+    )
+    rules = {r["alert"]: r for g in spec["groups"] for r in g["rules"]}
+    assert ") > 0.2 and" in rules["McpErrorRatioHigh"]["expr"]
+    assert rules["McpLatencyP95High"]["expr"].endswith("> 3")
+    assert "< 604800" in rules["CertificateExpiringSoon"]["expr"]
+    assert rules["CertificateExpiringSoon"]["labels"]["severity"] == "critical"
+    rendered = run("prod", **{"monitoring.alerts.tool_failure_ratio": 0.3})
+    [failures] = [r for r in alerts(rendered) if r["alert"] == "McpToolCallFailures"]
+    assert ") > 0.3 and" in failures["expr"]
+
+
+def test_retention_size_must_fit_the_volume():
+    config = base_config()
+    config["monitoring"] = {"prometheus_retention_size": "48GB"}
+    with pytest.raises(ConfigError, match="prometheus_retention_size 48GB does not fit prometheus_storage 50Gi"):
+        parse_config(config, "prod")
+    config["monitoring"] = {"prometheus_retention_size": "48GB", "prometheus_storage": "100Gi"}
+    assert parse_config(config, "prod").monitoring.prometheus_storage == "100Gi"
+
+
+def test_bad_threshold_is_a_config_error():
+    config = base_config()
+    config["monitoring"] = {"alerts": {"error_ratio": 5}}
+    with pytest.raises(ConfigError, match=r"monitoring\.alerts\.error_ratio = 5"):
+        parse_config(config, "prod")
+
+
+# --- Tracing --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "rate"), [("dev", "1"), ("prod", "0.05")])
+def test_telemetry_endpoint_is_the_collector_service(stack_runs, stack, rate):
+    run = stack_runs[stack]
+    [telemetry] = by_kind(run, "MCPTelemetryConfig")
+    otel = telemetry["spec"]["openTelemetry"]
+    values = release_values(run, "otel-collector")
+    # The chart names the Service after fullnameOverride (templates/service.yaml).
+    service = values["fullnameOverride"]
+    port = values["ports"]["otlp-http"]["servicePort"]
+    assert otel["endpoint"] == f"{service}.{MON}.svc.cluster.local:{port}"
+    assert port == 4318  # ToolHive exports OTLP over HTTP
+    assert otel["tracing"] == {"enabled": True, "samplingRate": rate}
+    # The MCP proxies may reach it: their egress and the collector's ingress name 4318.
+    policies = {p["metadata"]["name"]: p for p in by_kind(run, "NetworkPolicy")}
+    collector_in = policies["otel-collector"]["spec"]["ingress"][0]
+    assert collector_in["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MCP_NS}}}]
+    assert {"protocol": "TCP", "port": 4318} in collector_in["ports"]
+
+
+def test_collector_mode_image_and_pipeline(prod):
+    values = release_values(prod, "otel-collector")
+    assert values["mode"] == "deployment"
+    assert values["image"]["repository"].endswith("/opentelemetry-collector-contrib")
+    assert values["image"]["tag"] == "0.158.0"
+    assert values["command"]["name"] == "otelcol-contrib"
+    config = values["alternateConfig"]  # replaces the chart's default config
+    pipelines = config["service"]["pipelines"]
+    assert set(pipelines) == {"traces", "metrics"}
+    assert pipelines["traces"]["exporters"] == ["otlp/jaeger"]
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == f"jaeger.{MON}.svc.cluster.local:4317"
+    assert config["exporters"]["prometheus"]["namespace"] == "otlp"  # never double-counts scraped series
+    # Every component a pipeline names is defined, and the probes' health_check is on.
+    for pipeline in pipelines.values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline[kind]) <= set(config[kind])
+    assert config["service"]["extensions"] == ["health_check"]
+    # The Service ports the OTLP receivers listen on.
+    otlp = config["receivers"]["otlp"]["protocols"]
+    assert otlp["http"]["endpoint"].endswith(f":{values['ports']['otlp-http']['containerPort']}")
+    assert otlp["grpc"]["endpoint"].endswith(f":{values['ports']['otlp']['containerPort']}")
+
+
+def test_jaeger_memory_in_dev_badger_on_a_pvc_in_prod(dev, prod):
+    dev_values = release_values(dev, "jaeger")
+    backend = dev_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"]
+    assert backend == {"memory": {"max_traces": 20000}}
+    assert not [p for p in by_kind(dev, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
+
+    prod_values = release_values(prod, "jaeger")
+    badger = prod_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"]["badger"]
+    assert badger["ephemeral"] is False
+    assert badger["ttl"] == {"spans": "168h"}
+    mount = next(m for m in prod_values["jaeger"]["extraVolumeMounts"] if m["name"] == "badger")
+    assert badger["directories"]["keys"].startswith(mount["mountPath"] + "/")
+    [pvc] = [p for p in by_kind(prod, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
+    claim = next(v for v in prod_values["jaeger"]["extraVolumes"] if v["name"] == "badger")
+    assert claim["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "20Gi"
+
+
+def test_prometheus_storage_and_retention_per_environment(dev, prod):
+    dev_spec = release_values(dev, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    prod_spec = release_values(prod, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    assert "storageSpec" not in dev_spec
+    assert dev_spec["retention"] == "3d"
+    claim = prod_spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "50Gi"
+    assert prod_spec["retention"] == "15d"
+    assert prod_spec["retentionSize"] == "45GB"
+
+
+# --- Dashboards and UIs ---------------------------------------------------------------
+
+
+def test_dashboards_are_config_maps_the_sidecar_loads(prod):
+    sidecar = release_values(prod, "kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
+    maps = [c for c in by_kind(prod, "ConfigMap") if c["metadata"]["name"].startswith("grafana-dashboard-")]
+    assert len(maps) == len(dashboards()) == 2
+    for cm in maps:
+        assert cm["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
+        assert cm["metadata"]["namespace"] == sidecar["searchNamespace"] == MON
+        assert cm["metadata"]["annotations"][sidecar["folderAnnotation"]] == "MCP"
+        [(file_name, text)] = cm["data"].items()
+        assert json.loads(text)["uid"] in ("mcp-overview", "mcp-server")
+        assert file_name.endswith(".json")
+
+
+def test_latency_panels_link_to_traces_and_server_dashboard_has_a_server_variable():
+    boards = dashboards()
+    for board in boards.values():
+        latency = [p for p in panels(board) if "atency" in p["title"]]
+        assert latency
+        for panel in latency:
+            links = panel.get("links", []) + panel["fieldConfig"]["defaults"].get("links", [])
+            assert any("jaeger" in link["url"] and link["url"].startswith("/explore") for link in links), panel["title"]
+    variables = {v["name"] for v in boards["mcp-server.json"]["templating"]["list"]}
+    assert {"datasource", "namespace", "server"} <= variables
+    for panel in panels(boards["mcp-server.json"]):
+        assert all("$server" in t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def test_grafana_has_prometheus_and_jaeger_datasources(prod):
+    grafana = release_values(prod, "kube-prometheus-stack")["grafana"]
+    assert grafana["sidecar"]["datasources"]["defaultDatasourceEnabled"] is True
+    [jaeger] = grafana["additionalDataSources"]
+    assert jaeger["type"] == "jaeger"
+    assert jaeger["uid"] == "jaeger"
+    assert jaeger["url"] == f"http://jaeger.{MON}.svc.cluster.local:16686"
+
+
+def test_web_routes_name_the_chart_services(prod):
+    config = parse_config(base_config(), "prod")
+    routes = {r.name: r for r in monitoring.web_routes(config)}
+    assert routes["grafana"].host == "grafana.finetunings.ai"
+    assert routes["jaeger"].host == "jaeger.finetunings.ai"
+    grafana = release_values(prod, "kube-prometheus-stack")["grafana"]
+    # Service `<release>-grafana`, its port set to the pod port.
+    assert routes["grafana"].service == "kube-prometheus-stack-grafana"
+    assert routes["grafana"].port == grafana["service"]["port"] == 3000
+    assert (routes["jaeger"].service, routes["jaeger"].port) == ("jaeger", 16686)
+
+
+def test_uis_are_published_only_behind_the_allowlist(prod, run):
+    assert prod.outputs["web_urls"] == {}
+    guarded = run("prod", **{"edge.allowed_cidrs": ["203.0.113.0/24"]})
+    assert guarded.outputs["web_urls"] == {
+        "grafana": "https://grafana.finetunings.ai/",
+        "jaeger": "https://jaeger.finetunings.ai/",
+    }
+    hosts = {r["host"] for i in by_kind(guarded, "Ingress") for r in i["spec"].get("rules", [])}
+    assert {"grafana.finetunings.ai", "jaeger.finetunings.ai"} <= hosts
+
+
+# --- Credentials ----------------------------------------------------------------------
+
+
+def test_no_credential_in_any_rendered_object(stack_runs):
+    for run in stack_runs.values():
+        # The mocks make every generated password "x" * 32: it must appear nowhere.
+        for obj in run.objects():
+            text = json.dumps(obj)
+            assert "x" * 32 not in text, obj["metadata"]["name"]
+        for release in run.releases():
+            text = json.dumps(release["values"])
+            assert "x" * 32 not in text
+            assert "adminPassword" not in text, release["name"]
+        # Alertmanager receivers never sit inline in the values.
+        assert "receivers" not in json.dumps(release_values(run, "kube-prometheus-stack")["alertmanager"])
+        [secret] = [
+            r for r in run.k8s_objects() if r.inputs["kind"] == "Secret" and r.inputs["metadata"]["namespace"] == MON
+        ]
+        # Both values are Pulumi secrets: redacted in every render, encrypted in state.
+        for key in ("admin-user", "admin-password"):
+            path = ("data", key)
+            assert any(path[: len(p)] == tuple(p) for p in secret.secret_paths), key
+        assert secret.inputs["metadata"]["annotations"] == monitoring.GENERATED_BY
+
+
+def test_grafana_admin_and_alertmanager_config_come_from_secrets(prod):
+    values = release_values(prod, "kube-prometheus-stack")
+    assert values["grafana"]["admin"] == {
+        "existingSecret": "grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
+    # Without an alertmanager-config credential: the chart's default (null receiver).
+    assert "useExistingSecret" not in values["alertmanager"]["alertmanagerSpec"]
+    assert "config" not in values["alertmanager"]
+
+    config = parse_config(base_config(), "prod")
+    refs = {
+        "grafana-admin/admin-user": SecretRef(MON, "ops-grafana", "user"),
+        "grafana-admin/admin-password": SecretRef(MON, "ops-grafana", "password"),
+        "alertmanager-config/alertmanager.yaml": SecretRef(MON, "ops-alertmanager", "alertmanager.yaml"),
+    }
+    provided = monitoring.kube_prometheus_stack_values(config, monitoring.secret_choice(refs))
+    assert provided["grafana"]["admin"] == {
+        "existingSecret": "ops-grafana",
+        "userKey": "user",
+        "passwordKey": "password",
+    }
+    spec = provided["alertmanager"]["alertmanagerSpec"]
+    assert spec["useExistingSecret"] is True
+    assert spec["configSecret"] == "ops-alertmanager"
+
+
+def test_credentials_are_optional_and_match_the_secret_keys():
+    config = parse_config(base_config(), "prod")
+    specs = {c.id: c for c in monitoring.credentials(config)}
+    assert specs["grafana-admin"].keys == ("admin-user", "admin-password")
+    assert specs["alertmanager-config"].keys == ("alertmanager.yaml",)
+    assert not any(c.required for c in specs.values())
+    assert {c.namespace for c in specs.values()} == {MON}
+    with pytest.raises(ValueError, match="both admin-user and admin-password"):
+        monitoring.secret_choice({"grafana-admin/admin-user": SecretRef(MON, "g", "admin-user")})
+    with pytest.raises(ValueError, match="reads the key"):
+        monitoring.secret_choice({"alertmanager-config/alertmanager.yaml": SecretRef(MON, "a", "config.yaml")})
+
+
+# --- NetworkPolicies ------------------------------------------------------------------
+
+
+def _monitoring_policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {
+        p["metadata"]["name"]: p["spec"] for p in by_kind(run, "NetworkPolicy") if p["metadata"]["namespace"] == MON
+    }
+
+
+def test_monitoring_namespace_denies_by_default(prod):
+    policies = _monitoring_policies(prod)
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for name in ("prometheus", "grafana", "otel-collector", "jaeger", "alertmanager"):
+        assert policies[name]["policyTypes"] == ["Ingress", "Egress"], name
+
+
+def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
+    policies = _monitoring_policies(prod)
+    reached = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for rule in policies["prometheus"]["egress"]
+        for peer in rule.get("to", [])
+        if "namespaceSelector" in peer and "podSelector" not in peer
+    }
+    monitors = by_kind(prod, "ServiceMonitor")
+    scraped = {n for m in monitors for n in m["spec"]["namespaceSelector"]["matchNames"]} - {MON}
+    assert scraped <= reached
+    # Each MCP proxy admits the monitoring namespace on its proxy port (= the scraped `http` port).
+    mcp = {
+        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
+    }
+    for server in by_kind(prod, "MCPServer"):
+        name, port = server["metadata"]["name"], server["spec"]["proxyPort"]
+        ingress = mcp[f"mcp-{name}-proxy"]["ingress"]
+        assert any(
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MON}}} in rule["from"]
+            and {"protocol": "TCP", "port": port} in rule["ports"]
+            for rule in ingress
+        ), name
+
+
+def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
+    from components.plan import VMCP_PORT, vmcp_selector
+
+    monitors = by_kind(prod, "ServiceMonitor")
+    mcp = {
+        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
+    }
+    vmcps = by_kind(prod, "VirtualMCPServer")
+    assert vmcps
+    for vmcp in vmcps:
+        name = vmcp["metadata"]["name"]
+        assert [m["metadata"]["name"] for m in monitors if _selects(m, MCP_NS, vmcp_selector(name), "http")] == [
+            f"vmcp-{name}"
+        ]
+        assert any(
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MON}}} in rule["from"]
+            and {"protocol": "TCP", "port": VMCP_PORT} in rule["ports"]
+            for rule in mcp[f"vmcp-{name}"]["ingress"]
+        )
+
+
+def test_uis_admit_only_the_edge_and_grafana(prod):
+    policies = _monitoring_policies(prod)
+    [grafana_in] = policies["grafana"]["ingress"]
+    edge = grafana_in["from"][0]
+    assert edge["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "nginx-ingress"}
+    assert edge["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "nginx-ingress"
+    assert grafana_in["ports"] == [{"protocol": "TCP", "port": 3000}]
+    jaeger_ui = [r for r in policies["jaeger"]["ingress"] if {"protocol": "TCP", "port": 16686} in r["ports"]]
+    assert len(jaeger_ui) == 1
+    assert edge in jaeger_ui[0]["from"]
+    assert policies["jaeger"]["egress"] == []
+
+
+# --- Hardening ------------------------------------------------------------------------
+
+
+def test_workloads_run_restricted(prod):
+    kps = release_values(prod, "kube-prometheus-stack")
+    assert kps["prometheus"]["prometheusSpec"]["securityContext"]["runAsNonRoot"] is True
+    assert kps["grafana"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert kps["nodeExporter"] == {"enabled": False}  # hostNetwork/hostPath: not `restricted`
+    collector = release_values(prod, "otel-collector")
+    jaeger = release_values(prod, "jaeger")["jaeger"]
+    for ctx in (collector["securityContext"], jaeger["securityContext"]):
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert ctx["allowPrivilegeEscalation"] is False
+    for values in (collector, kps["grafana"], kps["prometheus"]["prometheusSpec"]):
+        assert values["resources"]["limits"]["memory"]
+    [namespace] = [n for n in by_kind(prod, "Namespace") if n["metadata"]["name"] == MON]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
