@@ -8,10 +8,11 @@ import pulumi
 
 from components.config import load_config
 from components.contracts import TelemetryTarget
-from components.edge import EdgeIngress, EdgeIngressArgs, credential_refs, credentials
+from components.edge import EdgeIngress, EdgeIngressArgs, credentials
 from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.plan import build_plan
+from components.secrets import SecretsLayer, SecretsLayerArgs
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
@@ -21,6 +22,17 @@ plan = build_plan(config)
 # chart writes its RoleBinding into it.
 mcp_namespace = restricted_namespace(
     "mcp-namespace", config.mcp.namespace, component="mcp-servers", opts=pulumi.ResourceOptions()
+)
+
+# Credentials every component declares, materialised by the configured backend
+# (secrets.backend); consumers get Secret names and keys, never values.
+secrets = SecretsLayer(
+    "secrets",
+    SecretsLayerArgs(
+        config=config,
+        specs=[*plan.credentials, *credentials(config)],
+        namespaces={config.mcp.namespace: mcp_namespace},
+    ),
 )
 
 toolhive = ToolHiveOperator(
@@ -50,20 +62,18 @@ mcp = MCPServerSet(
         edge_namespace=config.edge.namespace,
         monitoring_namespace=config.monitoring.namespace,
         operator_ready=toolhive.ready,
+        secret_refs=secrets.refs,
+        secrets_ready=secrets.ready,
     ),
 )
-
-# DNS API credentials the edge declares; the SecretsLayer will materialise them and
-# hand back these same references (names and keys do not depend on the backend).
-edge_credentials = credential_refs(credentials(config))
 
 edge = EdgeIngress(
     "edge",
     EdgeIngressArgs(
         config=config,
         routes=plan.routes,
-        credential_refs=edge_credentials,
-        depends_on=[mcp],
+        credential_refs=secrets.refs,
+        depends_on=[mcp, *secrets.ready],
     ),
 )
 
@@ -71,6 +81,7 @@ pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
 pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",
     [

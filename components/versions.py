@@ -132,3 +132,21 @@ EXTERNAL_DNS = ChartPin(
     chart="external-dns", version="1.21.1", repository="https://kubernetes-sigs.github.io/external-dns/"
 )
 EXTERNAL_DNS_IMAGE = {"repository": "registry.k8s.io/external-dns/external-dns", "tag": "v0.21.0"}
+
+
+# ---------------------------------------------------------------------------
+# Secrets: Sealed Secrets, External Secrets Operator
+# ---------------------------------------------------------------------------
+
+# Sealed Secrets chart 2.18.5 = controller v0.36.6 (bitnami-labs/sealed-secrets tag
+# helm-v2.18.5; images stay on docker.io/bitnami, unaffected by the Bitnami catalog change,
+# bitnami-labs/sealed-secrets#1785).
+SEALED_SECRETS = ChartPin(
+    chart="sealed-secrets", version="2.18.5", repository="https://bitnami-labs.github.io/sealed-secrets"
+)
+SEALED_SECRETS_IMAGE = {"registry": "docker.io", "repository": "bitnami/sealed-secrets-controller", "tag": "0.36.6"}
+
+# External Secrets Operator chart 2.9.0, appVersion v2.9.0 (external-secrets/external-secrets
+# tag helm-chart-2.9.0); `external-secrets.io/v1` is its only served API.
+EXTERNAL_SECRETS = ChartPin(chart="external-secrets", version="2.9.0", repository="https://charts.external-secrets.io")
+EXTERNAL_SECRETS_IMAGE = {"repository": "ghcr.io/external-secrets/external-secrets", "tag": "v2.9.0"}
