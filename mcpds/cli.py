@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # Modules under mcpds/ that provide subcommands, in `--help` order.
-SUBCOMMANDS: tuple[str, ...] = ()
+SUBCOMMANDS: tuple[str, ...] = ("seal",)
 
 
 class CliError(Exception):
