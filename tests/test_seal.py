@@ -242,11 +242,9 @@ def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, cert_pem, case):
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the program with the shipped stack files."""
-    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+    """A directory with copies of the shipped stack files."""
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    for package in ("components",):
-        shutil.copytree(PROJECT_ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
@@ -277,7 +275,7 @@ def test_write_sets_the_config_path_and_keeps_everything_else(monkeypatch, capsy
     assert path.read_text().startswith(before)
 
     # The program takes the written file: both credentials become SealedSecrets.
-    run = run_program("prod", read_stack_file("prod", project), root=project)
+    run = run_program("prod", read_stack_file("prod", project))
     sealed_objects = {o["metadata"]["name"]: o for o in run.objects() if o["kind"] == "SealedSecret"}
     assert sealed_objects["hf-token"]["spec"]["encryptedData"]["token"] == written
     assert set(sealed_objects) == {"hf-token", "godaddy-api-key"}
