@@ -51,7 +51,16 @@ from components.config_types import (
     Resources,
     Section,
 )
-from components.server_spec import Autoscale, Cidr, CustomServer, Port, ServerName, ServerOverride, SizeClass
+from components.server_spec import (
+    Autoscale,
+    Cidr,
+    CustomServer,
+    EgressRule,
+    Port,
+    ServerName,
+    ServerOverride,
+    SizeClass,
+)
 
 PROJECT = "mcp-datascience"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -370,6 +379,9 @@ class ExternalSecretsConfig(Section):
     # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
     refresh_interval: str = Field(default="1h", pattern=_GO_DURATION.pattern)
+    # The operator reaches the store over public HTTPS; a store on a private network
+    # (e.g. Vault at 10.0.0.5:8200) needs its address here: [{cidr: 10.0.0.5/32, ports: [8200]}].
+    store_egress: tuple[EgressRule, ...] = ()
     # credential id -> Secret key -> remote reference (a string is shorthand for {key: ...}).
     remote_keys: dict[CredentialId, dict[SecretKey, RemoteRef]] = Field(default_factory=dict)
 

@@ -35,7 +35,7 @@ import pulumi_kubernetes as k8s
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
-from components import versions
+from components import netpol, versions
 from components.config import PROJECT, ConfigError, StackConfig
 from components.contracts import CredentialSpec, SecretRef
 from components.helm import helm_release
@@ -294,6 +294,87 @@ def external_secrets_values(config: StackConfig) -> dict[str, Any]:
     }
 
 
+# Pod labels of the controllers (chart selector labels: name + instance).
+SEALED_CONTROLLER_LABELS = {"app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": SEALED_RELEASE}
+SEALED_HTTP_PORT = 8080  # /v1/cert.pem, /v1/verify, /v1/rotate (chart service.port, container port `http`)
+SEALED_METRICS_PORT = 8081  # chart metrics.service.port (networkpolicy.yaml opens it)
+ESO_WEBHOOK_PORT = 10250  # chart webhook.port
+ESO_METRICS_PORT = 8080  # chart metrics.listen.port
+
+
+def _policy(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": dict(selector)} if selector else {}}
+    spec["policyTypes"] = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
+    if ingress is not None:
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, COMPONENT)},
+        "spec": spec,
+    }
+
+
+def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
+    """The API server calls webhooks and proxies `kubeseal --fetch-cert`; its source
+    address is cluster-specific (network.api_server_cidrs, any address when unset)."""
+    return [{"ipBlock": {"cidr": c}} for c in config.network.api_server_cidrs or ("0.0.0.0/0",)]
+
+
+def _baseline(namespace: str, config: StackConfig) -> list[dict[str, Any]]:
+    return [
+        _policy("default-deny", namespace, {}, types=["Ingress", "Egress"]),
+        _policy("allow-dns", namespace, {}, egress=[netpol.dns_egress(config.network)]),
+        _policy("allow-kubernetes-api", namespace, {}, egress=[netpol.api_server_egress(config.network)]),
+    ]
+
+
+def network_policies(config: StackConfig) -> list[dict[str, Any]]:
+    """NetworkPolicies of the installed controller. In kube-system (not ours) only the
+    controller's pods are selected; a namespace of our own gets a default deny too."""
+    secrets, monitoring = config.secrets, config.monitoring.namespace
+    from_monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring}}}
+    if secrets.backend == "sealed" and secrets.sealed.install_controller:
+        ns = secrets.sealed.controller_namespace
+        controller = _policy(
+            "sealed-secrets-controller",
+            ns,
+            SEALED_CONTROLLER_LABELS,
+            ingress=[
+                {"from": _from_api_server(config), "ports": netpol.ports([SEALED_HTTP_PORT])},
+                {"from": [from_monitoring], "ports": netpol.ports([SEALED_METRICS_PORT])},
+            ],
+            egress=[netpol.dns_egress(config.network), netpol.api_server_egress(config.network)],
+        )
+        return [controller] if ns == "kube-system" else [*_baseline(ns, config), controller]
+    if secrets.backend == "external" and secrets.external.install_operator:
+        ns = secrets.external.namespace
+        store = [netpol.internet_egress(config.network, [443])]
+        store += [
+            {"to": [{"ipBlock": {"cidr": rule.cidr}}], "ports": netpol.ports(rule.ports)}
+            for rule in secrets.external.store_egress
+        ]
+        return [
+            *_baseline(ns, config),
+            _policy("external-secrets-store", ns, {}, egress=store),
+            _policy(
+                "external-secrets-webhook",
+                ns,
+                {},
+                ingress=[{"from": _from_api_server(config), "ports": netpol.ports([ESO_WEBHOOK_PORT])}],
+            ),
+            _policy(
+                "external-secrets-metrics",
+                ns,
+                {},
+                ingress=[{"from": [from_monitoring], "ports": netpol.ports([ESO_METRICS_PORT])}],
+            ),
+        ]
+    return []
+
+
 def _offline() -> bool:
     """True under Pulumi's mocks (tests, `make render`): nothing is deployed there."""
     return isinstance(pulumi_settings.get_monitor(), pulumi_mocks.MockMonitor)
@@ -379,6 +460,8 @@ class SecretsLayer(pulumi.ComponentResource):
             deps.append(
                 restricted_namespace(f"{self._name}-namespace", sealed.controller_namespace, COMPONENT, self._child())
             )
+        # Policies first: the controller starts confined.
+        deps += self._policies(config, deps)
         return helm_release(
             f"{self._name}-sealed-secrets",
             versions.SEALED_SECRETS,
@@ -394,6 +477,7 @@ class SecretsLayer(pulumi.ComponentResource):
         deps: list[pulumi.Resource] = []
         if external.install_operator:
             namespace = restricted_namespace(f"{self._name}-namespace", external.namespace, COMPONENT, self._child())
+            policies = self._policies(config, [namespace])
             deps.append(
                 helm_release(
                     f"{self._name}-external-secrets",
@@ -402,11 +486,24 @@ class SecretsLayer(pulumi.ComponentResource):
                     values=external_secrets_values(config),
                     release_name=EXTERNAL_RELEASE,
                     version=external.chart_version,
-                    opts=self._child([namespace]),
+                    opts=self._child([namespace, *policies]),
                 )
             )
         store = cluster_secret_store(config, [s.namespace for s in present])
         return [*deps, self._custom(store, deps)]
+
+    def _policies(self, config: StackConfig, deps: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        return [
+            netpol.network_policy(
+                f"{self._name}-netpol-{obj['metadata']['namespace']}-{obj['metadata']['name']}",
+                name=obj["metadata"]["name"],
+                namespace=obj["metadata"]["namespace"],
+                spec=obj["spec"],
+                component=COMPONENT,
+                opts=self._child(deps),
+            )
+            for obj in network_policies(config)
+        ]
 
     def _credential(self, config: StackConfig, spec: CredentialSpec, deps: list[pulumi.Resource]) -> pulumi.Resource:
         backend = config.secrets.backend

@@ -430,3 +430,29 @@ def test_plaintext_values_are_refused_without_echoing_them(run):
 def test_controller_namespace_must_not_be_a_component_namespace(run):
     message = rejected(run, sealed={"controller_namespace": "monitoring"})
     assert "secrets.sealed.controller_namespace and mcp-datascience:monitoring.namespace" in message
+
+
+def test_controller_network_policies(runs, run):
+    sealed = [o for o in runs[("sealed", "prod")].objects() if o["kind"] == "NetworkPolicy"]
+    in_kube_system = [o for o in sealed if o["metadata"]["namespace"] == "kube-system"]
+    # kube-system is not ours: only the controller's pods are confined, nothing else.
+    [controller] = in_kube_system
+    assert controller["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": "sealed-secrets"}
+    }
+    ports = [[p["port"] for p in rule["ports"]] for rule in controller["spec"]["ingress"]]
+    assert ports == [[8080], [8081]]
+    assert controller["spec"]["ingress"][1]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    overrides = backend_overrides("external", "vault")
+    overrides["secrets"]["external"]["store_egress"] = [{"cidr": "10.20.0.5/32", "ports": [8200]}]
+    result = run("prod", overrides)
+    eso = {o["metadata"]["name"]: o for o in result.objects() if o["kind"] == "NetworkPolicy"
+           and o["metadata"]["namespace"] == "external-secrets"}  # fmt: skip
+    assert {"default-deny", "allow-dns", "allow-kubernetes-api", "external-secrets-store"} <= set(eso)
+    store_rules = eso["external-secrets-store"]["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.20.0.5/32"}}], "ports": [{"protocol": "TCP", "port": 8200}]} in store_rules
+    # The operator starts only after its namespace is confined.
+    release = result.release("external-secrets")
+    assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
