@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from components import versions
 from components.config import parse_config
 from components.contracts import CredentialSpec, SecretRef
-from components.secrets import TYPE, merge_specs, plan_materialisation
+from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
 from tests.stackconfig import base_config
@@ -456,3 +456,19 @@ def test_controller_network_policies(runs, run):
     # The operator starts only after its namespace is confined.
     release = result.release("external-secrets")
     assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
+
+
+@pytest.mark.parametrize(
+    ("backend", "command"),
+    [
+        ("sealed", "python -m mcpds seal --cert <controller cert.pem> --namespace cert-manager --name godaddy-api-key "
+                   "--key token --stack prod --write"),
+        ("external", "pulumi config set --path 'secrets.external.remote_keys.godaddy-api-key.token.key'"),
+        ("pulumi", "pulumi config set --secret --path 'secrets.pulumi.values.godaddy-api-key.token'"),
+    ],
+)  # fmt: skip
+def test_missing_credential_names_the_command_per_backend(backend, command):
+    extra = {"external": {"provider": PROVIDERS["aws"]}} if backend == "external" else {}
+    config = parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")
+    spec = CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
+    assert command in how_to_provide(config, spec, "prod")
