@@ -10,11 +10,12 @@ from components import edge as edge_component
 from components import monitoring as monitoring_component
 from components import toolhive as toolhive_component
 from components.config import load_config
-from components.edge import EdgeIngress, EdgeIngressArgs, credential_refs, credentials
+from components.edge import EdgeIngress, EdgeIngressArgs, credentials
 from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
+from components.secrets import SecretsLayer, SecretsLayerArgs
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
@@ -24,6 +25,17 @@ plan = build_plan(config)
 # chart writes its RoleBinding into it.
 mcp_namespace = restricted_namespace(
     "mcp-namespace", config.mcp.namespace, component="mcp-servers", opts=pulumi.ResourceOptions()
+)
+
+# Credentials every component declares, materialised by the configured backend
+# (secrets.backend); consumers get Secret names and keys, never values.
+secrets = SecretsLayer(
+    "secrets",
+    SecretsLayerArgs(
+        config=config,
+        specs=[*plan.credentials, *credentials(config), *monitoring_component.credentials(config)],
+        namespaces={config.mcp.namespace: mcp_namespace},
+    ),
 )
 
 toolhive = ToolHiveOperator(
@@ -50,12 +62,10 @@ mcp = MCPServerSet(
         edge_namespace=config.edge.namespace,
         monitoring_namespace=config.monitoring.namespace,
         operator_ready=toolhive.ready,
+        secret_refs=secrets.refs,
+        secrets_ready=secrets.ready,
     ),
 )
-
-# DNS API credentials the edge declares; the SecretsLayer will materialise them and
-# hand back these same references (names and keys do not depend on the backend).
-edge_credentials = credential_refs(credentials(config))
 
 edge = EdgeIngress(
     "edge",
@@ -63,14 +73,14 @@ edge = EdgeIngress(
         config=config,
         routes=plan.routes,
         web_routes=monitoring_component.web_routes(config),
-        credential_refs=edge_credentials,
-        depends_on=[mcp],
+        credential_refs=secrets.refs,
+        depends_on=[mcp, *secrets.ready],
     ),
 )
 
-# Prometheus, Grafana, the collector and Jaeger. Its credentials are optional: until the
-# SecretsLayer provides them (refs keyed `<credential id>/<key>`), Grafana's admin
-# password is generated and Alertmanager keeps the chart's null receiver.
+# Prometheus, Grafana, the collector and Jaeger. Its credentials are optional: when the
+# SecretsLayer provides none, Grafana's admin password is generated and Alertmanager
+# keeps the chart's null receiver.
 monitoring = MonitoringStack(
     "monitoring",
     MonitoringStackArgs(
@@ -80,7 +90,8 @@ monitoring = MonitoringStack(
             *toolhive_component.scrape_targets(config.toolhive),
             *edge_component.scrape_targets(config),
         ],
-        secret_refs={},
+        secret_refs=secrets.refs,
+        secrets_ready=secrets.ready,
     ),
 )
 
@@ -88,6 +99,7 @@ pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
 pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",
     [

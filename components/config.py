@@ -18,6 +18,8 @@ To extend the config for a new component, add a `Section` subclass and one field
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
 import re
@@ -51,7 +53,16 @@ from components.config_types import (
     Section,
 )
 from components.quantities import parse_quantity
-from components.server_spec import Autoscale, Cidr, CustomServer, Port, ServerName, ServerOverride, SizeClass
+from components.server_spec import (
+    Autoscale,
+    Cidr,
+    CustomServer,
+    EgressRule,
+    Port,
+    ServerName,
+    ServerOverride,
+    SizeClass,
+)
 
 PROJECT = "mcp-datascience"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -384,10 +395,164 @@ class MonitoringConfig(Section):
         return self
 
 
+# ---------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------
+
+# Credential ids are Secret names of the consumers (DNS-1123 labels); keys are Secret
+# data keys (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253 characters).
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+# Go durations as ExternalSecret.spec.refreshInterval takes them ("1h", "30m", "1h0m0s").
+_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+SEALING_SCOPES = ("strict", "namespace-wide", "cluster-wide")
+# The provider keys of ClusterSecretStore.spec.provider in external-secrets v2.9.0
+# (config/crds/bases/external-secrets.io_clustersecretstores.yaml; exactly one is set).
+EXTERNAL_PROVIDERS = (
+    "akeyless", "aws", "azurekv", "barbican", "beyondtrust", "beyondtrustworkloadcredentials",
+    "bitwardensecretsmanager", "chef", "cloudrusm", "conjur", "crd", "delinea", "doppler", "dvls",
+    "fake", "fortanix", "gcpsm", "github", "gitlab", "ibm", "infisical", "keepersecurity", "kubernetes",
+    "nebiusmysterybox", "ngrok", "onboardbase", "onepassword", "onepasswordSDK", "openBao", "oracle",
+    "ovh", "passbolt", "passworddepot", "previder", "pulumi", "scaleway", "secretserver", "senhasegura",
+    "vault", "volcengine", "webhook", "yandexcertificatemanager", "yandexlockbox",
+)  # fmt: skip
+
+
+def _secret_key(value: str) -> str:
+    if not _SECRET_KEY.match(value):
+        raise ValueError("a Secret key is letters, digits, '-', '_' and '.' only (for example token or api-token)")
+    return value
+
+
+def check_ciphertext(value: str) -> str:
+    """A sealed-secrets value as `python -m mcpds seal` and `kubeseal` write it: standard
+    base64 of uint16-BE length of the RSA-OAEP ciphertext, that ciphertext, then the
+    AES-256-GCM ciphertext with its 16-byte tag (bitnami-labs/sealed-secrets
+    pkg/crypto/crypto.go HybridEncrypt). Returns the value without whitespace."""
+    text = "".join(value.split())
+    seal_hint = "produce it with `python -m mcpds seal ... --write` (see README, SecretsLayer)"
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"is not base64: {seal_hint}") from None
+    rsa_len = int.from_bytes(raw[:2], "big") if len(raw) >= 2 else 0
+    # RSA ciphertexts are as long as the modulus: 1024- to 8192-bit keys (the controller's are 4096).
+    if not 128 <= rsa_len <= 1024 or len(raw) < 2 + rsa_len + 16:
+        raise ValueError(f"is not a sealed-secrets ciphertext (truncated or not sealed): {seal_hint}")
+    return text
+
+
+CredentialId = DnsLabel  # credential ids name the Secrets of their consumers
+SecretKey = Annotated[str, AfterValidator(_secret_key)]
+Ciphertext = Annotated[str, AfterValidator(check_ciphertext)]
+
+
+class SealedSecretsConfig(Section):
+    """`secrets.sealed`: the Sealed Secrets controller and the sealed values."""
+
+    # false: a controller already runs in the cluster (name and namespace below).
+    install_controller: bool = True
+    # kubeseal's defaults (`--controller-name`, `--controller-namespace`,
+    # cmd/kubeseal/main.go), so `kubeseal --fetch-cert` works without flags.
+    controller_name: DnsLabel = "sealed-secrets-controller"
+    controller_namespace: DnsLabel = "kube-system"
+    chart_version: ChartVersion = versions.SEALED_SECRETS.version
+    resources: Resources = Resources(
+        requests=CpuMemory(cpu="50m", memory="64Mi"), limits=CpuMemory(cpu="500m", memory="256Mi")
+    )
+    # credential id -> Secret key -> ciphertext (`python -m mcpds seal ... --write`).
+    ciphertexts: dict[CredentialId, dict[SecretKey, Ciphertext]] = Field(default_factory=dict)
+    # credential id -> the scope it was sealed with (default strict: this namespace and name only).
+    scopes: dict[CredentialId, Literal["strict", "namespace-wide", "cluster-wide"]] = Field(default_factory=dict)
+
+
+class RemoteRef(Section):
+    """Where one Secret key comes from in the external store (ExternalSecret remoteRef)."""
+
+    key: str = Field(min_length=1)  # the secret's name/path in the store
+    property: str | None = None  # a field inside a JSON secret
+    version: str | None = None  # pin a version; default: latest
+
+
+class ExternalSecretsConfig(Section):
+    """`secrets.external`: External Secrets Operator and one ClusterSecretStore."""
+
+    install_operator: bool = True
+    namespace: DnsLabel = "external-secrets"
+    chart_version: ChartVersion = versions.EXTERNAL_SECRETS.version
+    store_name: DnsLabel = "mcp-datascience"
+    # Exactly one ESO provider block, as ClusterSecretStore.spec.provider takes it, for
+    # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
+    provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    refresh_interval: str = Field(default="1h", pattern=_GO_DURATION.pattern)
+    # The operator reaches the store over public HTTPS; a store on a private network
+    # (e.g. Vault at 10.0.0.5:8200) needs its address here: [{cidr: 10.0.0.5/32, ports: [8200]}].
+    store_egress: tuple[EgressRule, ...] = ()
+    # credential id -> Secret key -> remote reference (a string is shorthand for {key: ...}).
+    remote_keys: dict[CredentialId, dict[SecretKey, RemoteRef]] = Field(default_factory=dict)
+
+    @field_validator("remote_keys", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                cid: {k: {"key": r} if isinstance(r, str) else r for k, r in keys.items()}
+                if isinstance(keys, dict)
+                else keys
+                for cid, keys in value.items()
+            }
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _one_provider(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            return value
+        if len(value) != 1:
+            raise ValueError(f"must hold exactly one provider block, got {sorted(value)}")
+        (name,) = value
+        if name not in EXTERNAL_PROVIDERS:
+            close = difflib.get_close_matches(name, EXTERNAL_PROVIDERS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(
+                f"'{name}' is not an External Secrets provider (v2.9.0: aws, gcpsm, vault, azurekv, ...).{hint}"
+            )
+        return value
+
+
+class PulumiSecretsConfig(Section):
+    """`secrets.pulumi`: credential values kept as Pulumi secrets (encrypted in the stack
+    file and in state). Set each with `pulumi config set --secret --path`."""
+
+    values: dict[CredentialId, dict[SecretKey, SecretStr]] = Field(default_factory=dict)
+
+    @field_validator("values")
+    @classmethod
+    def _not_empty(cls, value: dict[str, dict[str, SecretStr]]) -> dict[str, dict[str, SecretStr]]:
+        empty = [f"{cid}.{key}" for cid, keys in value.items() for key, v in keys.items() if not v.get_secret_value()]
+        if empty:
+            raise ValueError(f"empty value for {', '.join(empty)}: set it or remove the key")
+        return value
+
+
 class SecretsConfig(Section):
     """`secrets`: how credentials reach the cluster."""
 
+    # sealed: SealedSecrets decrypted in-cluster; external: External Secrets Operator;
+    # pulumi: plain Secrets from Pulumi secret config (for clusters with neither controller).
     backend: Literal["sealed", "external", "pulumi"] = "sealed"
+    sealed: SealedSecretsConfig = SealedSecretsConfig()
+    external: ExternalSecretsConfig = ExternalSecretsConfig()
+    pulumi: PulumiSecretsConfig = PulumiSecretsConfig()
+
+    def configured(self, backend: str | None = None) -> dict[str, set[str]]:
+        """credential id -> the keys the (given or selected) backend has a value for."""
+        backend = backend or self.backend
+        source: Mapping[str, Mapping[str, Any]] = {
+            "sealed": self.sealed.ciphertexts,
+            "external": self.external.remote_keys,
+            "pulumi": self.pulumi.values,
+        }[backend]
+        return {cid: set(keys) for cid, keys in source.items()}
 
 
 class StackConfig(Section):
@@ -468,6 +633,35 @@ class StackConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _secrets_backend_is_complete(self) -> StackConfig:
+        secrets = self.secrets
+        if secrets.backend == "external" and not secrets.external.provider:
+            raise ValueError(
+                f"{PROJECT}:secrets.external.provider is required when secrets.backend is 'external': one "
+                "External Secrets provider block, e.g. {aws: {service: SecretsManager, region: eu-west-1}} "
+                "(README, SecretsLayer)"
+            )
+        key, namespace = None, None
+        if secrets.backend == "sealed" and secrets.sealed.install_controller:
+            key, namespace = "secrets.sealed.controller_namespace", secrets.sealed.controller_namespace
+        elif secrets.backend == "external" and secrets.external.install_operator:
+            key, namespace = "secrets.external.namespace", secrets.external.namespace
+        others = {
+            "toolhive.namespace": self.toolhive.namespace,
+            "mcp.namespace": self.mcp.namespace,
+            "edge.namespace": self.edge.namespace,
+            "edge.cert_manager_namespace": self.edge.cert_manager_namespace,
+            "monitoring.namespace": self.monitoring.namespace,
+        }
+        for other, value in others.items():
+            if namespace == value:
+                raise ValueError(
+                    f"{PROJECT}:{key} and {PROJECT}:{other} are both '{namespace}': the secrets controller gets "
+                    "its own namespace (or kube-system, kubeseal's default)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _mcp_plan_is_deployable(self) -> StackConfig:
         problems = plan.validate(self)
         if problems:
@@ -523,11 +717,22 @@ def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str]
                 ],
             )
     try:
-        return StackConfig.model_validate(data)
+        config = StackConfig.model_validate(data)
     except ValidationError as exc:
         # A cross-section rule may report several problems in one error, one per line.
         problems = [p for err in exc.errors() for p in _describe(err, secret_keys).split("\n  - ")]
         raise ConfigError(stack, problems) from None
+    if config.secrets.pulumi.values and "secrets" not in secret_keys:
+        # A plaintext credential in Pulumi.<stack>.yaml is a credential in the repository.
+        raise ConfigError(
+            stack,
+            [
+                f"{PROJECT}:secrets.pulumi.values holds values that are not Pulumi secrets: remove them from "
+                f"Pulumi.{stack}.yaml, rotate them, and set each with `pulumi config set --secret --path "
+                "'secrets.pulumi.values.<credential id>.<key>'` (value on stdin)"
+            ],
+        )
+    return config
 
 
 def read_project_config() -> tuple[dict[str, Any], frozenset[str]]:
@@ -567,7 +772,10 @@ def _describe(err: Mapping[str, Any], secret_keys: frozenset[str]) -> str:
     if not loc:  # a rule across sections: its message names the keys involved
         return message
     key = f"{PROJECT}:{_dotted(loc)}"
-    secret = loc[0] in secret_keys or _is_secret_field(loc)
+    # `secrets` and `secrets.pulumi` may hold credential values: never echo them.
+    secret = (
+        loc[0] in secret_keys or _is_secret_field(loc) or loc in (("secrets",),) or loc[:2] == ("secrets", "pulumi")
+    )
     value = "[secret]" if secret else _short(err.get("input"))
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -653,6 +861,7 @@ __all__ = [
     "Section",
     "StackConfig",
     "ToolHiveConfig",
+    "check_ciphertext",
     "load_config",
     "parse_config",
 ]

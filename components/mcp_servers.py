@@ -61,7 +61,8 @@ class MCPServerSetArgs:
     edge_namespace: str  # the edge controller's namespace: published routes come from it
     monitoring_namespace: str  # Prometheus scrapes /metrics, the collector takes OTLP
     operator_ready: Sequence[pulumi.Resource]
-    secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)  # credential id -> Secret
+    # `<credential id>/<key>` -> Secret key (SecretsLayer.refs); optional ones may be absent.
+    secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
     secrets_ready: Sequence[pulumi.Resource] = ()
 
 
@@ -187,11 +188,13 @@ def mcpserver_spec(server: ServerPlan, plan: Plan, secret_refs: Mapping[str, Sec
         spec["env"] = [{"name": k, "value": v} for k, v in server.env.items()]
     secrets = []
     for item in server.secret_env:
-        ref = secret_refs.get(item.credential)
+        ref = secret_refs.get(f"{item.credential}/{item.key}")
         if ref is None:
             if item.optional:
                 continue  # not configured: the server runs without it
-            raise ValueError(f"credential {item.credential} of {server.name} was not provided by the secrets layer")
+            raise ValueError(
+                f"credential {item.credential}/{item.key} of {server.name} was not provided by the secrets layer"
+            )
         secrets.append({"name": ref.name, "key": ref.key, "targetEnvName": item.env})
     if secrets:
         spec["secrets"] = secrets

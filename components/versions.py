@@ -166,3 +166,21 @@ OTEL_COLLECTOR_IMAGE = {
 # the chart README calls it experimental). Image jaegertracing/jaeger (v2, OTel-Collector based).
 JAEGER = ChartPin(chart="jaeger", version="4.11.1", repository="https://jaegertracing.github.io/helm-charts")
 JAEGER_IMAGE = {"repository": "jaegertracing/jaeger", "tag": "2.19.0"}
+
+
+# ---------------------------------------------------------------------------
+# Secrets: Sealed Secrets, External Secrets Operator
+# ---------------------------------------------------------------------------
+
+# Sealed Secrets chart 2.18.5 = controller v0.36.6 (bitnami-labs/sealed-secrets tag
+# helm-v2.18.5; images stay on docker.io/bitnami, unaffected by the Bitnami catalog change,
+# bitnami-labs/sealed-secrets#1785).
+SEALED_SECRETS = ChartPin(
+    chart="sealed-secrets", version="2.18.5", repository="https://bitnami-labs.github.io/sealed-secrets"
+)
+SEALED_SECRETS_IMAGE = {"registry": "docker.io", "repository": "bitnami/sealed-secrets-controller", "tag": "0.36.6"}
+
+# External Secrets Operator chart 2.9.0, appVersion v2.9.0 (external-secrets/external-secrets
+# tag helm-chart-2.9.0); `external-secrets.io/v1` is its only served API.
+EXTERNAL_SECRETS = ChartPin(chart="external-secrets", version="2.9.0", repository="https://charts.external-secrets.io")
+EXTERNAL_SECRETS_IMAGE = {"repository": "ghcr.io/external-secrets/external-secrets", "tag": "v2.9.0"}

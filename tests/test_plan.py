@@ -152,7 +152,7 @@ def test_secret_env_appears_only_when_the_secret_exists():
     viewer = plan.server("dataset-viewer")
     assert "secrets" not in mcpserver_spec(viewer, plan, {})
     ref = SecretRef("data-science", "hf-token", "token")
-    assert mcpserver_spec(viewer, plan, {"hf-token": ref})["secrets"] == [
+    assert mcpserver_spec(viewer, plan, {"hf-token/token": ref})["secrets"] == [
         {"name": "hf-token", "key": "token", "targetEnvName": "HUGGINGFACE_TOKEN"}
     ]
 

@@ -1,0 +1,284 @@
+"""`python -m mcpds seal`: encrypt one credential value for the Sealed Secrets controller.
+
+The value comes from stdin (or `--from-env VAR`), never from the command line, where
+it would land in shell history and the process table. The output is what `kubeseal`
+puts in `spec.encryptedData` (bitnami-labs/sealed-secrets `pkg/crypto/crypto.go`
+HybridEncrypt, `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go`
+EncryptionLabel):
+
+- a random 32-byte session key encrypts the value with AES-256-GCM under the all-zero
+  12-byte nonce (safe: the key is used once), the 16-byte tag appended;
+- RSA-OAEP with SHA-256 (also for MGF1) wraps the session key, with the label
+  `<namespace>/<name>` (strict scope), `<namespace>` (namespace-wide) or empty
+  (cluster-wide), so the controller refuses to unseal it under another name;
+- bytes = uint16 big-endian length of the RSA ciphertext || RSA ciphertext || AES
+  ciphertext, then standard base64.
+
+`--stack S --write` stores it in `Pulumi.S.yaml` under
+`mcp-datascience:secrets.sealed.ciphertexts.<id>.<key>` (and the scope under
+`secrets.sealed.scopes.<id>` when not strict), as `pulumi config set --path` would:
+the rest of the file, its key order and comments are kept, and the file is replaced
+atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import getpass
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mcpds.cli import CliError
+
+PROJECT = "mcp-datascience"
+CONFIG_KEY = f"{PROJECT}:secrets"
+SCOPES = ("strict", "namespace-wide", "cluster-wide")
+SESSION_KEY_BYTES = 32  # crypto.go sessionKeyBytes
+GCM_NONCE = bytes(12)  # Go cipher.NewGCM NonceSize() = 12, all zero
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+_STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# ---------------------------------------------------------------------------
+# Encryption
+# ---------------------------------------------------------------------------
+
+
+def encryption_label(namespace: str, name: str, scope: str) -> bytes:
+    """The RSA-OAEP label the controller uses for this scope (EncryptionLabel)."""
+    if scope == "cluster-wide":
+        return b""
+    if scope == "namespace-wide":
+        return namespace.encode()
+    return f"{namespace}/{name}".encode()
+
+
+def load_public_key(pem: bytes, source: str = "the certificate") -> Any:
+    """The RSA public key of a PEM certificate (`kubeseal --fetch-cert`) or PEM public key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    fix = "fetch it with `kubeseal --fetch-cert > controller.pem` (or use your bring-your-own key's certificate)"
+    if b"-----BEGIN" not in pem:
+        raise CliError(f"{source} is not PEM (no -----BEGIN line): {fix}")
+    key: Any = None
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in pem:
+            key = x509.load_pem_x509_certificate(pem).public_key()
+        else:
+            key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise CliError(f"{source} is not a valid PEM certificate or public key ({exc}): {fix}") from None
+    except Exception as exc:  # cryptography raises its own types for unsupported keys
+        raise CliError(f"{source} could not be read as a certificate or public key ({exc}): {fix}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise CliError(f"{source} holds a {type(key).__name__}, not an RSA public key: the controller's keys are RSA")
+    return key
+
+
+def seal(public_key: Any, value: bytes, namespace: str, name: str, scope: str = "strict") -> str:
+    """The base64 ciphertext of `value` for `namespace/name` under `scope`."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    session_key = os.urandom(SESSION_KEY_BYTES)
+    oaep = padding.OAEP(
+        mgf=padding.MGF1(algorithm=hashes.SHA256()),
+        algorithm=hashes.SHA256(),
+        label=encryption_label(namespace, name, scope) or None,
+    )
+    rsa_ciphertext = public_key.encrypt(session_key, oaep)
+    aes_ciphertext = AESGCM(session_key).encrypt(GCM_NONCE, value, None)
+    blob = len(rsa_ciphertext).to_bytes(2, "big") + rsa_ciphertext + aes_ciphertext
+    return base64.b64encode(blob).decode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# Writing the stack file
+# ---------------------------------------------------------------------------
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip: comments, key order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, scope: str) -> None:
+    """Set `secrets.sealed.ciphertexts.<credential>.<key>` (and the scope) in a stack file.
+
+    Atomic: the new text goes to a temporary file beside it, then replaces it, so an
+    error at any point leaves the original file as it was.
+    """
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
+    yaml = _yaml()
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CliError(
+            f"no stack file {path}: create the stack (`pulumi stack init {path.stem.removeprefix('Pulumi.')}`) "
+            "or pass --project-dir"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        document = yaml.load(text) if text.strip() else None
+    except YAMLError as exc:
+        raise CliError(f"{path.name} is not valid YAML ({str(exc).splitlines()[0]}): fix it first") from None
+    if document is None:
+        document = CommentedMap()
+    if not isinstance(document, dict):
+        raise CliError(f"{path.name} must be a YAML mapping with a `config:` mapping inside")
+    config = document.setdefault("config", CommentedMap())
+    if config is None:
+        config = document["config"] = CommentedMap()
+    if not isinstance(config, dict):
+        raise CliError(f"{path.name}: `config` must be a mapping")
+
+    node: Any = config
+    trail = [CONFIG_KEY, "sealed", "ciphertexts", credential]
+    for i, part in enumerate(trail):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = CommentedMap()
+        if not isinstance(child, dict) or "secure" in child:
+            where = ".".join(trail[: i + 1])
+            raise CliError(f"{path.name}: `{where}` is not a plain mapping; cannot set a key inside it")
+        node = child
+    node[key] = ciphertext
+
+    sealed = config[CONFIG_KEY]["sealed"]
+    scopes = sealed.get("scopes")
+    if scope != "strict":
+        if scopes is None:
+            scopes = sealed["scopes"] = CommentedMap()
+        scopes[credential] = scope
+    elif isinstance(scopes, dict) and credential in scopes:
+        del scopes[credential]  # strict is the default; a stale scope would break unsealing
+        if not scopes:
+            del sealed["scopes"]
+
+    _atomic_write(path, yaml, document)
+
+
+def _atomic_write(path: Path, yaml: Any, document: Any) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            yaml.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "seal",
+        help="encrypt a credential for the Sealed Secrets controller",
+        description="Encrypt one Secret value (read from stdin or --from-env, never from the command line) "
+        "for the cluster's Sealed Secrets controller, and print it or write it into Pulumi.<stack>.yaml.",
+    )
+    parser.add_argument("--cert", required=True, type=Path, help="controller certificate (kubeseal --fetch-cert)")
+    parser.add_argument("--namespace", required=True, help="namespace of the Secret")
+    parser.add_argument("--name", required=True, help="name of the Secret")
+    parser.add_argument("--key", required=True, help="key inside the Secret, e.g. token")
+    parser.add_argument("--id", dest="credential", help="credential id in config (default: --name)")
+    parser.add_argument("--scope", choices=SCOPES, default="strict", help="where it may be unsealed (default strict)")
+    parser.add_argument("--from-env", metavar="VAR", help="read the value from this environment variable")
+    parser.add_argument(
+        "--keep-newline", action="store_true", help="keep one trailing newline of the value (stripped by default)"
+    )
+    parser.add_argument("--stack", help="stack whose Pulumi.<stack>.yaml receives the ciphertext (with --write)")
+    parser.add_argument("--write", action="store_true", help="write into Pulumi.<stack>.yaml instead of printing")
+    parser.add_argument("--project-dir", type=Path, default=Path("."), help="where Pulumi.<stack>.yaml is (default .)")
+    parser.set_defaults(func=run)
+
+
+def _check_args(args: argparse.Namespace) -> str:
+    if not _DNS_LABEL.match(args.namespace):
+        raise CliError(
+            f"--namespace {args.namespace!r} is not a namespace name (lowercase DNS label, e.g. data-science)"
+        )
+    if not _DNS_SUBDOMAIN.match(args.name):
+        raise CliError(f"--name {args.name!r} is not a Secret name (lowercase DNS subdomain, e.g. hf-token)")
+    if not _SECRET_KEY.match(args.key):
+        raise CliError(f"--key {args.key!r} is not a Secret key (letters, digits, '-', '_', '.'; e.g. token)")
+    credential = args.credential or args.name
+    if not _DNS_LABEL.match(credential):
+        raise CliError(f"credential id {credential!r} is not a DNS label: pass --id with the id from the README")
+    if args.write and not args.stack:
+        raise CliError("--write needs --stack (the stack whose Pulumi.<stack>.yaml receives the ciphertext)")
+    if args.stack and not args.write:
+        raise CliError("--stack is only used with --write: add --write, or drop --stack to print the ciphertext")
+    if args.stack and not _STACK.match(args.stack):
+        raise CliError(f"--stack {args.stack!r} is not a stack name")
+    return credential
+
+
+def _read_value(args: argparse.Namespace) -> bytes:
+    if args.from_env:
+        if not _ENV_NAME.match(args.from_env):
+            raise CliError(f"--from-env {args.from_env!r} is not an environment variable name")
+        if args.from_env not in os.environ:
+            raise CliError(f"environment variable {args.from_env} is not set")
+        value = os.environb[args.from_env.encode()]
+    elif sys.stdin is not None and sys.stdin.isatty():
+        value = getpass.getpass(f"value of {args.namespace}/{args.name} key {args.key} (not echoed): ").encode()
+    else:
+        value = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not args.keep_newline:
+        value = value.removesuffix(b"\n").removesuffix(b"\r")
+    if not value:
+        source = f"environment variable {args.from_env}" if args.from_env else "stdin"
+        raise CliError(f"the value from {source} is empty: nothing to seal")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    credential = _check_args(args)
+    try:
+        pem = args.cert.read_bytes()
+    except FileNotFoundError:
+        raise CliError(
+            f"--cert {args.cert}: no such file (fetch it with `kubeseal --fetch-cert > {args.cert}`)"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"--cert {args.cert}: {exc.strerror}") from None
+    public_key = load_public_key(pem, f"--cert {args.cert}")
+    value = _read_value(args)
+    ciphertext = seal(public_key, value, args.namespace, args.name, args.scope)
+    if not args.write:
+        print(ciphertext)
+        return 0
+    path = args.project_dir / f"Pulumi.{args.stack}.yaml"
+    write_ciphertext(path, credential, args.key, ciphertext, args.scope)
+    where = f"{CONFIG_KEY}.sealed.ciphertexts.{credential}.{args.key}"
+    print(f"wrote {where} ({args.scope} scope for {args.namespace}/{args.name}) in {path}", file=sys.stderr)
+    return 0

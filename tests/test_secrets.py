@@ -1,0 +1,474 @@
+"""SecretsLayer: each backend renders schema-valid objects, hands out the same refs,
+leaks no value, and changes nothing outside the layer when switched."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from components import versions
+from components.config import parse_config
+from components.contracts import CredentialSpec, SecretRef
+from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation
+from mcpds.seal import seal
+from offline.harness import ProgramRun, run_program
+from tests.stackconfig import base_config
+
+SEALED_SECRET = "kubernetes:bitnami.com/v1alpha1:SealedSecret"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+SECRET = "kubernetes:core/v1:Secret"
+
+# The credentials the shipped stacks declare: Dataset Viewer's optional HF token and
+# the GoDaddy DNS-01 key (dns.provider defaults to godaddy).
+CREDENTIALS = {"hf-token": ("data-science", ("token",)), "godaddy-api-key": ("cert-manager", ("token",))}
+
+PROVIDERS: dict[str, dict[str, Any]] = {
+    "aws": {
+        "aws": {
+            "service": "SecretsManager",
+            "region": "eu-west-1",
+            "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
+        }
+    },
+    "gcpsm": {
+        "gcpsm": {
+            "projectID": "finetunings-prod",
+            "auth": {
+                "workloadIdentity": {
+                    "clusterLocation": "europe-west1",
+                    "clusterName": "mcp",
+                    "serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"},
+                }
+            },
+        }
+    },
+    "vault": {
+        "vault": {
+            "server": "https://vault.example.com:8200",
+            "path": "secret",
+            "version": "v2",
+            "auth": {
+                "kubernetes": {
+                    "mountPath": "kubernetes",
+                    "role": "mcp-datascience",
+                    "serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"},
+                }
+            },
+        }
+    },
+    "azurekv": {
+        "azurekv": {
+            "vaultUrl": "https://mcp-datascience.vault.azure.net",
+            "authType": "WorkloadIdentity",
+            "serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"},
+        }
+    },
+}
+
+
+@functools.cache
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@functools.cache
+def ciphertexts() -> dict[str, dict[str, str]]:
+    public = _key().public_key()
+    return {cid: {k: seal(public, b"value", ns, cid) for k in keys} for cid, (ns, keys) in CREDENTIALS.items()}
+
+
+def planted(cid: str, key: str) -> str:
+    """The value the harness hands the program for a `secure:` config value at this path."""
+    return f"mock-secret-for-mcp-datascience:secrets.pulumi.values.{cid}.{key}"
+
+
+def backend_overrides(backend: str, provider: str = "aws") -> dict[str, Any]:
+    """Every credential configured for `backend` (and values planted for the others)."""
+    return {
+        "secrets": {
+            "backend": backend,
+            "sealed": {"ciphertexts": ciphertexts()},
+            "external": {
+                "provider": PROVIDERS[provider],
+                "remote_keys": {
+                    "hf-token": {"token": {"key": "mcp/hf-token", "property": "token"}},
+                    "godaddy-api-key": {"token": "mcp/godaddy-api-key"},
+                },
+            },
+            "pulumi": {
+                "values": {cid: {k: {"secure": "v1:AAAA"} for k in keys} for cid, (_, keys) in CREDENTIALS.items()}
+            },
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[str, str], ProgramRun]:
+    return {(b, s): run_program(s, overrides=backend_overrides(b)) for b in ("sealed", "external", "pulumi") for s in ("dev", "prod")}  # fmt: skip
+
+
+def layer_urns(run: ProgramRun) -> set[str]:
+    [layer] = run.of_type(TYPE)
+    inside = {layer.urn}
+    changed = True
+    while changed:
+        changed = False
+        for r in run.resources:
+            if r.parent in inside and r.urn not in inside:
+                inside.add(r.urn)
+                changed = True
+    return inside
+
+
+def outside_layer(run: ProgramRun) -> list[str]:
+    inside = layer_urns(run)
+    out = []
+    for r in run.resources:
+        if r.urn in inside or r.type == TYPE:
+            continue
+        out.append(json.dumps({"type": r.type, "name": r.name, "inputs": r.redacted()}, sort_keys=True, default=str))
+    return sorted(out)
+
+
+def everything_rendered(run: ProgramRun) -> str:
+    return yaml.safe_dump(
+        {"objects": run.objects(), "releases": run.releases(), "outputs": run.outputs, "logs": run.logs},
+        default_flow_style=False,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Schema validity and object shapes, per backend and stack
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_renders_are_schema_valid(runs, validators, backend, stack):
+    run = runs[(backend, stack)]
+    validator = validators("1.34")
+    failures = {
+        f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}": errs
+        for o in run.objects()
+        if (errs := validator.errors(o))
+    }
+    assert failures == {}
+    kinds = {
+        "sealed": ("SealedSecret", SEALED_SECRET),
+        "external": ("ExternalSecret", EXTERNAL_SECRET),
+        "pulumi": ("Secret", SECRET),
+    }
+    _, type_token = kinds[backend]
+    made = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in run.of_type(type_token)}
+    assert made == {(ns, cid) for cid, (ns, _) in CREDENTIALS.items()}
+    assert not [m for _, m in run.logs if "missing credential" in m]
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_each_store_provider_renders_schema_valid(validators, provider):
+    run = run_program("prod", overrides=backend_overrides("external", provider))
+    validator = validators("1.34")
+    [store] = [o for o in run.objects() if o["kind"] == "ClusterSecretStore"]
+    assert validator.errors(store) == []
+    assert store["spec"]["provider"] == PROVIDERS[provider]
+    # Only the namespaces that hold credentials may use the store.
+    assert store["spec"]["conditions"] == [{"namespaces": ["cert-manager", "data-science"]}]
+    for obj in (o for o in run.objects() if o["kind"] == "ExternalSecret"):
+        assert validator.errors(obj) == []
+
+
+def test_sealed_secret_unseals_into_the_consumer_secret(runs):
+    run = runs[("sealed", "prod")]
+    obj = run.find("SealedSecret", "hf-token", "data-science").inputs
+    assert obj["spec"]["encryptedData"] == ciphertexts()["hf-token"]
+    template = obj["spec"]["template"]
+    assert template["type"] == "Opaque"
+    assert template["metadata"]["name"] == "hf-token"
+    assert template["metadata"]["labels"]["mcp-datascience/credential"] == "hf-token"
+    assert "annotations" not in obj["metadata"]  # strict scope: no scope annotation
+    release = run.release("sealed-secrets").inputs
+    assert (release["chart"], release["version"], release["namespace"]) == ("sealed-secrets", "2.18.5", "kube-system")
+    assert release["repositoryOpts"]["repo"] == versions.SEALED_SECRETS.repository
+    assert release["values"]["fullnameOverride"] == "sealed-secrets-controller"  # kubeseal's default name
+    assert release["values"]["containerSecurityContext"]["readOnlyRootFilesystem"] is True
+    # The SealedSecret waits for the controller (its CRD) and the MCP namespace.
+    sealed = run.find("SealedSecret", "hf-token", "data-science")
+    assert run.depends_on(sealed, run.release("sealed-secrets"))
+    assert run.depends_on(sealed, run.find("Namespace", "data-science"))
+
+
+def test_scope_annotation_and_custom_controller(run):
+    overrides = backend_overrides("sealed")
+    overrides["secrets"]["sealed"].update(
+        {"scopes": {"godaddy-api-key": "namespace-wide"}, "controller_namespace": "sealed-secrets"}
+    )
+    result = run("prod", overrides)
+    obj = result.find("SealedSecret", "godaddy-api-key", "cert-manager").inputs
+    annotation = {"sealedsecrets.bitnami.com/namespace-wide": "true"}
+    assert obj["metadata"]["annotations"] == annotation  # the controller reads the label scope here
+    assert obj["spec"]["template"]["metadata"]["annotations"] == annotation
+    assert result.release("sealed-secrets").inputs["namespace"] == "sealed-secrets"
+    assert (
+        result.find("Namespace", "sealed-secrets").inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        == "restricted"
+    )
+
+
+def test_external_secret_maps_remote_keys(runs):
+    run = runs[("external", "prod")]
+    obj = run.find("ExternalSecret", "hf-token", "data-science").inputs
+    assert obj["apiVersion"] == "external-secrets.io/v1"
+    assert obj["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "mcp-datascience"}
+    assert obj["spec"]["target"]["name"] == "hf-token"
+    assert obj["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/hf-token", "property": "token"}}]
+    godaddy = run.find("ExternalSecret", "godaddy-api-key", "cert-manager").inputs
+    assert godaddy["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/godaddy-api-key"}}]
+    release = run.release("external-secrets").inputs
+    assert (release["chart"], release["version"], release["namespace"]) == (
+        "external-secrets",
+        "2.9.0",
+        "external-secrets",
+    )
+    assert run.depends_on(run.find("ExternalSecret", "hf-token", "data-science"), run.release("external-secrets"))
+
+
+def test_pulumi_backend_values_are_secret_in_state(runs):
+    run = runs[("pulumi", "prod")]
+    secret = run.find("Secret", "hf-token", "data-science")
+    assert secret.inputs["stringData"] == {"token": planted("hf-token", "token")}  # the raw (state) view
+    assert ("stringData",) in secret.secret_paths  # marked secret: encrypted in state
+    assert secret.redacted()["stringData"] == {"token": "REDACTED"}
+    assert "stringData" in secret.options["additional_secret_outputs"]
+
+
+# ---------------------------------------------------------------------------
+# Values never leak; backends are interchangeable
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
+def test_no_planted_value_in_any_render_output_or_log(runs, backend):
+    for stack in ("dev", "prod"):
+        text = everything_rendered(runs[(backend, stack)])
+        for cid, (_, keys) in CREDENTIALS.items():
+            for key in keys:
+                assert planted(cid, key) not in text
+        if backend != "pulumi":  # inactive values are not even sent to the engine
+            raw = json.dumps([r.inputs for r in runs[(backend, stack)].resources], default=str)
+            assert "mock-secret-for-" not in raw
+
+
+def test_switching_backend_changes_only_the_layer(runs):
+    for stack in ("dev", "prod"):
+        sealed, external, pulumi_ = (outside_layer(runs[(b, stack)]) for b in ("sealed", "external", "pulumi"))
+        assert sealed == external == pulumi_
+        # The layer itself did change (so the comparison above is not vacuous).
+        kinds = {b: {r.type for r in runs[(b, stack)].resources if r.urn in layer_urns(runs[(b, stack)])}
+                 for b in ("sealed", "external", "pulumi")}  # fmt: skip
+        assert SEALED_SECRET in kinds["sealed"]
+        assert SEALED_SECRET not in kinds["external"]
+        assert STORE in kinds["external"]
+        assert SECRET in kinds["pulumi"]
+
+
+def test_consumers_read_the_refs(runs):
+    run = runs[("sealed", "prod")]
+    viewer = run.find("MCPServer", "dataset-viewer").inputs["spec"]
+    assert viewer["secrets"] == [{"name": "hf-token", "key": "token", "targetEnvName": "HUGGINGFACE_TOKEN"}]
+    [issuer, *_] = [o for o in run.objects() if o["kind"] == "ClusterIssuer"]
+    solver = issuer["spec"]["acme"]["solvers"][0]["dns01"]["webhook"]["config"]
+    assert solver["apiKeySecretRef"] == {"name": "godaddy-api-key", "key": "token"}
+
+
+# ---------------------------------------------------------------------------
+# Missing credentials
+# ---------------------------------------------------------------------------
+
+
+def test_shipped_stacks_render_and_warn_about_the_required_credential(dev, prod):
+    for run, stack in ((dev, "dev"), (prod, "prod")):
+        warnings = [m for level, m in run.logs if level == "warning" and "missing credential" in m]
+        assert len(warnings) == 1
+        assert "'godaddy-api-key'" in warnings[0]
+        assert (
+            "python -m mcpds seal --cert <controller cert.pem> --namespace cert-manager --name godaddy-api-key "
+            f"--key token --stack {stack} --write"
+        ) in warnings[0]
+        # The optional HF token is simply absent: no object, no env in Dataset Viewer.
+        assert not run.of_type(SEALED_SECRET)
+        assert "secrets" not in run.find("MCPServer", "dataset-viewer").inputs["spec"]
+        # The edge still renders against the ref the credential will have.
+        assert run.release("sealed-secrets")
+
+
+def test_a_real_update_refuses_a_missing_required_credential(monkeypatch):
+    # A preview only warns (this run also loads the program's modules from this checkout,
+    # so the patch below lands on the module the program uses).
+    run = run_program("prod", preview=True)
+    assert any("missing credential 'godaddy-api-key'" in m for _, m in run.logs)
+    # Outside the mocks (a real `pulumi up`), the same config is refused.
+    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    message = config_error(lambda stack, overrides: run_program(stack, overrides=overrides), "prod", {})
+    assert "missing credential 'godaddy-api-key'" in message
+    assert "--namespace cert-manager --name godaddy-api-key --key token --stack prod --write" in message
+    # Configured, the update goes ahead.
+    configured = run_program("prod", overrides=backend_overrides("sealed"))
+    assert configured.find("SealedSecret", "godaddy-api-key", "cert-manager")
+
+
+def test_missing_optional_credential_gets_no_ref():
+    config = parse_config(base_config(), "prod")
+    specs = [
+        CredentialSpec("grafana-admin", "monitoring", "grafana-admin", ("admin-user", "admin-password"), "Grafana",
+                       required=False),
+        CredentialSpec("hf-token", "data-science", "hf-token", ("token",), "HF", required=True),
+    ]  # fmt: skip
+    plan = plan_materialisation(config, specs)
+    assert plan.refs == {"hf-token/token": SecretRef("data-science", "hf-token", "token")}
+    assert [s.id for s in plan.skipped] == ["grafana-admin"]
+    assert [s.id for s in plan.missing] == ["hf-token"]
+
+
+def test_multi_key_credentials_are_keyed_id_slash_key():
+    config = parse_config(
+        {
+            **base_config(),
+            "secrets": {"sealed": {"ciphertexts": {"grafana-admin": dict.fromkeys(("admin-user", "admin-password"),
+                                                                                  ciphertexts()["hf-token"]["token"])}}},
+        },
+        "prod",
+    )  # fmt: skip
+    spec = CredentialSpec("grafana-admin", "monitoring", "grafana-admin", ("admin-user", "admin-password"), "Grafana")
+    plan = plan_materialisation(config, [spec])
+    assert plan.refs == {
+        "grafana-admin/admin-user": SecretRef("monitoring", "grafana-admin", "admin-user"),
+        "grafana-admin/admin-password": SecretRef("monitoring", "grafana-admin", "admin-password"),
+    }
+
+
+def test_conflicting_declarations_are_rejected():
+    a = CredentialSpec("hf-token", "data-science", "hf-token", ("token",), "a")
+    b = CredentialSpec("hf-token", "monitoring", "hf-token", ("token",), "b")
+    with pytest.raises(ValueError, match="one id, one Secret"):
+        merge_specs([a, b])
+    merged = merge_specs([a, CredentialSpec("hf-token", "data-science", "hf-token", ("other",), "c", required=False)])
+    assert merged[0].keys == ("other", "token")
+    assert merged[0].required
+
+
+# ---------------------------------------------------------------------------
+# Bad configuration
+# ---------------------------------------------------------------------------
+
+
+def config_error(run, stack: str, overrides: dict[str, Any]) -> str:
+    """The ConfigError text of a program run. Matched by name: other test modules run
+    copies of the program, which re-import `components` (a new ConfigError class)."""
+    with pytest.raises(pulumi.RunError) as err:
+        run(stack, overrides)
+    assert type(err.value).__name__ == "ConfigError"
+    return str(err.value)
+
+
+def rejected(run, **secrets: Any) -> str:
+    return config_error(run, "prod", {"secrets": secrets})
+
+
+def test_malformed_ciphertext(run):
+    message = rejected(run, sealed={"ciphertexts": {"hf-token": {"token": "not base64!"}}})
+    assert "mcp-datascience:secrets.sealed.ciphertexts.hf-token.token" in message
+    assert "is not base64" in message
+    assert "python -m mcpds seal" in message
+    truncated = ciphertexts()["hf-token"]["token"][:200]
+    message = rejected(run, sealed={"ciphertexts": {"hf-token": {"token": truncated}}})
+    assert "is not a sealed-secrets ciphertext (truncated or not sealed)" in message
+
+
+def test_partial_and_unknown_keys(run):
+    ct = ciphertexts()["hf-token"]["token"]
+    message = rejected(run, sealed={"ciphertexts": {"hf-token": {"tokn": ct}}})
+    assert "secrets.sealed.ciphertexts.hf-token has keys ['tokn']" in message
+    assert "lacks key(s) token" in message
+    overrides = {
+        "dns.manage_records": True,
+        "secrets": {"sealed": {"ciphertexts": {"external-dns-godaddy": {"api-key": ct}}}},
+    }
+    assert "external-dns-godaddy lacks key(s) api-secret" in config_error(run, "prod", overrides)
+
+
+def test_unused_credential_is_warned_with_a_suggestion(run):
+    ct = ciphertexts()["hf-token"]["token"]
+    result = run("prod", {"secrets": {"sealed": {"ciphertexts": {"hf-tokn": {"token": ct}}}}})
+    assert any("hf-tokn" in m and "did you mean 'hf-token'" in m for _, m in result.logs)
+
+
+def test_unknown_backend_and_missing_provider(run):
+    message = rejected(run, backend="vault")
+    assert "mcp-datascience:secrets.backend = 'vault'" in message
+    assert "'sealed', 'external' or 'pulumi'" in message
+    assert "secrets.external.provider is required" in rejected(run, backend="external")
+    assert "Did you mean 'aws'" in rejected(run, backend="external", external={"provider": {"awz": {}}})
+    assert "exactly one provider" in rejected(run, external={"provider": PROVIDERS["aws"] | PROVIDERS["vault"]})
+
+
+def test_plaintext_values_are_refused_without_echoing_them(run):
+    message = rejected(run, backend="pulumi", pulumi={"values": {"hf-token": {"token": "hf_PlainTextOops"}}})
+    assert "not Pulumi secrets" in message
+    assert "pulumi config set --secret --path" in message
+    assert "hf_PlainTextOops" not in message
+    message = rejected(run, pulumi={"values": {"hf-token": {"token": 12345678}}, "bogus": 1})
+    assert "12345678" not in message
+
+
+def test_controller_namespace_must_not_be_a_component_namespace(run):
+    message = rejected(run, sealed={"controller_namespace": "monitoring"})
+    assert "secrets.sealed.controller_namespace and mcp-datascience:monitoring.namespace" in message
+
+
+def test_controller_network_policies(runs, run):
+    sealed = [o for o in runs[("sealed", "prod")].objects() if o["kind"] == "NetworkPolicy"]
+    in_kube_system = [o for o in sealed if o["metadata"]["namespace"] == "kube-system"]
+    # kube-system is not ours: only the controller's pods are confined, nothing else.
+    [controller] = in_kube_system
+    assert controller["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": "sealed-secrets"}
+    }
+    ports = [[p["port"] for p in rule["ports"]] for rule in controller["spec"]["ingress"]]
+    assert ports == [[8080], [8081]]
+    assert controller["spec"]["ingress"][1]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    overrides = backend_overrides("external", "vault")
+    overrides["secrets"]["external"]["store_egress"] = [{"cidr": "10.20.0.5/32", "ports": [8200]}]
+    result = run("prod", overrides)
+    eso = {o["metadata"]["name"]: o for o in result.objects() if o["kind"] == "NetworkPolicy"
+           and o["metadata"]["namespace"] == "external-secrets"}  # fmt: skip
+    assert {"default-deny", "allow-dns", "allow-kubernetes-api", "external-secrets-store"} <= set(eso)
+    store_rules = eso["external-secrets-store"]["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.20.0.5/32"}}], "ports": [{"protocol": "TCP", "port": 8200}]} in store_rules
+    # The operator starts only after its namespace is confined.
+    release = result.release("external-secrets")
+    assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
+
+
+@pytest.mark.parametrize(
+    ("backend", "command"),
+    [
+        ("sealed", "python -m mcpds seal --cert <controller cert.pem> --namespace cert-manager --name godaddy-api-key "
+                   "--key token --stack prod --write"),
+        ("external", "pulumi config set --path 'secrets.external.remote_keys.godaddy-api-key.token.key'"),
+        ("pulumi", "pulumi config set --secret --path 'secrets.pulumi.values.godaddy-api-key.token'"),
+    ],
+)  # fmt: skip
+def test_missing_credential_names_the_command_per_backend(backend, command):
+    extra = {"external": {"provider": PROVIDERS["aws"]}} if backend == "external" else {}
+    config = parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")
+    spec = CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
+    assert command in how_to_provide(config, spec, "prod")
