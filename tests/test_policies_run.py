@@ -34,11 +34,6 @@ ADVISORY = EnforcementLevel.ADVISORY
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
 BY_NAME = {p.name: p for p in ALL_POLICIES}
 
-# The MonitoringStack (built on another branch) creates the ServiceMonitors. Until it is
-# merged, the shipped stacks have none, so this is the one rule they break; the
-# expectation below flips to "no violation at all" when monitoring lands.
-AWAITING_MONITORING = {"mcp-proxy-service-monitor"}
-
 
 # ---------------------------------------------------------------------------
 # The pack
@@ -205,11 +200,10 @@ def _report(run: ProgramRun, transform: Callable[[ProgramRun], None] | None = No
     return check_run(copy.deepcopy(run), transform=transform)
 
 
-def test_shipped_prod_stack_breaks_only_the_monitoring_rule(prod):
+def test_shipped_prod_stack_passes_without_any_violation(prod):
     report = _report(prod)
-    assert {v.policy for v in report.violations} == AWAITING_MONITORING
-    covered = {v.message.split(" of ")[-1] for v in report.mandatory}
-    assert len(covered) == len(prod.of_type("kubernetes:toolhive.stacklok.dev/v1beta1:MCPServer")) + 1  # + vMCP
+    assert report.violations == []
+    assert report.exit_code == 0
 
 
 def test_shipped_dev_stack_passes_with_advisories(dev):
@@ -220,7 +214,7 @@ def test_shipped_dev_stack_passes_with_advisories(dev):
     [code] = report.of("mcp-code-execution-requires-oidc")
     assert code.level == ADVISORY
     assert code.resource.startswith("mcp-mcpserver-data-exploration ")
-    assert {v.policy for v in report.violations} == AWAITING_MONITORING | {"mcp-code-execution-requires-oidc"}
+    assert {v.policy for v in report.violations} == {"mcp-code-execution-requires-oidc"}
 
 
 @pytest.mark.parametrize(
@@ -234,7 +228,7 @@ def test_shipped_dev_stack_passes_with_advisories(dev):
 )
 def test_prod_variants_pass(run, overrides):
     report = check_run(run("prod", overrides), overrides=overrides)
-    assert {v.policy for v in report.violations} == AWAITING_MONITORING
+    assert report.violations == []
 
 
 # ---------------------------------------------------------------------------
@@ -285,7 +279,7 @@ def test_break_fails_prod_naming_policy_and_resource(prod, transform, policy, re
     assert found, f"{policy} did not fire"
     assert all(v.level == MANDATORY for v in found)
     assert any(v.resource.startswith(resource) and fragment in v.message for v in found), found
-    assert {v.policy for v in report.violations} == AWAITING_MONITORING | {policy}
+    assert {v.policy for v in report.violations} == {policy}
 
 
 @pytest.mark.parametrize(("transform", "policy", "resource", "fragment"), BREAKS, ids=[b[1] for b in BREAKS])
@@ -323,7 +317,7 @@ def test_values_unknown_during_preview_make_the_policy_advisory(prod):
 
     report = _report(prod, unknown_values)
     # An unknown MCPServer image leaves the pod template to be judged (the image is checked at `up`).
-    assert {v.policy for v in report.violations} == AWAITING_MONITORING | {"egress-excepts-metadata"}
+    assert {v.policy for v in report.violations} == {"egress-excepts-metadata"}
     [found] = report.of("egress-excepts-metadata")
     assert found.level == ADVISORY
     assert found.resource.startswith("mcp-netpol-mcp-datahub-backend ")
@@ -335,16 +329,24 @@ def test_values_unknown_during_preview_make_the_policy_advisory(prod):
 # ---------------------------------------------------------------------------
 
 
-def test_command_prints_violations_grouped_and_exits_by_level(capsys):
-    assert main(["--stack", "prod"]) == 1
+def test_command_prints_violations_grouped_and_exits_by_level(capsys, tmp_path):
+    assert main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
-    assert "[mandatory] mcp-proxy-service-monitor (medium, 10)" in out
-    assert "  - mcp-mcpserver-penrose (kubernetes:toolhive.stacklok.dev/v1beta1:MCPServer): no ServiceMonitor" in out
-    assert out.rstrip().endswith("FAIL")
+    assert out.rstrip().endswith("0 mandatory violation(s) in 0 policy(ies), 0 advisory: PASS")
     assert main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert "[advisory] mcp-code-execution-requires-oidc" in out
-    assert out.rstrip().endswith("0 mandatory violation(s) in 0 policy(ies), 11 advisory: PASS")
+    assert "[advisory] mcp-code-execution-requires-oidc (critical, 1)" in out
+    assert "  - mcp-mcpserver-data-exploration (kubernetes:toolhive.stacklok.dev/v1beta1:MCPServer): " in out
+    assert out.rstrip().endswith("0 mandatory violation(s) in 0 policy(ies), 1 advisory: PASS")
+    # The same finding made mandatory by the policy config fails the run.
+    config = json.loads((CONFIG_DIR / "dev.json").read_text())
+    config["mcp-code-execution-requires-oidc"]["enforcementLevel"] = "mandatory"
+    strict = tmp_path / "dev-strict.json"
+    strict.write_text(json.dumps(config))
+    assert main(["--stack", "dev", "--config", str(strict)]) == 1
+    out = capsys.readouterr().out
+    assert "[mandatory] mcp-code-execution-requires-oidc (critical, 1)" in out
+    assert out.rstrip().endswith("1 mandatory violation(s) in 1 policy(ies), 0 advisory: FAIL")
 
 
 @pytest.mark.parametrize(

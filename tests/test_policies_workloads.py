@@ -299,3 +299,15 @@ def test_helm_image_without_tag_leaves_it_to_the_chart():
     values = {"operator": {"image": "ghcr.io/stacklok/toolhive/operator"}}
     [msg] = violations(workloads.IMAGE_PINNED, kube.HELM_RELEASE, helm(values))
     assert "values operator.image: image 'ghcr.io/stacklok/toolhive/operator' has no tag" in msg
+
+
+def test_volume_claim_resources_are_not_container_resources():
+    """A PVC template's `resources` (requests.storage) sizes a volume: not a container
+    lacking CPU and memory. A container block next to it is still checked."""
+    values = copy.deepcopy(HARDENED_VALUES)
+    claim = {"spec": {"resources": {"requests": {"storage": "50Gi"}}}}
+    values["prometheus"] = {"storageSpec": {"volumeClaimTemplate": claim}}
+    assert violations(workloads.RESOURCES, kube.HELM_RELEASE, helm(values), HELM_REGISTRIES) == []
+    values["prometheus"]["resources"] = {"requests": {"cpu": "1"}}
+    [msg] = violations(workloads.RESOURCES, kube.HELM_RELEASE, helm(values), HELM_REGISTRIES)
+    assert "values prometheus.resources: resources lack requests.memory" in msg

@@ -318,15 +318,24 @@ def values_security_contexts(values: Any) -> Iterator[tuple[str, Mapping[str, An
 
 
 def values_resources(values: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(path, mapping) for every container `resources` block in a chart's values."""
+    """(path, mapping) for every container `resources` block in a chart's values.
+
+    A PersistentVolumeClaim's `resources` (`requests.storage`, e.g. under a StatefulSet's
+    `volumeClaimTemplate`) sizes a volume, not a container, and is skipped.
+    """
     for path, node in walk(values):
         if (
             path
             and path[-1].lower().endswith("resources")
             and isinstance(node, Mapping)
             and ("requests" in node or "limits" in node)
+            and not _is_volume_claim(node)
         ):
             yield dotted(path), node
+
+
+def _is_volume_claim(resources: Mapping[str, Any]) -> bool:
+    return any(isinstance(resources.get(k), Mapping) and "storage" in resources[k] for k in ("requests", "limits"))
 
 
 _ENV_KEYS = re.compile(r"^(env|extraEnv|extraEnvs|envVars|.*Env)$")

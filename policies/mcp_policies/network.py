@@ -39,9 +39,11 @@ DEFAULT_DENY_CONFIG = {
         ["toolhive-operator-crds"],
     ),
     "exemptNamespaces": string_list(
-        "Namespaces the stack deploys into but does not own (e.g. kube-system), where it must not impose a "
-        "default deny. Prefer a namespace of the stack's own.",
-        [],
+        "Namespaces the stack deploys into but does not own, where it must not impose a default deny. "
+        "kube-system: the Sealed Secrets controller lives there because kubeseal looks for it there by "
+        "default; a default deny would cut off cluster DNS and the other system pods, so the stack confines "
+        "only the controller's own pods (components/secrets.py). Prefer a namespace of the stack's own.",
+        ["kube-system"],
     ),
 }
 
