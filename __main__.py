@@ -27,6 +27,12 @@ mcp_namespace = restricted_namespace(
     "mcp-namespace", config.mcp.namespace, component="mcp-servers", opts=pulumi.ResourceOptions()
 )
 
+# The namespaces that hold credentials exist before the SecretsLayer writes into them.
+edge_namespaces = edge_component.create_namespaces("edge", config)
+monitoring_namespace = restricted_namespace(
+    "monitoring-namespace", config.monitoring.namespace, component="monitoring", opts=pulumi.ResourceOptions()
+)
+
 # Credentials every component declares, materialised by the configured backend
 # (secrets.backend); consumers get Secret names and keys, never values.
 secrets = SecretsLayer(
@@ -34,7 +40,11 @@ secrets = SecretsLayer(
     SecretsLayerArgs(
         config=config,
         specs=[*plan.credentials, *credentials(config), *monitoring_component.credentials(config)],
-        namespaces={config.mcp.namespace: mcp_namespace},
+        namespaces={
+            config.mcp.namespace: mcp_namespace,
+            **edge_namespaces,
+            config.monitoring.namespace: monitoring_namespace,
+        },
     ),
 )
 
@@ -75,6 +85,7 @@ edge = EdgeIngress(
         web_routes=monitoring_component.web_routes(config),
         credential_refs=secrets.refs,
         depends_on=[mcp, *secrets.ready],
+        namespaces=edge_namespaces,
     ),
 )
 
@@ -92,6 +103,7 @@ monitoring = MonitoringStack(
         ],
         secret_refs=secrets.refs,
         secrets_ready=secrets.ready,
+        namespace=monitoring_namespace,
     ),
 )
 

@@ -15,7 +15,7 @@ scrape targets); the component only applies them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -567,6 +567,34 @@ class EdgeIngressArgs:
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
     # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
     depends_on: Sequence[pulumi.Resource] = ()
+    # The namespaces of `create_namespaces(config)`, when the caller created them first.
+    namespaces: Mapping[str, k8s.core.v1.Namespace] | None = None
+
+
+def create_namespaces(
+    name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
+) -> dict[str, k8s.core.v1.Namespace]:
+    """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
+    is not ours), cert-manager's, and external-dns' when it manages records."""
+    edge, dns = config.edge, config.dns
+    opts = opts or pulumi.ResourceOptions()
+    out: dict[str, k8s.core.v1.Namespace] = {}
+    if edge.controller != "existing":
+        out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
+    # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
+    # cannot pass Pod Security `restricted`: with GoDaddy this namespace is `baseline`.
+    out[edge.cert_manager_namespace] = restricted_namespace(
+        f"{name}-cert-manager-namespace",
+        edge.cert_manager_namespace,
+        "cert-manager",
+        opts,
+        pod_security="baseline" if dns.provider == "godaddy" else "restricted",
+    )
+    if dns.manage_records:
+        out[dns.external_dns_namespace] = restricted_namespace(
+            f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", opts
+        )
+    return out
 
 
 _BUILTINS = {
@@ -588,26 +616,13 @@ class EdgeIngress(pulumi.ComponentResource):
         creds = dns_credentials(config, args.credential_refs)
         self._name = name
 
-        # Namespaces. `existing`: the controller's namespace is not ours.
-        edge_ns = None
-        if plan.controller != "existing":
-            edge_ns = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", self._child())
-        # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
-        # cannot pass Pod Security `restricted`: with GoDaddy this namespace is `baseline`.
-        cm_ns = restricted_namespace(
-            f"{name}-cert-manager-namespace",
-            edge.cert_manager_namespace,
-            "cert-manager",
-            self._child(),
-            pod_security="baseline" if dns.provider == "godaddy" else "restricted",
-        )
-        namespaces = [n for n in (edge_ns, cm_ns) if n is not None]
-        extdns_ns = None
-        if dns.manage_records:
-            extdns_ns = restricted_namespace(
-                f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", self._child()
-            )
-            namespaces.append(extdns_ns)
+        # Namespaces: created by the caller (so the SecretsLayer can put the DNS credential
+        # into cert-manager's namespace before cert-manager starts), or here.
+        owned = dict(args.namespaces) if args.namespaces is not None else create_namespaces(name, config, self._child())
+        edge_ns = owned.get(edge.namespace) if plan.controller != "existing" else None
+        cm_ns = owned[edge.cert_manager_namespace]
+        extdns_ns = owned.get(dns.external_dns_namespace) if dns.manage_records else None
+        namespaces = [n for n in (edge_ns, cm_ns, extdns_ns) if n is not None]
 
         # NetworkPolicies first: pods start confined.
         policies = cert_manager_network_policies(config)

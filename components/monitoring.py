@@ -688,6 +688,9 @@ class MonitoringStackArgs:
     # (components.edge.credential_refs); only for credentials it actually has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
     secrets_ready: Sequence[pulumi.Resource] = ()
+    # The `monitoring` namespace, when the caller created it first (so the SecretsLayer
+    # can put Grafana's and Alertmanager's Secrets into it); else created here.
+    namespace: k8s.core.v1.Namespace | None = None
 
 
 def _b64(value: str) -> str:
@@ -708,7 +711,7 @@ class MonitoringStack(pulumi.ComponentResource):
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        self.namespace = restricted_namespace(f"{name}-namespace", ns, "monitoring", child())
+        self.namespace = args.namespace or restricted_namespace(f"{name}-namespace", ns, "monitoring", child())
         # NetworkPolicies first: pods start confined.
         for policy_name, spec in network_policies(config, targets).items():
             netpol.network_policy(

@@ -129,7 +129,7 @@ def test_monitoring_children_belong_to_the_component(prod):
     [component] = prod.of_type(TYPE)
     children = [r for r in prod.resources if r.parent == component.urn]
     kinds = {r.kind for r in children}
-    assert {"Namespace", "NetworkPolicy", "Release", "ServiceMonitor", "PrometheusRule", "ConfigMap"} <= kinds
+    assert {"NetworkPolicy", "Release", "ServiceMonitor", "PrometheusRule", "ConfigMap"} <= kinds
 
 
 # --- Scraping -------------------------------------------------------------------------

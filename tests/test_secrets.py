@@ -472,3 +472,17 @@ def test_missing_credential_names_the_command_per_backend(backend, command):
     config = parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")
     spec = CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
     assert command in how_to_provide(config, spec, "prod")
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
+def test_every_credential_object_waits_for_its_namespace(runs, backend):
+    """The credentials live in namespaces other components own (cert-manager's, the MCP
+    servers'); each object is created after its Namespace, never racing it."""
+    run = runs[(backend, "prod")]
+    kind = {"sealed": "SealedSecret", "external": "ExternalSecret", "pulumi": "Secret"}[backend]
+    layer = layer_urns(run)
+    objects = [r for r in run.resources if r.kind == kind and r.urn in layer]
+    assert {r.inputs["metadata"]["namespace"] for r in objects} == {"data-science", "cert-manager"}
+    for obj in objects:
+        namespace = run.find("Namespace", obj.inputs["metadata"]["namespace"])
+        assert run.depends_on(obj, namespace), obj.name
