@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint penrose-test bench clean
+.PHONY: help render clients policy policies test lint lint-images penrose-test bench clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -39,9 +39,13 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 policies: $(STAMP)
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
-lint: $(STAMP)
+lint: $(STAMP) lint-images
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Every Dockerfile of the project (images/*/ and the Penrose server), rules in .hadolint.yaml.
+lint-images: $(STAMP)
+	$(BIN)/hadolint --config .hadolint.yaml images/*/Dockerfile $(PENROSE)/Dockerfile
 
 # The Penrose MCP server this project owns (Node.js): exact lockfile install.
 $(PENROSE)/node_modules/.package-lock.json: $(PENROSE)/package-lock.json

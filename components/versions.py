@@ -82,8 +82,13 @@ SERVER_IMAGES: dict[str, ServerImage] = {
         "mcp-server-datahub", "0.8.0", "PyPI mcp-server-datahub==0.8.0", "images/mcp-server-datahub"
     ),
     "penrose": ServerImage("penrose-mcp", "0.1.0", "this repository, servers/penrose-mcp", "servers/penrose-mcp"),
+    # @aborruso/ckan-mcp-server is not on the npm registry as seen from here: built from
+    # the git commit research recorded (package.json 0.4.119 there).
     "datagov": ServerImage(
-        "ckan-mcp-server", "0.4.119", "npm @aborruso/ckan-mcp-server@0.4.119", "images/ckan-mcp-server"
+        "ckan-mcp-server",
+        "0.4.119",
+        "git github.com/ondata/ckan-mcp-server@527782bcc08e (package.json 0.4.119)",
+        "images/ckan-mcp-server",
     ),
     "treasury": ServerImage(
         "treasury-fiscaldata-mcp-server",
@@ -96,6 +101,25 @@ SERVER_IMAGES: dict[str, ServerImage] = {
     ),
 }
 
+
+# Base images of the Dockerfiles in images/ and servers/penrose-mcp (tests/test_images.py
+# checks every FROM against this list). Docker Hub official images, pinned by exact tag
+# (tags seen in public Dockerfiles; no digest is recorded in research: add `@sha256:`
+# pins here and in the Dockerfiles once resolved with `docker buildx imagetools inspect`).
+# The build stages use the full Debian images (git for source checkouts), the final
+# stages the slim ones of the same version, so a venv's interpreter path carries over.
+BASE_IMAGES = {
+    "python-build": "python:3.12.13-bookworm",
+    "python": "python:3.12.13-slim-bookworm",
+    "node-build": "node:24.18.0-bookworm",
+    "node": "node:24.18.0-bookworm-slim",
+    # servers/penrose-mcp (its own Dockerfile; Node 20, @napi-rs/canvas glibc build).
+    "node20": "node:20.20.2-bookworm-slim",
+}
+
+# uv, installed in the Python build stages (PyPI `uv`); the same version generated the
+# hashed requirements.txt locks in images/*/ (command at the top of each).
+IMAGE_BUILD_UV = "0.13.9"
 
 # ---------------------------------------------------------------------------
 # Edge: NGINX controllers, cert-manager, DNS

@@ -98,22 +98,42 @@ test("with every worker busy, a render waits briefly and then gets a busy error"
 });
 
 test("a client that goes away cancels its render and frees the worker", async () => {
-  // Raw HTTP so the request can be aborted mid-render.
-  const controller = new AbortController();
-  const call = fetch(`${server.baseUrl}/mcp`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "render_diagram", arguments: overfullBox(14) } }),
-    signal: controller.signal,
-  }).then((res) => res.text());
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  controller.abort();
-  await call.catch(() => {});
-  // Had the render kept its only worker until the budget ran out, this call
-  // would wait QUEUE_WAIT_MS and be refused as busy.
-  const { domain, substance, style } = EXAMPLES[2];
-  const result = await client.callTool({ name: "render_diagram", arguments: { domain, substance, style } });
-  assert.notEqual(result.isError, true, textOf(result));
+  // A server of its own, with one worker and a budget and queue wait far beyond the
+  // test, so nothing but the cancellation can stop the abandoned render. 30 balls
+  // take about a minute to settle on a 2-core machine (measured: 64 s); the check
+  // after the abort is a validation, which needs the worker for a moment, and is
+  // given 20 s. On the shared server above, a render left running costs only
+  // QUEUE_WAIT_MS, which a loaded machine outlasts even when cancellation works.
+  const own = await startServer({
+    RENDER_TIMEOUT_MS: "600000",
+    RENDER_CONCURRENCY: "1",
+    RENDER_QUEUE_WAIT_MS: "600000",
+  });
+  const ownClient = await connectHttpClient(own.baseUrl);
+  try {
+    // Raw HTTP so the request can be aborted mid-render.
+    const controller = new AbortController();
+    const call = fetch(`${own.baseUrl}/mcp`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "render_diagram", arguments: overfullBox(30) } }),
+      signal: controller.signal,
+    }).then((res) => res.text());
+    // Let the render reach the worker before the client goes away.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    controller.abort();
+    await call.catch(() => {});
+    // Had the render kept the only worker, this call would wait behind it and hit
+    // the request timeout.
+    const { domain, substance, style } = EXAMPLES[2];
+    const result = await ownClient.callTool({ name: "validate_trio", arguments: { domain, substance, style } }, undefined, {
+      timeout: 20_000,
+    });
+    assert.notEqual(result.isError, true, textOf(result));
+  } finally {
+    await ownClient.close();
+    await own.stop();
+  }
 });
 
 test("a render stuck where the engine cannot check the clock is stopped by terminating its worker", async () => {

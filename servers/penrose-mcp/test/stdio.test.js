@@ -16,7 +16,19 @@ async function withStdioClient({ args, env }, body) {
     command: process.execPath,
     args: [MAIN, ...args],
     // Only what the server needs; the SDK does not pass the whole parent env.
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    // The server's start-up self-test render takes one worker while the other
+    // may still be warming up; on a loaded machine (the test suite runs files
+    // in parallel) that outlasts the 3 s default queue wait and the render
+    // would be refused as "busy". These tests are about stdio, not about load
+    // shedding (limits.test.js covers that), so give the queue and the render
+    // room enough for a slow machine.
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      RENDER_QUEUE_WAIT_MS: "30000",
+      RENDER_TIMEOUT_MS: "60000",
+      ...env,
+    },
     stderr: "pipe",
   });
   let stderr = "";
