@@ -115,7 +115,14 @@ pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",
     [
-        {"name": r.name, "path": r.path, "service": r.service, "port": r.port, "mcp_path": r.mcp_path}
+        {
+            "name": r.name,
+            "path": r.path,
+            "service": r.service,
+            "port": r.port,
+            "mcp_path": r.mcp_path,
+            "requires_auth": r.requires_auth,
+        }
         for r in plan.routes
     ],
 )

@@ -33,6 +33,9 @@ CATALOG: dict[str, ServerSpec] = {
         env={
             "TRANSPORT": "streamableHttpJson",
             "PORT": "{mcp_port}",
+            # The npm build's streamableHttp.js entry point reads WEB_APP_PORT, not PORT
+            # (images/hf-mcp-server: @llmindset/hf-mcp-server 0.4.23).
+            "WEB_APP_PORT": "{mcp_port}",
             "MCP_ALLOWED_HOSTS": "{backend_service}",
             "DISABLE_TOOLS": ",".join(HF_WRITE_TOOLS),
         },

@@ -66,6 +66,10 @@ class MCPServerSetArgs:
     secrets_ready: Sequence[pulumi.Resource] = ()
 
 
+# Marks an MCPServer that runs caller-supplied code (read by policies/mcp_policies/mcp.py).
+EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
+
+
 # ---------------------------------------------------------------------------
 # Pure builders (tested without Pulumi)
 # ---------------------------------------------------------------------------
@@ -392,12 +396,23 @@ class MCPServerSet(pulumi.ComponentResource):
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, *deps])
 
-        def custom(kind: str, obj_name: str, spec: Mapping[str, Any], deps: Sequence[pulumi.Resource] = ()):
+        def custom(
+            kind: str,
+            obj_name: str,
+            spec: Mapping[str, Any],
+            deps: Sequence[pulumi.Resource] = (),
+            executes_code: bool = False,
+        ):
+            metadata: dict[str, Any] = {"name": obj_name, "namespace": namespace, "labels": owner_labels("mcp-servers")}
+            if executes_code:
+                # Marks the server for the policy pack (mcp-code-execution-requires-oidc),
+                # so a user-defined code-running server is caught without policy config.
+                metadata["annotations"] = {EXECUTES_CODE_ANNOTATION: "true"}
             return k8s.apiextensions.CustomResource(
                 f"{name}-{kind.lower()}-{obj_name}",
                 api_version=API_VERSION,
                 kind=kind,
-                metadata={"name": obj_name, "namespace": namespace, "labels": owner_labels("mcp-servers")},
+                metadata=metadata,
                 spec=dict(spec),
                 # Custom resources of the operator wait for it, so that destroy removes
                 # them while it still runs to clear their finalizers.
@@ -431,7 +446,11 @@ class MCPServerSet(pulumi.ComponentResource):
             if server.group:
                 deps.append(groups[server.group])
             self.servers[server.name] = custom(
-                "MCPServer", server.name, mcpserver_spec(server, plan, args.secret_refs), deps
+                "MCPServer",
+                server.name,
+                mcpserver_spec(server, plan, args.secret_refs),
+                deps,
+                executes_code=server.spec.executes_code,
             )
             if server.autoscale is not None:
                 for hpa in autoscalers(server, namespace):

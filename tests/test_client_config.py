@@ -120,6 +120,15 @@ def test_headers_only_where_a_credential_is_needed(stack_runs):
     assert parse(stack_outputs(stack_runs["dev"]), "dev").route("data-exploration").token_env is None
 
 
+def test_a_group_behind_oidc_asks_for_a_token(run):
+    """Groups have no per-server entry: the route's exported `requires_auth` carries it."""
+    prod = parse(stack_outputs(run("prod", {"mcp.groups": {"gov-data": {"auth": "oidc"}}})), "prod")
+    group = prod.route("gov-data")
+    assert group.auth
+    assert group.token_env == "MCP_TOKEN"
+    assert client_config.claude_desktop(prod)["mcpServers"]["gov-data"]["env"]
+
+
 def test_no_secret_value_anywhere(generated):
     _, out = generated
     for path in out.rglob("*"):

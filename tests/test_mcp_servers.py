@@ -177,6 +177,17 @@ def test_code_executing_server_is_behind_oidc_in_prod(prod):
     assert oidc == {"type": "inline", "inline": {"issuer": "https://auth.finetunings.ai/realms/mcp"}}
 
 
+def test_only_code_executing_servers_carry_the_policy_annotation(prod):
+    """The policy pack reads this annotation, so a user-defined code-running server is
+    caught without listing its tools in the policy config."""
+    marked = {
+        name
+        for name, obj in objects(prod, "MCPServer").items()
+        if obj["metadata"].get("annotations", {}).get("mcp-datascience.finetunings.ai/executes-code") == "true"
+    }
+    assert marked == {"data-exploration"}  # pandas runs with its code tool switched off
+
+
 def test_telemetry_config_exports_traces_and_metrics(prod):
     spec = objects(prod, "MCPTelemetryConfig")["mcp-telemetry"]["spec"]
     otel = spec["openTelemetry"]
