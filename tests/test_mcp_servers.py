@@ -210,6 +210,7 @@ def test_gov_data_is_one_vmcp_endpoint(prod):
         "service": "vmcp-gov-data",
         "port": 4483,
         "mcp_path": "/mcp",
+        "requires_auth": False,
     }
     assert sorted(r["path"] for r in prod.outputs["mcp_routes"]) == [
         "/data-explorer",
