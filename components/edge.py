@@ -43,7 +43,7 @@ from components.edge_plan import (
     outputs,
 )
 from components.helm import helm_release
-from components.k8s import container_security_context, labels, restricted_namespace
+from components.k8s import container_security_context, restricted_namespace
 
 TYPE = "mcp-datascience:index:EdgeIngress"
 
@@ -364,21 +364,8 @@ def external_dns_values(config: StackConfig, refs: Sequence[SecretRef]) -> dict[
 # ---------------------------------------------------------------------------
 
 
-def _np(
-    name: str, namespace: str, selector: dict[str, str], *, ingress=None, egress=None, types=None
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector} if selector else {}}
-    spec["policyTypes"] = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
-    if ingress is not None:
-        spec["ingress"] = ingress
-    if egress is not None:
-        spec["egress"] = egress
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "edge")},
-        "spec": spec,
-    }
+def _np(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
+    return netpol.policy_object(name, namespace, selector, "edge", ingress=ingress, egress=egress, types=types)
 
 
 def _ports(*numbers: int) -> list[dict[str, Any]]:

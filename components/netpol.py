@@ -73,6 +73,35 @@ def internet_egress(network: NetworkConfig, port_numbers: Sequence[int] = (443,)
     }
 
 
+def policy_object(
+    name: str,
+    namespace: str,
+    selector: Mapping[str, str],
+    component: str,
+    *,
+    ingress: list[dict[str, Any]] | None = None,
+    egress: list[dict[str, Any]] | None = None,
+    types: list[str] | None = None,
+) -> dict[str, Any]:
+    """A NetworkPolicy manifest for the pods `selector` matches (all pods when empty).
+
+    `policyTypes` defaults to the directions given: a direction passed as `[]` is denied
+    entirely, one left as None is not restricted by this policy.
+    """
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": dict(selector)} if selector else {}}
+    spec["policyTypes"] = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
+    if ingress is not None:
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, component)},
+        "spec": spec,
+    }
+
+
 def network_policy(
     resource_name: str,
     *,

@@ -303,18 +303,7 @@ ESO_METRICS_PORT = 8080  # chart metrics.listen.port
 
 
 def _policy(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
-    spec: dict[str, Any] = {"podSelector": {"matchLabels": dict(selector)} if selector else {}}
-    spec["policyTypes"] = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
-    if ingress is not None:
-        spec["ingress"] = ingress
-    if egress is not None:
-        spec["egress"] = egress
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, COMPONENT)},
-        "spec": spec,
-    }
+    return netpol.policy_object(name, namespace, selector, COMPONENT, ingress=ingress, egress=egress, types=types)
 
 
 def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
