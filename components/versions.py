@@ -112,9 +112,9 @@ BASE_IMAGES = {
     "python-build": "python:3.12.13-bookworm",
     "python": "python:3.12.13-slim-bookworm",
     "node-build": "node:24.18.0-bookworm",
+    # Also servers/penrose-mcp: Node 24 LTS (Node 20 reached end of life in April 2026);
+    # @napi-rs/canvas ships a Node-API (ABI-stable) glibc binary, so the same lockfile works.
     "node": "node:24.18.0-bookworm-slim",
-    # servers/penrose-mcp (its own Dockerfile; Node 20, @napi-rs/canvas glibc build).
-    "node20": "node:20.20.2-bookworm-slim",
 }
 
 # uv, installed in the Python build stages (PyPI `uv`); the same version generated the
