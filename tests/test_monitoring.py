@@ -172,7 +172,8 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
     collector = monitors["otel-collector"]["spec"]
     assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_LABELS
     assert collector["endpoints"][0]["port"] == "metrics"
-    assert monitors["otel-collector-otlp"]["spec"]["endpoints"][0]["port"] == "prom-export"
+    # Metrics come only from scraping: no monitor of a collector re-export of pushed metrics.
+    assert "otel-collector-otlp" not in monitors
     assert monitors["jaeger"]["spec"]["endpoints"][0]["port"] == "internal-metrics"
     assert all(m["metadata"]["namespace"] == MON for m in monitors.values())
 
@@ -180,9 +181,8 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
 def test_collector_service_ports_match_the_monitors(prod):
     ports = release_values(prod, "otel-collector")["ports"]
     assert ports["metrics"]["servicePort"] == monitoring.COLLECTOR_METRICS_PORT
-    assert ports["prom-export"]["servicePort"] == monitoring.COLLECTOR_EXPORT_PORT
-    assert ports["prom-export"]["enabled"]
     assert ports["metrics"]["enabled"]
+    assert "prom-export" not in ports
 
 
 def test_prometheus_selects_monitors_and_rules_from_every_namespace(prod):
@@ -329,11 +329,15 @@ def test_telemetry_endpoint_is_the_collector_service(stack_runs, stack, rate):
     assert otel["endpoint"] == f"{service}.{MON}.svc.cluster.local:{port}"
     assert port == 4318  # ToolHive exports OTLP over HTTP
     assert otel["tracing"] == {"enabled": True, "samplingRate": rate}
+    # One source per metric: the proxies push no OTLP metrics and the collector has no
+    # metrics pipeline, so the scraped toolhive_* series are the only copy.
+    assert otel["metrics"] == {"enabled": False}
+    assert set(values["alternateConfig"]["service"]["pipelines"]) == {"traces"}
     # The MCP proxies may reach it: their egress and the collector's ingress name 4318.
     policies = {p["metadata"]["name"]: p for p in by_kind(run, "NetworkPolicy")}
     collector_in = policies["otel-collector"]["spec"]["ingress"][0]
     assert collector_in["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MCP_NS}}}]
-    assert {"protocol": "TCP", "port": 4318} in collector_in["ports"]
+    assert collector_in["ports"] == [{"protocol": "TCP", "port": 4318}]
 
 
 def test_collector_mode_image_and_pipeline(prod):
@@ -344,10 +348,11 @@ def test_collector_mode_image_and_pipeline(prod):
     assert values["command"]["name"] == "otelcol-contrib"
     config = values["alternateConfig"]  # replaces the chart's default config
     pipelines = config["service"]["pipelines"]
-    assert set(pipelines) == {"traces", "metrics"}
+    # Traces only: the proxies push no metrics (one source: the /metrics scrape).
+    assert set(pipelines) == {"traces"}
     assert pipelines["traces"]["exporters"] == ["otlp/jaeger"]
+    assert set(config["exporters"]) == {"otlp/jaeger"}
     assert config["exporters"]["otlp/jaeger"]["endpoint"] == f"jaeger.{MON}.svc.cluster.local:4317"
-    assert config["exporters"]["prometheus"]["namespace"] == "otlp"  # never double-counts scraped series
     # Every component a pipeline names is defined, and the probes' health_check is on.
     for pipeline in pipelines.values():
         for kind in ("receivers", "processors", "exporters"):
