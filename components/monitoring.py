@@ -82,6 +82,15 @@ COLLECTOR_LABELS = {
     "app.kubernetes.io/instance": COLLECTOR_RELEASE,
     "component": "standalone-collector",
 }
+# The ServiceMonitor selects the Service by the chart's common labels only
+# (`opentelemetry-collector.labels` = selectorLabels + helm labels, on every object). The
+# `component` label is certain on the pods and in the Service's selector, but older chart
+# templates leave it off the Service's own metadata, and a selector naming a label the
+# Service lacks matches nothing, silently.
+COLLECTOR_SERVICE_LABELS = {
+    "app.kubernetes.io/name": "opentelemetry-collector",
+    "app.kubernetes.io/instance": COLLECTOR_RELEASE,
+}
 COLLECTOR_UID = 10001  # user of the contrib image
 
 # --- jaeger 4.11.1 (Jaeger v2, all-in-one Deployment) -------------------------------------
@@ -166,7 +175,7 @@ def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
     """This stack's own metrics endpoints (kube-prometheus-stack monitors itself)."""
     ns = config.monitoring.namespace
     return [
-        ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_LABELS), port="metrics"),
+        ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_SERVICE_LABELS), port="metrics"),
         ScrapeTarget(name=JAEGER_SERVICE, namespace=ns, selector=dict(JAEGER_LABELS), port="internal-metrics"),
     ]
 
@@ -542,6 +551,10 @@ def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
             "podSecurityContext": _pod_security(JAEGER_UID),
             "securityContext": _container_security(JAEGER_UID),
             "serviceAccount": {"automountServiceAccountToken": False},
+            # `jaeger.extraVolumes`/`extraVolumeMounts` exist from chart 4.11.1 on
+            # (jaegertracing/helm-charts#761, "Chart.yaml version bumped 4.11.0 -> 4.11.1";
+            # the 4.2.0 rewrite had dropped every volume but the config ConfigMaps). On an
+            # older chart these keys are ignored and Badger has nowhere to write.
             "extraVolumes": volumes,
             "extraVolumeMounts": mounts,
         },

@@ -297,7 +297,11 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
     assert monitors["nginx-ingress"]["spec"]["namespaceSelector"]["matchNames"] == ["nginx-ingress"]
     assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
     collector = monitors["otel-collector"]["spec"]
-    assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_LABELS
+    # Only the chart's common labels, which every chart version puts on the Service
+    # (`component` is certain only on the pods), and exactly the pods' own values.
+    assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_SERVICE_LABELS
+    assert monitoring.COLLECTOR_SERVICE_LABELS.items() <= monitoring.COLLECTOR_LABELS.items()
+    assert "component" not in collector["selector"]["matchLabels"]
     assert collector["endpoints"][0]["port"] == "metrics"
     # Metrics come only from scraping: no monitor of a collector re-export of pushed metrics.
     assert "otel-collector-otlp" not in monitors
