@@ -382,6 +382,16 @@ def test_alert_expressions_parse_and_name_only_known_metrics(stack_runs, stack):
         assert templated <= result, f"{rule['alert']}: {templated - result}"
 
 
+def test_the_toolhive_metric_vocabulary_matches_the_pinned_toolhive():
+    """TOOLHIVE_LABELS is v0.44.0's. Later releases rename `server`/`mcp_method`/`tool` and
+    delete toolhive_mcp_requests_total (ToolHive's telemetry migration guide): a bump must
+    re-check the vocabulary above and every dashboard and alert query, then move this pin."""
+    from components import versions
+
+    assert versions.TOOLHIVE_OPERATOR.version == "0.44.0"
+    assert versions.TOOLHIVE_IMAGES["proxyrunner"].endswith(":v0.44.0")
+
+
 def test_a_bad_query_is_caught_by_the_parser():
     with pytest.raises(ValueError, match="unclosed left parenthesis"):
         metric_names("sum by (server (rate(toolhive_mcp_requests_total[5m]))")
