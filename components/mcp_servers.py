@@ -76,15 +76,24 @@ EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
 
 
 def telemetry_spec(telemetry: TelemetryTarget) -> dict[str, Any]:
+    """Traces go out over OTLP; metrics have one source, the proxy's `/metrics`.
+
+    ToolHive can also push the same instruments over OTLP (`openTelemetry.metrics`), but
+    Prometheus already scrapes every proxy (one ServiceMonitor each): pushing too would
+    store each series twice and leave two diverging answers to "how many requests". So
+    the push is off. The operator refuses an endpoint with neither signal
+    (MCPTelemetryConfig validateEndpointRequiresSignals): tracing keeps it valid.
+    """
     return {
         "openTelemetry": {
             "enabled": True,
             "endpoint": telemetry.otlp_http_endpoint,
             "insecure": telemetry.insecure,
             "tracing": {"enabled": True, "samplingRate": telemetry.sampling_rate},
-            "metrics": {"enabled": True},
+            "metrics": {"enabled": False},
         },
-        # /metrics on the proxy port, scraped by the ServiceMonitors (v0.44.0).
+        # /metrics on the proxy port (outside the auth middleware), scraped by the
+        # ServiceMonitors (v0.44.0).
         "prometheus": {"enabled": True},
     }
 

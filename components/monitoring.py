@@ -6,10 +6,10 @@ Flow of telemetry:
   proxies `/metrics` on their `http` port, the operator, the edge, cert-manager, the
   collector and Jaeger) plus what kube-prometheus-stack scrapes itself (kubelet/cAdvisor,
   kube-state-metrics, the API server, CoreDNS).
-- The MCP proxies send OTLP over HTTP to the collector (`telemetry_target`); the
-  collector forwards traces to Jaeger v2 over OTLP/gRPC and re-exposes pushed metrics
-  for Prometheus under the `otlp_` prefix, so they never double-count the scraped series
-  the dashboards and alerts use.
+- The MCP proxies send traces over OTLP/HTTP to the collector (`telemetry_target`),
+  which forwards them to Jaeger v2 over OTLP/gRPC. Metrics have exactly one path, the
+  scrape of each proxy's `/metrics`: the MCPTelemetryConfig pushes no OTLP metrics
+  (`mcp_servers.telemetry_spec`), so the collector runs a traces pipeline only.
 - Grafana reads Prometheus and Jaeger; its dashboards are JSON files in `dashboards/`,
   loaded by the dashboard sidecar from labelled ConfigMaps.
 
@@ -76,12 +76,20 @@ COLLECTOR_SERVICE = "otel-collector"
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 COLLECTOR_METRICS_PORT = 8888  # the collector's own telemetry (chart `ports.metrics`)
-COLLECTOR_EXPORT_PORT = 8889  # the `prometheus` exporter: metrics the proxies push
 # _helpers.tpl selectorLabels + component (mode deployment -> standalone-collector).
 COLLECTOR_LABELS = {
     "app.kubernetes.io/name": "opentelemetry-collector",
     "app.kubernetes.io/instance": COLLECTOR_RELEASE,
     "component": "standalone-collector",
+}
+# The ServiceMonitor selects the Service by the chart's common labels only
+# (`opentelemetry-collector.labels` = selectorLabels + helm labels, on every object). The
+# `component` label is certain on the pods and in the Service's selector, but older chart
+# templates leave it off the Service's own metadata, and a selector naming a label the
+# Service lacks matches nothing, silently.
+COLLECTOR_SERVICE_LABELS = {
+    "app.kubernetes.io/name": "opentelemetry-collector",
+    "app.kubernetes.io/instance": COLLECTOR_RELEASE,
 }
 COLLECTOR_UID = 10001  # user of the contrib image
 
@@ -167,10 +175,7 @@ def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
     """This stack's own metrics endpoints (kube-prometheus-stack monitors itself)."""
     ns = config.monitoring.namespace
     return [
-        ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_LABELS), port="metrics"),
-        ScrapeTarget(
-            name=f"{COLLECTOR_SERVICE}-otlp", namespace=ns, selector=dict(COLLECTOR_LABELS), port="prom-export"
-        ),
+        ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_SERVICE_LABELS), port="metrics"),
         ScrapeTarget(name=JAEGER_SERVICE, namespace=ns, selector=dict(JAEGER_LABELS), port="internal-metrics"),
     ]
 
@@ -364,7 +369,9 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             "datasources": {
                 "enabled": True,
                 "defaultDatasourceEnabled": True,
-                # Exemplars with a trace_id open the trace in the Jaeger datasource.
+                # Exemplars with a trace_id would open the trace in the Jaeger datasource.
+                # Inert for now: Prometheus runs without `exemplar-storage` and no panel asks
+                # for exemplars; the dashboards link latency panels to Jaeger explicitly.
                 "exemplarTraceIdDestinations": {"datasourceUid": "jaeger", "traceIdLabelName": "trace_id"},
             },
         },
@@ -407,9 +414,10 @@ def collector_config(namespace: str) -> dict[str, Any]:
     """The whole collector configuration, passed as `alternateConfig`, which replaces the
     chart's default `config` instead of merging into it (a merge could only drop the
     default jaeger/zipkin receivers and debug exporter with nulls, and Pulumi drops nulls
-    from values). OTLP in; traces to Jaeger over OTLP/gRPC; pushed metrics to a
-    Prometheus endpoint under the `otlp_` prefix. Listeners bind the pod IP, as the
-    chart's defaults do (UPGRADING.md 0.46.0 -> 0.47.0)."""
+    from values). OTLP in; traces to Jaeger over OTLP/gRPC. No metrics pipeline: the
+    proxies push no metrics (Prometheus scrapes them), and a pipeline without a sender
+    would only be a second, empty path. Listeners bind the pod IP, as the chart's
+    defaults do (UPGRADING.md 0.46.0 -> 0.47.0)."""
     jaeger = f"{service_host(JAEGER_SERVICE, namespace)}:{OTLP_GRPC_PORT}"
     pod_ip = "${env:MY_POD_IP}"
     processors = ["memory_limiter", "batch"]
@@ -431,7 +439,6 @@ def collector_config(namespace: str) -> dict[str, Any]:
         "exporters": {
             # In-cluster plaintext; the NetworkPolicies confine who reaches Jaeger.
             "otlp/jaeger": {"endpoint": jaeger, "tls": {"insecure": True}},
-            "prometheus": {"endpoint": f"{pod_ip}:{COLLECTOR_EXPORT_PORT}", "namespace": "otlp"},
         },
         "service": {
             "extensions": ["health_check"],
@@ -444,7 +451,6 @@ def collector_config(namespace: str) -> dict[str, Any]:
             },
             "pipelines": {
                 "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp/jaeger"]},
-                "metrics": {"receivers": ["otlp"], "processors": processors, "exporters": ["prometheus"]},
             },
         },
     }
@@ -475,12 +481,6 @@ def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
                 "enabled": True,
                 "containerPort": COLLECTOR_METRICS_PORT,
                 "servicePort": COLLECTOR_METRICS_PORT,
-                **tcp,
-            },
-            "prom-export": {
-                "enabled": True,
-                "containerPort": COLLECTOR_EXPORT_PORT,
-                "servicePort": COLLECTOR_EXPORT_PORT,
                 **tcp,
             },
         },
@@ -553,6 +553,10 @@ def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
             "podSecurityContext": _pod_security(JAEGER_UID),
             "securityContext": _container_security(JAEGER_UID),
             "serviceAccount": {"automountServiceAccountToken": False},
+            # `jaeger.extraVolumes`/`extraVolumeMounts` exist from chart 4.11.1 on
+            # (jaegertracing/helm-charts#761, "Chart.yaml version bumped 4.11.0 -> 4.11.1";
+            # the 4.2.0 rewrite had dropped every volume but the config ConfigMaps). On an
+            # older chart these keys are ignored and Badger has nowhere to write.
             "extraVolumes": volumes,
             "extraVolumeMounts": mounts,
         },
@@ -638,12 +642,10 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
             "podSelector": {"matchLabels": COLLECTOR_LABELS},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                # The MCP proxies (and vMCP) export OTLP; ToolHive uses OTLP/HTTP (4318).
-                {
-                    "from": [netpol.namespace_peer(config.mcp.namespace)],
-                    "ports": netpol.ports([OTLP_GRPC_PORT, OTLP_HTTP_PORT]),
-                },
-                {"from": [prometheus], "ports": netpol.ports([COLLECTOR_METRICS_PORT, COLLECTOR_EXPORT_PORT])},
+                # The MCP proxies (and vMCP) export traces; ToolHive speaks OTLP/HTTP only
+                # (otlptracehttp), so 4318 is the one port they need.
+                {"from": [netpol.namespace_peer(config.mcp.namespace)], "ports": netpol.ports([OTLP_HTTP_PORT])},
+                {"from": [prometheus], "ports": netpol.ports([COLLECTOR_METRICS_PORT])},
             ],
             "egress": [{"to": [jaeger], "ports": netpol.ports([OTLP_GRPC_PORT])}],
         },

@@ -62,10 +62,11 @@ def mcp_alerts(t: AlertThresholds) -> list[Alert]:
         '(rate(toolhive_mcp_request_duration_seconds_bucket{method="POST"}[5m])))'
     )
     quiet = f"{t.no_traffic_minutes}m"
+    busy = f"{total} > {MIN_RATE}"
     return [
         Alert(
             "McpErrorRatioHigh",
-            f"({errors} / {total}) > {_fmt(t.error_ratio)} and {total} > {MIN_RATE}",
+            f"({errors} / {total}) > {_fmt(t.error_ratio)} and {busy}",
             "10m",
             "critical",
             "MCP server {{ $labels.server }}: {{ $value | humanizePercentage }} of requests fail",
@@ -78,7 +79,8 @@ def mcp_alerts(t: AlertThresholds) -> list[Alert]:
         ),
         Alert(
             "McpLatencyP95High",
-            f"{p95} > {_fmt(t.p95_latency_seconds)}",
+            # A quantile of a handful of requests is one slow request: judge busy servers only.
+            f"({p95} > {_fmt(t.p95_latency_seconds)}) and on (namespace, server) ({busy})",
             "15m",
             "warning",
             "MCP server {{ $labels.server }}: p95 latency {{ $value | humanizeDuration }}",
@@ -102,13 +104,16 @@ def mcp_alerts(t: AlertThresholds) -> list[Alert]:
         ),
         Alert(
             "McpNoTraffic",
-            f"(sum by (namespace, server) (increase(toolhive_mcp_requests_total[{quiet}])) == 0) "
-            "and on (namespace, server) "
-            f"(sum by (namespace, server) (increase(toolhive_mcp_requests_total[1d] offset {quiet})) > 10)",
+            # `unless`, not `== 0`: a restarted proxy has no series until its first request
+            # (OTel counters start on first use), and a silent outage must still fire.
+            f"(sum by (namespace, server) (increase(toolhive_mcp_requests_total[1d] offset {quiet})) > 10) "
+            "unless on (namespace, server) "
+            f"(sum by (namespace, server) (increase(toolhive_mcp_requests_total[{quiet}])) > 0)",
             "5m",
             "warning",
             "MCP server {{ $labels.server }} received no request for " + quiet,
-            f"{{{{ $labels.server }}}} served requests during the previous day but none in the last {quiet}.",
+            f"{{{{ $labels.server }}}} served requests during the previous day but none in the last {quiet} "
+            "(also fires for a day after a server is removed from the stack).",
             "1. Is the route still published? curl -sS https://<domain>/<path>/health (with edge.publish_health). "
             "2. Edge controller logs and the Ingress/HTTPRoute status. "
             "3. Clients may have moved: check the other servers' traffic before paging anyone.",
@@ -142,7 +147,11 @@ def workload_alerts(t: AlertThresholds, mcp_namespace: str) -> list[Alert]:
         ),
         Alert(
             "McpPodNotReady",
-            f'sum by (namespace, pod) (kube_pod_status_ready{{{ns}, condition="false"}}) > 0',
+            # Only live pods: a Failed (evicted) or Succeeded pod stays ready=false until it is
+            # garbage-collected and would otherwise alert for days.
+            f'(sum by (namespace, pod) (kube_pod_status_ready{{{ns}, condition="false"}}) > 0) '
+            "and on (namespace, pod) "
+            f'(max by (namespace, pod) (kube_pod_status_phase{{{ns}, phase=~"Pending|Running"}}) == 1)',
             "10m",
             "warning",
             "{{ $labels.pod }} has not been ready for 10 minutes",
@@ -198,7 +207,10 @@ def platform_alerts(t: AlertThresholds, scrape_namespaces: Sequence[str]) -> lis
             f"(certmanager_certificate_expiration_timestamp_seconds - time()) < {days * 86400}",
             "1h",
             "critical" if days <= 7 else "warning",
-            "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in {{ $value | humanizeDuration }}",
+            # The Certificate's namespace arrives as `exported_namespace`: the ServiceMonitor
+            # does not honor labels, so `namespace` is cert-manager's own (the target's).
+            "Certificate {{ $labels.exported_namespace }}/{{ $labels.name }} expires in "
+            "{{ $value | humanizeDuration }}",
             f"cert-manager renews 30 days before expiry by default; a certificate within {days} days of "
             "expiry means renewals fail.",
             "1. kubectl -n <namespace> describe certificate <name>, then the latest CertificateRequest and Order. "

@@ -188,14 +188,17 @@ def test_only_code_executing_servers_carry_the_policy_annotation(prod):
     assert marked == {"data-exploration"}  # pandas runs with its code tool switched off
 
 
-def test_telemetry_config_exports_traces_and_metrics(prod):
+def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
     spec = objects(prod, "MCPTelemetryConfig")["mcp-telemetry"]["spec"]
     otel = spec["openTelemetry"]
     assert otel["enabled"] is True
     assert otel["endpoint"].endswith(".monitoring.svc.cluster.local:4318")
     assert otel["tracing"] == {"enabled": True, "samplingRate": "0.05"}
-    assert otel["metrics"] == {"enabled": True}
+    # Metrics have one source: Prometheus scrapes /metrics; no OTLP copy of each series.
+    assert otel["metrics"] == {"enabled": False}
     assert spec["prometheus"] == {"enabled": True}
+    # The operator's rule (validateEndpointRequiresSignals): an endpoint needs a signal.
+    assert otel["tracing"]["enabled"] or otel["metrics"]["enabled"]
 
 
 def test_gov_data_is_one_vmcp_endpoint(prod):

@@ -4,6 +4,7 @@ names only real metrics, complete alerts, the OTLP endpoint, and credentials onl
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import promql_parser
@@ -21,40 +22,85 @@ TYPE = "mcp-datascience:index:MonitoringStack"
 MON = "monitoring"
 MCP_NS = "data-science"
 
-# Metrics the dashboards and alerts may name, by upstream source.
-# ToolHive proxy v0.44.0: pkg/telemetry/middleware.go and docs/observability.md
-# (Prometheus names asserted in test/e2e; research/toolhive.md §4).
-TOOLHIVE = {
-    "toolhive_mcp_requests_total",
-    "toolhive_mcp_request_duration_seconds_bucket",
-    "toolhive_mcp_request_duration_seconds_sum",
-    "toolhive_mcp_request_duration_seconds_count",
-    "toolhive_mcp_tool_calls_total",
-    "toolhive_mcp_active_connections",
+# Metrics the dashboards and alerts may name, by upstream source, with the labels each
+# series carries once scraped (the metric's own labels; TARGET_LABELS are added by the
+# ServiceMonitor). ToolHive proxy v0.44.0: pkg/telemetry/middleware.go and
+# docs/observability.md (Prometheus names asserted in test/e2e; research/toolhive.md §4).
+_TOOLHIVE_REQUEST = frozenset(
+    {"method", "status_code", "status", "mcp_method", "mcp_resource_id", "server", "transport"}
+)
+TOOLHIVE_LABELS = {
+    "toolhive_mcp_requests_total": _TOOLHIVE_REQUEST,
+    "toolhive_mcp_request_duration_seconds_bucket": _TOOLHIVE_REQUEST | {"le"},
+    "toolhive_mcp_request_duration_seconds_sum": _TOOLHIVE_REQUEST,
+    "toolhive_mcp_request_duration_seconds_count": _TOOLHIVE_REQUEST,
+    "toolhive_mcp_tool_calls_total": frozenset({"server", "tool", "status"}),
+    "toolhive_mcp_active_connections": frozenset({"server", "transport", "connection_type"}),
 }
+TOOLHIVE = set(TOOLHIVE_LABELS)
 # kube-state-metrics v2: docs/metrics/workload/pod-metrics.md and
-# docs/metrics/workload/horizontalpodautoscaler-metrics.md.
-KUBE_STATE_METRICS = {
-    "kube_pod_container_status_restarts_total",
-    "kube_pod_container_status_waiting_reason",
-    "kube_pod_status_ready",
-    "kube_pod_container_resource_limits",
-    "kube_horizontalpodautoscaler_status_current_replicas",
-    "kube_horizontalpodautoscaler_spec_max_replicas",
-    "kube_horizontalpodautoscaler_spec_min_replicas",
+# docs/metrics/workload/horizontalpodautoscaler-metrics.md (kube-prometheus-stack scrapes
+# it with honorLabels, so `namespace`/`pod`/`container` are the object's).
+_POD = frozenset({"namespace", "pod", "uid"})
+_HPA = frozenset({"namespace", "horizontalpodautoscaler"})
+KSM_LABELS = {
+    "kube_pod_container_status_restarts_total": _POD | {"container"},
+    "kube_pod_container_status_waiting_reason": _POD | {"container", "reason"},
+    "kube_pod_status_ready": _POD | {"condition"},
+    "kube_pod_status_phase": _POD | {"phase"},
+    "kube_pod_container_resource_limits": _POD | {"container", "node", "resource", "unit"},
+    "kube_horizontalpodautoscaler_status_current_replicas": _HPA,
+    "kube_horizontalpodautoscaler_spec_max_replicas": _HPA,
+    "kube_horizontalpodautoscaler_spec_min_replicas": _HPA,
 }
-# cAdvisor through the kubelet's /metrics/cadvisor: google/cadvisor docs/storage/prometheus.md.
-CADVISOR = {
-    "container_memory_working_set_bytes",
-    "container_cpu_usage_seconds_total",
-    "container_cpu_cfs_periods_total",
-    "container_cpu_cfs_throttled_periods_total",
+KUBE_STATE_METRICS = set(KSM_LABELS)
+# cAdvisor through the kubelet's /metrics/cadvisor: google/cadvisor docs/storage/prometheus.md
+# (honorLabels in kube-prometheus-stack's kubelet ServiceMonitor).
+_CONTAINER = frozenset({"namespace", "pod", "container", "id", "image", "name"})
+CADVISOR_LABELS = {
+    "container_memory_working_set_bytes": _CONTAINER,
+    "container_cpu_usage_seconds_total": _CONTAINER | {"cpu"},
+    "container_cpu_cfs_periods_total": _CONTAINER,
+    "container_cpu_cfs_throttled_periods_total": _CONTAINER,
 }
-# cert-manager controller metrics: cert-manager.io docs, devops-tips/prometheus-metrics.
-CERT_MANAGER = {"certmanager_certificate_expiration_timestamp_seconds"}
+CADVISOR = set(CADVISOR_LABELS)
+# cert-manager controller metrics (cert-manager.io docs, devops-tips/prometheus-metrics):
+# labels name, namespace, issuer_*. Its ServiceMonitor does not honor labels, so Prometheus
+# renames the Certificate's `namespace` to `exported_namespace` and `namespace` is
+# cert-manager's own.
+CERT_MANAGER_LABELS = {
+    "certmanager_certificate_expiration_timestamp_seconds": frozenset(
+        {"name", "exported_namespace", "issuer_name", "issuer_kind", "issuer_group"}
+    )
+}
+CERT_MANAGER = set(CERT_MANAGER_LABELS)
 # Prometheus' own per-target series.
 PROMETHEUS = {"up"}
+METRIC_LABELS: dict[str, frozenset[str]] = {
+    **TOOLHIVE_LABELS,
+    **KSM_LABELS,
+    **CADVISOR_LABELS,
+    **CERT_MANAGER_LABELS,
+    "up": frozenset(),
+}
 ALLOWED_METRICS = TOOLHIVE | KUBE_STATE_METRICS | CADVISOR | CERT_MANAGER | PROMETHEUS
+# Labels Prometheus sets from a ServiceMonitor target (prometheus-operator relabelling).
+TARGET_LABELS = frozenset({"namespace", "service", "pod", "container", "endpoint", "job", "instance"})
+# Values the sources emit for labels the queries compare with `=`.
+KNOWN_VALUES = {
+    "status": {"success", "error"},  # ToolHive (status_code < 400 or not)
+    "method": {"GET", "POST", "DELETE"},  # HTTP method of the MCP transport
+    "condition": {"true", "false", "unknown"},
+    "resource": {"cpu", "memory", "ephemeral_storage"},
+    "reason": {
+        "ContainerCreating",
+        "CrashLoopBackOff",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "CreateContainerConfigError",
+    },
+}
+COUNTERS = ("_total", "_bucket", "_count", "_sum")
 
 # Grafana variables, replaced by sample values before parsing.
 GRAFANA_VARS = {"$__rate_interval": "5m", "$namespace": MCP_NS, "$server": "huggingface"}
@@ -79,6 +125,87 @@ def metric_names(expr: str) -> set[str]:
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return names
+
+
+Scalar = None  # labels_of() of a scalar expression
+
+
+def labels_of(node: Any, problems: list[str]) -> frozenset[str] | None:
+    """The labels the result of `node` carries (None for a scalar), recording every
+    semantic mistake found on the way in `problems`: a label a series does not have,
+    a value its source never emits, rate() of a gauge, a quantile not grouped by `le`,
+    a `by`/`on` label missing below."""
+    if isinstance(node, promql_parser.VectorSelector):
+        own = METRIC_LABELS.get(node.name, frozenset())
+        have = own | TARGET_LABELS
+        for m in node.matchers.matchers:
+            if m.name == "__name__":
+                continue
+            if m.name not in have:
+                problems.append(f"{node.name} has no label {m.name!r}")
+            known = KNOWN_VALUES.get(m.name)
+            if known and str(m.op) == "MatchOp.Equal" and m.value not in known:
+                problems.append(f"{node.name}{{{m.name}={m.value!r}}}: the source emits {sorted(known)}")
+        return have
+    if isinstance(node, promql_parser.MatrixSelector):
+        return labels_of(node.vector_selector, problems)
+    if isinstance(node, (promql_parser.ParenExpr, promql_parser.UnaryExpr)):
+        return labels_of(node.expr, problems)
+    if isinstance(node, (promql_parser.NumberLiteral, promql_parser.StringLiteral)):
+        return Scalar
+    if isinstance(node, promql_parser.Call):
+        name = node.func.name
+        vectors = [
+            a for a in node.args if not isinstance(a, (promql_parser.NumberLiteral, promql_parser.StringLiteral))
+        ]
+        if name in ("rate", "increase", "irate"):
+            [selector] = vectors
+            metric = selector.vector_selector.name
+            if not metric.endswith(COUNTERS):
+                problems.append(f"{name}() of {metric}, which is not a counter")
+        if name == "histogram_quantile":
+            inner = vectors[0]
+            while isinstance(inner, promql_parser.ParenExpr):
+                inner = inner.expr
+            grouped = isinstance(inner, promql_parser.AggregateExpr) and inner.modifier is not None
+            if not grouped or (
+                "le" not in inner.modifier.labels
+                if str(inner.modifier.type).endswith("By")
+                else "le" in inner.modifier.labels
+            ):
+                problems.append("histogram_quantile over an aggregation that drops `le`")
+            found = labels_of(inner, problems) or frozenset()
+            return found - {"le"}
+        if not vectors:
+            return Scalar  # time(), vector(…) aside
+        return labels_of(vectors[0], problems)
+    if isinstance(node, promql_parser.AggregateExpr):
+        below = labels_of(node.expr, problems) or frozenset()
+        if node.modifier is None:
+            return frozenset()
+        wanted = frozenset(node.modifier.labels)
+        if not wanted <= below:
+            problems.append(f"{node.op} by {sorted(wanted - below)}: not on the aggregated series")
+        return wanted if str(node.modifier.type).endswith("By") else below - wanted
+    if isinstance(node, promql_parser.BinaryExpr):
+        lhs, rhs = labels_of(node.lhs, problems), labels_of(node.rhs, problems)
+        if lhs is None or rhs is None:
+            return rhs if lhs is None else lhs
+        matching = node.modifier.matching if node.modifier else None
+        if matching is not None and str(matching.type).endswith("Include"):
+            on = frozenset(matching.labels)
+            if not (on <= lhs and on <= rhs):
+                problems.append(f"on {sorted(on)}: missing on one side ({sorted(lhs)} vs {sorted(rhs)})")
+        elif lhs != rhs and str(node.op) not in ("or",):
+            problems.append(f"{node.op} between differently labelled sides ({sorted(lhs)} vs {sorted(rhs)})")
+        return lhs | rhs if str(node.op) == "or" else lhs
+    raise AssertionError(f"unhandled PromQL node {type(node).__name__}")
+
+
+def semantic_problems(expr: str) -> tuple[list[str], frozenset[str]]:
+    problems: list[str] = []
+    result = labels_of(promql_parser.parse(expr), problems)
+    return problems, result or frozenset()
 
 
 def grafana_to_promql(expr: str) -> str:
@@ -170,9 +297,14 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
     assert monitors["nginx-ingress"]["spec"]["namespaceSelector"]["matchNames"] == ["nginx-ingress"]
     assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
     collector = monitors["otel-collector"]["spec"]
-    assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_LABELS
+    # Only the chart's common labels, which every chart version puts on the Service
+    # (`component` is certain only on the pods), and exactly the pods' own values.
+    assert collector["selector"]["matchLabels"] == monitoring.COLLECTOR_SERVICE_LABELS
+    assert monitoring.COLLECTOR_SERVICE_LABELS.items() <= monitoring.COLLECTOR_LABELS.items()
+    assert "component" not in collector["selector"]["matchLabels"]
     assert collector["endpoints"][0]["port"] == "metrics"
-    assert monitors["otel-collector-otlp"]["spec"]["endpoints"][0]["port"] == "prom-export"
+    # Metrics come only from scraping: no monitor of a collector re-export of pushed metrics.
+    assert "otel-collector-otlp" not in monitors
     assert monitors["jaeger"]["spec"]["endpoints"][0]["port"] == "internal-metrics"
     assert all(m["metadata"]["namespace"] == MON for m in monitors.values())
 
@@ -180,9 +312,8 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
 def test_collector_service_ports_match_the_monitors(prod):
     ports = release_values(prod, "otel-collector")["ports"]
     assert ports["metrics"]["servicePort"] == monitoring.COLLECTOR_METRICS_PORT
-    assert ports["prom-export"]["servicePort"] == monitoring.COLLECTOR_EXPORT_PORT
-    assert ports["prom-export"]["enabled"]
     assert ports["metrics"]["enabled"]
+    assert "prom-export" not in ports
 
 
 def test_prometheus_selects_monitors_and_rules_from_every_namespace(prod):
@@ -209,9 +340,15 @@ def test_dashboard_queries_parse_and_name_only_known_metrics():
     for name, board in dashboards().items():
         for panel in panels(board):
             for target in panel["targets"]:
-                names = metric_names(grafana_to_promql(target["expr"]))
+                promql = grafana_to_promql(target["expr"])
+                names = metric_names(promql)
                 assert names, f"{name}: {panel['title']} selects no metric"
                 assert names <= ALLOWED_METRICS, f"{name}: {panel['title']}: {names - ALLOWED_METRICS}"
+                problems, result = semantic_problems(promql)
+                assert problems == [], f"{name}: {panel['title']}: {problems}"
+                # The legend names only labels the query's result has.
+                legend = set(re.findall(r"{{\s*(\w+)\s*}}", target.get("legendFormat", "")))
+                assert legend <= result, f"{name}: {panel['title']}: legend {legend - result}"
                 seen |= names
                 count += 1
         for var in board["templating"]["list"]:
@@ -238,12 +375,66 @@ def test_alert_expressions_parse_and_name_only_known_metrics(stack_runs, stack):
         names = metric_names(rule["expr"])
         assert names, rule["alert"]
         assert names <= ALLOWED_METRICS, f"{rule['alert']}: {names - ALLOWED_METRICS}"
+        problems, result = semantic_problems(rule["expr"])
+        assert problems == [], f"{rule['alert']}: {problems}"
+        # Summary, description and runbook template only labels the alert carries.
+        templated = {m for text in rule["annotations"].values() for m in re.findall(r"\$labels\.(\w+)", text)}
+        assert templated <= result, f"{rule['alert']}: {templated - result}"
+
+
+def test_the_toolhive_metric_vocabulary_matches_the_pinned_toolhive():
+    """TOOLHIVE_LABELS is v0.44.0's. Later releases rename `server`/`mcp_method`/`tool` and
+    delete toolhive_mcp_requests_total (ToolHive's telemetry migration guide): a bump must
+    re-check the vocabulary above and every dashboard and alert query, then move this pin."""
+    from components import versions
+
+    assert versions.TOOLHIVE_OPERATOR.version == "0.44.0"
+    assert versions.TOOLHIVE_IMAGES["proxyrunner"].endswith(":v0.44.0")
 
 
 def test_a_bad_query_is_caught_by_the_parser():
     with pytest.raises(ValueError, match="unclosed left parenthesis"):
         metric_names("sum by (server (rate(toolhive_mcp_requests_total[5m]))")
     assert metric_names("rate(made_up_metric_total[5m])") - ALLOWED_METRICS == {"made_up_metric_total"}
+
+
+@pytest.mark.parametrize(
+    ("expr", "problem"),
+    [
+        # A quantile over buckets summed without `le` is meaningless.
+        (
+            "histogram_quantile(0.95, sum by (server) (rate(toolhive_mcp_request_duration_seconds_bucket[5m])))",
+            "drops `le`",
+        ),
+        ("rate(toolhive_mcp_active_connections[5m])", "not a counter"),
+        ('sum(rate(toolhive_mcp_requests_total{status="failed"}[5m]))', "the source emits"),
+        # Later ToolHive releases renamed `server` to `mcp_server`; v0.44.0 has `server`.
+        ('sum(rate(toolhive_mcp_requests_total{mcp_server="fetch"}[5m]))', "no label 'mcp_server'"),
+        ("sum by (namespace, tool) (rate(toolhive_mcp_requests_total[5m]))", "not on the aggregated series"),
+        (
+            "sum by (server) (rate(toolhive_mcp_requests_total[5m])) and on (tool) "
+            "sum by (server, tool) (rate(toolhive_mcp_tool_calls_total[5m]))",
+            "missing on one side",
+        ),
+        (
+            "sum by (namespace, pod) (kube_pod_status_ready) and sum by (pod) (kube_pod_status_phase)",
+            "differently labelled",
+        ),
+    ],
+)
+def test_semantic_mistakes_are_caught(expr, problem):
+    problems, _ = semantic_problems(expr)
+    assert any(problem in p for p in problems), problems
+
+
+def test_certificate_alert_names_the_certificate_namespace(prod):
+    """cert-manager's `namespace` label arrives as `exported_namespace` (its ServiceMonitor
+    does not honor labels); `namespace` would be cert-manager's own namespace."""
+    [rule] = [r for r in alerts(prod) if r["alert"] == "CertificateExpiringSoon"]
+    [monitor] = [m for m in by_kind(prod, "ServiceMonitor") if m["metadata"]["name"] == "cert-manager"]
+    assert not any(e.get("honorLabels") for e in monitor["spec"]["endpoints"])
+    assert "$labels.exported_namespace" in rule["annotations"]["summary"]
+    assert "$labels.namespace" not in json.dumps(rule["annotations"])
 
 
 # --- Alerts ---------------------------------------------------------------------------
@@ -290,7 +481,7 @@ def test_thresholds_come_from_config(run):
     )
     rules = {r["alert"]: r for g in spec["groups"] for r in g["rules"]}
     assert ") > 0.2 and" in rules["McpErrorRatioHigh"]["expr"]
-    assert rules["McpLatencyP95High"]["expr"].endswith("> 3")
+    assert ") > 3) and on (namespace, server)" in rules["McpLatencyP95High"]["expr"]
     assert "< 604800" in rules["CertificateExpiringSoon"]["expr"]
     assert rules["CertificateExpiringSoon"]["labels"]["severity"] == "critical"
     rendered = run("prod", **{"monitoring.alerts.tool_failure_ratio": 0.3})
@@ -329,11 +520,15 @@ def test_telemetry_endpoint_is_the_collector_service(stack_runs, stack, rate):
     assert otel["endpoint"] == f"{service}.{MON}.svc.cluster.local:{port}"
     assert port == 4318  # ToolHive exports OTLP over HTTP
     assert otel["tracing"] == {"enabled": True, "samplingRate": rate}
+    # One source per metric: the proxies push no OTLP metrics and the collector has no
+    # metrics pipeline, so the scraped toolhive_* series are the only copy.
+    assert otel["metrics"] == {"enabled": False}
+    assert set(values["alternateConfig"]["service"]["pipelines"]) == {"traces"}
     # The MCP proxies may reach it: their egress and the collector's ingress name 4318.
     policies = {p["metadata"]["name"]: p for p in by_kind(run, "NetworkPolicy")}
     collector_in = policies["otel-collector"]["spec"]["ingress"][0]
     assert collector_in["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MCP_NS}}}]
-    assert {"protocol": "TCP", "port": 4318} in collector_in["ports"]
+    assert collector_in["ports"] == [{"protocol": "TCP", "port": 4318}]
 
 
 def test_collector_mode_image_and_pipeline(prod):
@@ -344,10 +539,11 @@ def test_collector_mode_image_and_pipeline(prod):
     assert values["command"]["name"] == "otelcol-contrib"
     config = values["alternateConfig"]  # replaces the chart's default config
     pipelines = config["service"]["pipelines"]
-    assert set(pipelines) == {"traces", "metrics"}
+    # Traces only: the proxies push no metrics (one source: the /metrics scrape).
+    assert set(pipelines) == {"traces"}
     assert pipelines["traces"]["exporters"] == ["otlp/jaeger"]
+    assert set(config["exporters"]) == {"otlp/jaeger"}
     assert config["exporters"]["otlp/jaeger"]["endpoint"] == f"jaeger.{MON}.svc.cluster.local:4317"
-    assert config["exporters"]["prometheus"]["namespace"] == "otlp"  # never double-counts scraped series
     # Every component a pipeline names is defined, and the probes' health_check is on.
     for pipeline in pipelines.values():
         for kind in ("receivers", "processors", "exporters"):
@@ -416,6 +612,33 @@ def test_latency_panels_link_to_traces_and_server_dashboard_has_a_server_variabl
     assert {"datasource", "namespace", "server"} <= variables
     for panel in panels(boards["mcp-server.json"]):
         assert all("$server" in t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def _dashboard_patterns(label: str) -> set[str]:
+    board = dashboards()["mcp-server.json"]
+    exprs = [t["expr"] for p in panels(board) for t in p["targets"]]
+    return {m for e in exprs for m in re.findall(label + r'=~"([^"]+)"', e)}
+
+
+def test_server_dashboard_selects_only_that_servers_pods_and_autoscalers(prod):
+    """`$server-.*` would also match every server whose name extends it (`data` vs
+    `data-exploration`): the patterns name the exact pod and HPA shapes instead.
+    Prometheus anchors regexes, hence fullmatch."""
+    servers = [s["metadata"]["name"] for s in by_kind(prod, "MCPServer")] + ["data", "data-exploration"]
+    # Backend StatefulSet pods <name>-<ordinal>; proxy Deployment pods
+    # <name>-<pod-template-hash>-<5 chars> (the ReplicaSet name generator's alphabet).
+    pods = {s: [f"{s}-0", f"{s}-12", f"{s}-7d9f8c6b5-x2x4q", f"{s}-5b4d7-zv9kq"] for s in servers}
+    hpas = {s: [f"{s}-proxy", f"{s}-backend"] for s in servers}
+    rendered = {h["metadata"]["name"] for h in by_kind(prod, "HorizontalPodAutoscaler")}
+    assert rendered
+    assert rendered <= {n for names in hpas.values() for n in names}
+    for label, owned in (("pod", pods), ("horizontalpodautoscaler", hpas)):
+        [pattern] = _dashboard_patterns(label)
+        for server in servers:
+            regex = re.compile(pattern.replace("$server", server))
+            for other, names in owned.items():
+                for name in names:
+                    assert bool(regex.fullmatch(name)) == (other == server), (label, server, name)
 
 
 def test_grafana_has_prometheus_and_jaeger_datasources(prod):
