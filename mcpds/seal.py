@@ -152,6 +152,7 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
     if not isinstance(config, dict):
         raise CliError(f"{path.name}: `config` must be a mapping")
 
+    _check_scope(path, config, credential, key, scope)
     node: Any = config
     trail = [CONFIG_KEY, "sealed", "ciphertexts", credential]
     for i, part in enumerate(trail):
@@ -178,16 +179,45 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
     _atomic_write(path, yaml, document)
 
 
+def _check_scope(path: Path, config: Any, credential: str, key: str, scope: str) -> None:
+    """All keys of one credential share its scope: the scope annotation sits on the one
+    SealedSecret, and the controller unseals every key with that scope's label."""
+    section = config.get(CONFIG_KEY)
+    sealed = section.get("sealed") if isinstance(section, dict) else None
+    if not isinstance(sealed, dict):
+        return
+    ciphertexts = sealed.get("ciphertexts")
+    others = sorted(k for k in ciphertexts.get(credential) or {} if k != key) if isinstance(ciphertexts, dict) else []
+    if not others:
+        return
+    scopes = sealed.get("scopes")
+    current = scopes.get(credential, "strict") if isinstance(scopes, dict) else "strict"
+    if current != scope:
+        raise CliError(
+            f"{path.name}: credential {credential}'s key(s) {', '.join(others)} are sealed with scope {current}, "
+            f"one SealedSecret has one scope: seal with --scope {current}, or reseal every key with --scope {scope}"
+        )
+
+
 def _atomic_write(path: Path, yaml: Any, document: Any) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace `path` (the file a symlink points to, if it is one) in one step: a
+    failure at any point leaves it as it was and removes the temporary file."""
+    target = path.resolve()
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write beside {path} ({exc.strerror}): {path.name} is unchanged") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w") as handle:
             yaml.dump(document, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
+        os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path} ({exc.strerror or exc}): {path.name} is unchanged") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -254,7 +284,8 @@ def _read_value(args: argparse.Namespace) -> bytes:
     else:
         value = sys.stdin.buffer.read() if sys.stdin is not None else b""
     if not args.keep_newline:
-        value = value.removesuffix(b"\n").removesuffix(b"\r")
+        # One line ending, as `echo` or an editor leaves it: "\n" or "\r\n", nothing else.
+        value = value.removesuffix(b"\r\n") if value.endswith(b"\r\n") else value.removesuffix(b"\n")
     if not value:
         source = f"environment variable {args.from_env}" if args.from_env else "stdin"
         raise CliError(f"the value from {source} is empty: nothing to seal")

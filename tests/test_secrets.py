@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from components import versions
 from components.config import parse_config
 from components.contracts import CredentialSpec, SecretRef
-from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation
+from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation, preflight
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
 from tests.stackconfig import base_config
@@ -189,6 +189,37 @@ def test_each_store_provider_renders_schema_valid(validators, provider):
         assert validator.errors(obj) == []
 
 
+def test_the_store_is_restricted_before_any_value_is_mapped(validators):
+    """A ClusterSecretStore without `conditions` serves every namespace: it must never
+    render unrestricted, not even while no credential has a remote key yet."""
+    run = run_program(
+        "prod", overrides={"secrets": {"backend": "external", "external": {"provider": PROVIDERS["aws"]}}}
+    )
+    [store] = [o for o in run.objects() if o["kind"] == "ClusterSecretStore"]
+    # The required GoDaddy key's namespace only (the HF token is optional and unmapped).
+    assert store["spec"]["conditions"] == [{"namespaces": ["cert-manager"]}]
+    assert validators("1.34").errors(store) == []
+    assert not [o for o in run.objects() if o["kind"] == "ExternalSecret"]
+
+
+def test_operator_pods_are_hardened_and_sized_explicitly(runs):
+    """Every ESO deployment states its security contexts and resources in the values
+    (the chart sets no resources, and the policy pack sees only the values)."""
+    values = runs[("external", "prod")].release("external-secrets").inputs["values"]
+    for where, block in (("controller", values), ("webhook", values["webhook"]), ("cert", values["certController"])):
+        pod, container = block["podSecurityContext"], block["securityContext"]
+        assert pod["enabled"] is True, where  # else the chart omits the block
+        assert container["enabled"] is True, where
+        assert pod["runAsNonRoot"] is True, where
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        assert container["allowPrivilegeEscalation"] is False, where
+        assert container["capabilities"] == {"drop": ["ALL"]}, where
+        assert container["readOnlyRootFilesystem"] is True, where
+        resources = block["resources"]
+        assert all(resources[kind][res] for kind in ("requests", "limits") for res in ("cpu", "memory")), where
+        assert block["image"] == versions.EXTERNAL_SECRETS_IMAGE, where
+
+
 def test_sealed_secret_unseals_into_the_consumer_secret(runs):
     run = runs[("sealed", "prod")]
     obj = run.find("SealedSecret", "hf-token", "data-science").inputs
@@ -232,6 +263,8 @@ def test_external_secret_maps_remote_keys(runs):
     assert obj["apiVersion"] == "external-secrets.io/v1"
     assert obj["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "mcp-datascience"}
     assert obj["spec"]["target"]["name"] == "hf-token"
+    # The Secret goes with its ExternalSecret; a value deleted in the store keeps the last one.
+    assert (obj["spec"]["target"]["creationPolicy"], obj["spec"]["target"]["deletionPolicy"]) == ("Owner", "Retain")
     assert obj["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/hf-token", "property": "token"}}]
     godaddy = run.find("ExternalSecret", "godaddy-api-key", "cert-manager").inputs
     assert godaddy["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/godaddy-api-key"}}]
@@ -326,6 +359,45 @@ def test_a_real_update_refuses_a_missing_required_credential(monkeypatch):
     # Configured, the update goes ahead.
     configured = run_program("prod", overrides=backend_overrides("sealed"))
     assert configured.find("SealedSecret", "godaddy-api-key", "cert-manager")
+
+
+def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
+    import components.secrets as layer
+
+    config = parse_config({**base_config(), "dns": {"manage_records": True}}, "prod")
+    specs = [
+        CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy DNS-01"),
+        CredentialSpec("external-dns-godaddy", "external-dns", "external-dns-godaddy", ("api-key", "api-secret"),
+                       "external-dns GoDaddy"),
+    ]  # fmt: skip
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
+    monkeypatch.setattr(layer, "_offline", lambda: False)
+    assert [s.id for s in preflight(config, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: False)  # the update step of `pulumi up`
+    with pytest.raises(pulumi.RunError) as err:
+        preflight(config, specs, "prod")
+    message = str(err.value)
+    assert message.count("missing credential") == 2
+    for cmd in ("--namespace cert-manager --name godaddy-api-key --key token --stack prod --write",
+                "--namespace external-dns --name external-dns-godaddy --key api-key --stack prod --write",
+                "--namespace external-dns --name external-dns-godaddy --key api-secret --stack prod --write"):  # fmt: skip
+        assert cmd in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs __main__.py to call components.secrets.preflight before its first resource (lead's wiring)",
+)
+def test_a_refused_update_creates_nothing(monkeypatch):
+    """`pulumi up` must stop before any resource: the Python SDK still sends every
+    registration queued before the exception to the engine (run_pulumi_func waits for
+    outstanding RPCs), so a check inside the SecretsLayer comes too late."""
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    with pytest.raises(pulumi.RunError) as err:
+        run_program("prod")
+    assert type(err.value).__name__ == "ConfigError"
+    assert [r.type for r in err.value.registered] == []
 
 
 def test_missing_optional_credential_gets_no_ref():
@@ -458,6 +530,13 @@ def test_controller_network_policies(runs, run):
     assert {"default-deny", "allow-dns", "allow-kubernetes-api", "external-secrets-store"} <= set(eso)
     store_rules = eso["external-secrets-store"]["spec"]["egress"]
     assert {"to": [{"ipBlock": {"cidr": "10.20.0.5/32"}}], "ports": [{"protocol": "TCP", "port": 8200}]} in store_rules
+    # Only the controller reaches the store; only the webhook takes the API server's calls.
+    assert eso["external-secrets-store"]["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets"}
+    }
+    webhook = eso["external-secrets-webhook"]["spec"]
+    assert webhook["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "external-secrets-webhook"
+    assert [p["port"] for p in webhook["ingress"][0]["ports"]] == [10250]
     # The operator starts only after its namespace is confined.
     release = result.release("external-secrets")
     assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
