@@ -161,6 +161,10 @@ def test_one_trailing_newline_is_stripped_unless_kept(monkeypatch, capsys, key, 
     _, out, _ = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", "--keep-newline"),
                          stdin=VALUE + b"\n")  # fmt: skip
     assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + b"\n"
+    # A Windows line ending goes as one; a bare carriage return or a second newline is value.
+    for stdin, sealed in ((b"\r\n", b""), (b"\r", b"\r"), (b"\n\n", b"\n")):
+        _, out, _ = seal_cli(monkeypatch, capsys, args_for(cert_pem), stdin=VALUE + stdin)
+        assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + sealed
 
 
 def test_the_value_is_never_an_argument():
@@ -304,6 +308,9 @@ def test_write_errors_leave_the_file_untouched(monkeypatch, capsys, cert_pem, tm
 
 
 def test_a_failure_while_writing_keeps_the_original(monkeypatch, capsys, cert_pem, project):
+    """A full disk is the user's to fix: one line, exit 2, the stack file untouched."""
+    import errno
+
     import ruamel.yaml
 
     path = project / "Pulumi.dev.yaml"
@@ -311,14 +318,57 @@ def test_a_failure_while_writing_keeps_the_original(monkeypatch, capsys, cert_pe
 
     def broken_dump(self, data, stream):
         stream.write("config:\n  half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ruamel.yaml.YAML, "dump", broken_dump)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(VALUE)))
-    with pytest.raises(OSError, match="disk full"):
-        main(["seal", *args_for(cert_pem), "--stack", "dev", "--write", "--project-dir", str(project)])
+    extra = ["--stack", "dev", "--write", "--project-dir", str(project)]
+    code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", *extra))
+    assert (code, out) == (2, "")
+    assert err.startswith("mcpds: error: cannot write")
+    assert "No space left on device" in err
+    assert "Pulumi.dev.yaml is unchanged" in err
+    assert len(err.splitlines()) == 1
     assert path.read_bytes() == before
     assert not list(project.glob(".Pulumi.dev.yaml.*"))
+
+
+def test_all_keys_of_a_credential_share_one_scope(monkeypatch, capsys, key, cert_pem, project):
+    """The scope annotation sits on the one SealedSecret: a second key sealed with another
+    scope would make the controller fail to open the first (or the second)."""
+    path = project / "Pulumi.prod.yaml"
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project), "--id", "external-dns-godaddy"]
+    ns, name = "external-dns", "external-dns-godaddy"
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-key", *extra))[0] == 0
+    before = path.read_text()
+    for scope in ("namespace-wide", "cluster-wide"):
+        code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-secret", "--scope", scope,
+                                                                *extra))  # fmt: skip
+        assert (code, out) == (2, "")
+        assert "key(s) api-key are sealed with scope strict" in err
+        assert f"--scope strict, or reseal every key with --scope {scope}" in err
+        assert len(err.splitlines()) == 1
+        assert path.read_text() == before
+    # Resealing the same key under a new scope is how a credential changes scope.
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-key", "--scope", "namespace-wide",
+                                                  *extra))[0] == 0  # fmt: skip
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-secret", "--scope", "namespace-wide",
+                                                  *extra))[0] == 0  # fmt: skip
+    sealed = yaml.safe_load(path.read_text())["config"]["mcp-datascience:secrets"]["sealed"]
+    assert sealed["scopes"] == {"external-dns-godaddy": "namespace-wide"}
+    for k in ("api-key", "api-secret"):
+        assert controller_unseal(key, sealed["ciphertexts"]["external-dns-godaddy"][k], ns.encode()) == VALUE
+
+
+def test_write_through_a_symlink_keeps_the_link(monkeypatch, capsys, key, cert_pem, project):
+    (project / "shared").mkdir()
+    elsewhere = project / "shared" / "Pulumi.prod.yaml"
+    (project / "Pulumi.prod.yaml").rename(elsewhere)
+    (project / "Pulumi.prod.yaml").symlink_to(elsewhere)
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", *extra))[0] == 0
+    assert (project / "Pulumi.prod.yaml").is_symlink()
+    written = yaml.safe_load(elsewhere.read_text())["config"]["mcp-datascience:secrets"]["sealed"]["ciphertexts"]
+    assert controller_unseal(key, written["hf-token"]["token"], b"data-science/hf-token") == VALUE
 
 
 def test_write_to_a_missing_stack_file_says_how_to_fix(monkeypatch, capsys, cert_pem, tmp_path):
