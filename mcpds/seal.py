@@ -119,12 +119,8 @@ def _yaml() -> Any:
     return yaml
 
 
-def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, scope: str) -> None:
-    """Set `secrets.sealed.ciphertexts.<credential>.<key>` (and the scope) in a stack file.
-
-    Atomic: the new text goes to a temporary file beside it, then replaces it, so an
-    error at any point leaves the original file as it was.
-    """
+def _load_stack(path: Path) -> tuple[Any, Any, Any]:
+    """(yaml, document, its `config` mapping) of a stack file; one-line errors."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
@@ -151,18 +147,48 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
         config = document["config"] = CommentedMap()
     if not isinstance(config, dict):
         raise CliError(f"{path.name}: `config` must be a mapping")
+    return yaml, document, config
 
-    _check_scope(path, config, credential, key, scope)
+
+def check_write(path: Path, stack: str, credential: str, args: argparse.Namespace) -> None:
+    """Everything `--write` checks, before the value is read: the file loads, the value
+    is sealed for the credential's Secret, and its scope matches the credential's."""
+    _, _, config = _load_stack(path)
+    _check_trail(path, config, credential)
+    _check_scope(path, config, credential, args.key, args.scope)
+    _check_target(path, config, stack, credential, args)
+
+
+def _check_trail(path: Path, config: Any, credential: str) -> None:
+    """Every existing step of `secrets.sealed.ciphertexts.<credential>` is a plain mapping."""
     node: Any = config
     trail = [CONFIG_KEY, "sealed", "ciphertexts", credential]
     for i, part in enumerate(trail):
         child = node.get(part)
         if child is None:
-            child = node[part] = CommentedMap()
+            return
         if not isinstance(child, dict) or "secure" in child:
             where = ".".join(trail[: i + 1])
             raise CliError(f"{path.name}: `{where}` is not a plain mapping; cannot set a key inside it")
         node = child
+
+
+def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, scope: str) -> None:
+    """Set `secrets.sealed.ciphertexts.<credential>.<key>` (and the scope) in a stack file.
+
+    Atomic: the new text goes to a temporary file beside it, then replaces it, so an
+    error at any point leaves the original file as it was.
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml, document, config = _load_stack(path)
+    _check_trail(path, config, credential)
+    _check_scope(path, config, credential, key, scope)
+    node: Any = config
+    for part in (CONFIG_KEY, "sealed", "ciphertexts", credential):
+        if node.get(part) is None:
+            node[part] = CommentedMap()
+        node = node[part]
     node[key] = ciphertext
 
     sealed = config[CONFIG_KEY]["sealed"]
@@ -177,6 +203,81 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
             del sealed["scopes"]
 
     _atomic_write(path, yaml, document)
+
+
+def _plain(value: Any) -> tuple[Any, bool]:
+    """A stack-file value as the program receives it, `secure:` values as placeholders
+    (their plaintext is never needed here, and never read), and whether it held one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return "placeholder", True
+        items = {str(k): _plain(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items_ = [_plain(v) for v in value]
+        return [v for v, _ in items_], any(s for _, s in items_)
+    return value, False
+
+
+def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
+    """credential id -> CredentialSpec the stack's components declare (as `__main__.py`
+    collects them), or None when the stack's config does not load (the program reports
+    that itself)."""
+    from components.config import ConfigError, parse_config
+    from components.edge import credentials as edge_credentials
+    from components.monitoring import credentials as monitoring_credentials
+    from components.plan import build_plan
+    from components.secrets import merge_specs
+
+    prefix = f"{PROJECT}:"
+    raw, secret_keys = {}, set()
+    for full, value in config.items():
+        if str(full).startswith(prefix):
+            key = str(full).removeprefix(prefix)
+            raw[key], secret = _plain(value)
+            if secret:  # Pulumi marks a whole config key secret when any value in it is
+                secret_keys.add(key)
+    try:
+        stack_config = parse_config(raw, stack, frozenset(secret_keys))
+        specs = [*build_plan(stack_config).credentials, *edge_credentials(stack_config),
+                 *monitoring_credentials(stack_config)]  # fmt: skip
+        return {spec.id: spec for spec in merge_specs(specs)}
+    except (ConfigError, ValueError):
+        return None
+
+
+def _check_target(path: Path, config: Any, stack: str, credential: str, args: argparse.Namespace) -> None:
+    """The value must be sealed for the Secret the credential becomes: the controller
+    opens a strict (or namespace-wide) ciphertext only under the namespace/name it was
+    sealed for, and a mismatch shows only in the cluster, as a Secret that never appears."""
+    declared = declared_credentials(config, stack)
+    if declared is None:
+        print(f"note: {path.name} does not load as a stack config; the credential's Secret was not checked",
+              file=sys.stderr)  # fmt: skip
+        return
+    spec = declared.get(credential)
+    if spec is None:
+        known = ", ".join(sorted(declared)) or "none"
+        print(f"note: no component of stack {stack} uses credential '{credential}' (it uses: {known})",
+              file=sys.stderr)  # fmt: skip
+        return
+    where = (spec.namespace, spec.secret_name)
+    mismatch = (args.namespace, args.name) != where
+    if args.scope == "namespace-wide":
+        mismatch = args.namespace != spec.namespace
+    elif args.scope == "cluster-wide":
+        mismatch = False
+    if mismatch:
+        raise CliError(
+            f"credential {credential} is the Secret {spec.namespace}/{spec.secret_name} in stack {stack}, but the "
+            f"value would be sealed for {args.namespace}/{args.name}: pass --namespace {spec.namespace} "
+            f"--name {spec.secret_name}"
+        )
+    if args.key not in spec.keys:
+        raise CliError(
+            f"credential {credential} ({spec.namespace}/{spec.secret_name}) has key(s) {', '.join(spec.keys)}, "
+            f"not {args.key!r}: pass --key with one of them"
+        )
 
 
 def _check_scope(path: Path, config: Any, credential: str, key: str, scope: str) -> None:
@@ -303,12 +404,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"--cert {args.cert}: {exc.strerror}") from None
     public_key = load_public_key(pem, f"--cert {args.cert}")
+    path = args.project_dir / f"Pulumi.{args.stack}.yaml"
+    if args.write:
+        check_write(path, args.stack, credential, args)  # before anyone types the value
     value = _read_value(args)
     ciphertext = seal(public_key, value, args.namespace, args.name, args.scope)
     if not args.write:
         print(ciphertext)
         return 0
-    path = args.project_dir / f"Pulumi.{args.stack}.yaml"
     write_ciphertext(path, credential, args.key, ciphertext, args.scope)
     where = f"{CONFIG_KEY}.sealed.ciphertexts.{credential}.{args.key}"
     print(f"wrote {where} ({args.scope} scope for {args.namespace}/{args.name}) in {path}", file=sys.stderr)

@@ -336,27 +336,79 @@ def test_all_keys_of_a_credential_share_one_scope(monkeypatch, capsys, key, cert
     """The scope annotation sits on the one SealedSecret: a second key sealed with another
     scope would make the controller fail to open the first (or the second)."""
     path = project / "Pulumi.prod.yaml"
-    extra = ["--stack", "prod", "--write", "--project-dir", str(project), "--id", "external-dns-godaddy"]
-    ns, name = "external-dns", "external-dns-godaddy"
-    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-key", *extra))[0] == 0
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    ns, name = "monitoring", "grafana-admin"
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "admin-user", *extra))[0] == 0
     before = path.read_text()
     for scope in ("namespace-wide", "cluster-wide"):
-        code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-secret", "--scope", scope,
-                                                                *extra))  # fmt: skip
+        code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "admin-password", "--scope",
+                                                                scope, *extra))  # fmt: skip
         assert (code, out) == (2, "")
-        assert "key(s) api-key are sealed with scope strict" in err
+        assert "key(s) admin-user are sealed with scope strict" in err
         assert f"--scope strict, or reseal every key with --scope {scope}" in err
         assert len(err.splitlines()) == 1
         assert path.read_text() == before
     # Resealing the same key under a new scope is how a credential changes scope.
-    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-key", "--scope", "namespace-wide",
-                                                  *extra))[0] == 0  # fmt: skip
-    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "api-secret", "--scope", "namespace-wide",
-                                                  *extra))[0] == 0  # fmt: skip
+    for k in ("admin-user", "admin-password"):
+        code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, k, "--scope", "namespace-wide",
+                                                              *extra))  # fmt: skip
+        assert (code, err.splitlines()[-1:]) == (0, [f"wrote mcp-datascience:secrets.sealed.ciphertexts.{name}.{k} "
+                                                     f"(namespace-wide scope for {ns}/{name}) in {path}"])  # fmt: skip
     sealed = yaml.safe_load(path.read_text())["config"]["mcp-datascience:secrets"]["sealed"]
-    assert sealed["scopes"] == {"external-dns-godaddy": "namespace-wide"}
-    for k in ("api-key", "api-secret"):
-        assert controller_unseal(key, sealed["ciphertexts"]["external-dns-godaddy"][k], ns.encode()) == VALUE
+    assert sealed["scopes"] == {"grafana-admin": "namespace-wide"}
+    for k in ("admin-user", "admin-password"):
+        assert controller_unseal(key, sealed["ciphertexts"]["grafana-admin"][k], ns.encode()) == VALUE
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["--namespace", "data-science", "--name", "godaddy-api-key", "--key", "token"],
+         "credential godaddy-api-key is the Secret cert-manager/godaddy-api-key in stack prod, but the value would be "
+         "sealed for data-science/godaddy-api-key: pass --namespace cert-manager --name godaddy-api-key"),
+        (["--namespace", "data-science", "--name", "hf", "--id", "hf-token", "--key", "token"],
+         "credential hf-token is the Secret data-science/hf-token in stack prod"),
+        (["--namespace", "data-science", "--name", "hf-token", "--key", "api-token"],
+         "credential hf-token (data-science/hf-token) has key(s) token, not 'api-token'"),
+        (["--namespace", "monitoring", "--name", "grafana-admin", "--key", "admin-user", "--scope", "namespace-wide",
+          "--id", "hf-token"],
+         "credential hf-token is the Secret data-science/hf-token in stack prod, but the value would be sealed for "
+         "monitoring/grafana-admin"),
+    ],
+)  # fmt: skip
+def test_write_refuses_a_value_sealed_for_another_secret(monkeypatch, capsys, cert_pem, project, case):
+    """Sealed for the wrong namespace/name, a value never opens in the cluster, and that
+    shows only as a Secret that never appears: `--write` checks against the stack."""
+    argv, expected = case
+    path = project / "Pulumi.prod.yaml"
+    before = path.read_text()
+    args = ["--cert", str(cert_pem), *argv, "--stack", "prod", "--write", "--project-dir", str(project)]
+    code, out, err = seal_cli(monkeypatch, capsys, args, stdin=b"")  # refused before the value is read
+    assert (code, out) == (2, "")
+    assert expected in err
+    assert len(err.splitlines()) == 1
+    assert path.read_text() == before
+
+
+def test_write_checks_a_stack_that_also_holds_pulumi_secret_values(monkeypatch, capsys, cert_pem, project):
+    """`secure:` values in the stack file do not stop the check (their plaintext is never read)."""
+    path = project / "Pulumi.prod.yaml"
+    path.write_text(path.read_text() + "  mcp-datascience:secrets:\n    pulumi:\n      values:\n        hf-token:\n"
+                    "          token:\n            secure: v1:AAAA\n")  # fmt: skip
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "cert-manager", "godaddy-api-key", "token", *extra))
+    assert (code, err.count("note:")) == (0, 0)
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "godaddy-api-key", "token", *extra))
+    assert code == 2
+    assert "pass --namespace cert-manager" in err
+
+
+def test_write_notes_a_credential_no_component_uses(monkeypatch, capsys, cert_pem, project):
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-tokn", "token", *extra))
+    assert code == 0
+    assert "note: no component of stack prod uses credential 'hf-tokn'" in err
+    assert "hf-token" in err  # the ids it does use
 
 
 def test_write_through_a_symlink_keeps_the_link(monkeypatch, capsys, key, cert_pem, project):

@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from components import versions
 from components.config import parse_config
 from components.contracts import CredentialSpec, SecretRef
-from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation, preflight
+from components.secrets import (
+    TYPE,
+    how_to_provide,
+    merge_specs,
+    network_policies,
+    plan_materialisation,
+    preflight,
+    scrape_targets,
+)
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
 from tests.stackconfig import base_config
@@ -540,6 +548,29 @@ def test_controller_network_policies(runs, run):
     # The operator starts only after its namespace is confined.
     release = result.release("external-secrets")
     assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
+
+
+def test_controller_metrics_are_a_scrape_target_its_policy_admits():
+    """Prometheus (monitoring namespace) scrapes the controller's metrics Service, and the
+    controller's own policy lets exactly that namespace in on the metrics port."""
+    config = parse_config(base_config(), "prod")
+    [target] = scrape_targets(config)
+    assert (target.namespace, target.port) == ("kube-system", "metrics")
+    assert target.selector == {
+        "app.kubernetes.io/name": "sealed-secrets",
+        "app.kubernetes.io/instance": "sealed-secrets",
+        "app.kubernetes.io/component": "metrics",
+    }
+    [policy] = network_policies(config)
+    metrics = [rule for rule in policy["spec"]["ingress"] if [p["port"] for p in rule["ports"]] == [8081]]
+    assert metrics == [
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"protocol": "TCP", "port": 8081}],
+        }
+    ]
+    for backend, extra in (("external", {"external": {"provider": PROVIDERS["aws"]}}), ("pulumi", {})):
+        assert scrape_targets(parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")) == []
 
 
 @pytest.mark.parametrize(
