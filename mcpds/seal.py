@@ -296,7 +296,9 @@ def _check_scope(path: Path, config: Any, credential: str, key: str, scope: str)
     if current != scope:
         raise CliError(
             f"{path.name}: credential {credential}'s key(s) {', '.join(others)} are sealed with scope {current}, "
-            f"one SealedSecret has one scope: seal with --scope {current}, or reseal every key with --scope {scope}"
+            f"one SealedSecret has one scope: seal with --scope {current}, or, to change its scope, "
+            f"`pulumi config rm --path 'secrets.sealed.ciphertexts.{credential}'` and seal every key "
+            f"with --scope {scope}"
         )
 
 

@@ -345,10 +345,14 @@ def test_all_keys_of_a_credential_share_one_scope(monkeypatch, capsys, key, cert
                                                                 scope, *extra))  # fmt: skip
         assert (code, out) == (2, "")
         assert "key(s) admin-user are sealed with scope strict" in err
-        assert f"--scope strict, or reseal every key with --scope {scope}" in err
+        assert "seal with --scope strict, or, to change its scope, `pulumi config rm --path " in err
+        assert f"'secrets.sealed.ciphertexts.grafana-admin'` and seal every key with --scope {scope}" in err
         assert len(err.splitlines()) == 1
         assert path.read_text() == before
-    # Resealing the same key under a new scope is how a credential changes scope.
+    # The way out the message gives: drop the credential's ciphertexts, seal each key anew.
+    document = yaml.safe_load(path.read_text())
+    del document["config"]["mcp-datascience:secrets"]["sealed"]["ciphertexts"]["grafana-admin"]
+    path.write_text(yaml.safe_dump(document))
     for k in ("admin-user", "admin-password"):
         code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, k, "--scope", "namespace-wide",
                                                               *extra))  # fmt: skip
