@@ -155,9 +155,10 @@ def how_to_provide(config: StackConfig, spec: CredentialSpec, stack: str) -> str
     steps = []
     for key in spec.keys:
         if backend == "sealed":
+            named = "" if spec.id == spec.secret_name else f" --id {spec.id}"  # seal's --id defaults to --name
             steps.append(
                 f"python -m mcpds seal --cert <controller cert.pem> --namespace {spec.namespace} "
-                f"--name {spec.secret_name} --key {key} --stack {stack} --write  (value on stdin)"
+                f"--name {spec.secret_name}{named} --key {key} --stack {stack} --write  (value on stdin)"
             )
         elif backend == "external":
             steps.append(

@@ -587,6 +587,12 @@ def test_missing_credential_names_the_command_per_backend(backend, command):
     config = parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")
     spec = CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
     assert command in how_to_provide(config, spec, "prod")
+    # A credential whose id is not its Secret's name: the seal command names the id.
+    renamed = CredentialSpec("dns-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
+    if backend == "sealed":
+        assert "--name godaddy-api-key --id dns-key --key token" in how_to_provide(config, renamed, "prod")
+    else:
+        assert ".dns-key.token" in how_to_provide(config, renamed, "prod")
 
 
 @pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
