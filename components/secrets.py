@@ -13,8 +13,8 @@ never values:
 - `pulumi`: plain Secrets from Pulumi secret config, passed as secrets so Pulumi
   encrypts them in state (for clusters with neither controller).
 
-The unsealed/synced Secret has the same name, namespace, labels and keys with every
-backend, so switching backend changes no consumer's objects.
+The unsealed/synced Secret has the same name, namespace, labels, annotations and keys
+with every backend, so switching backend changes no consumer's objects.
 
 Credentials without a configured value: an optional one (`required=False`) is skipped
 and gets no ref (its consumer falls back, e.g. monitoring generates a Grafana
@@ -174,6 +174,15 @@ def secret_labels(spec: CredentialSpec) -> dict[str, str]:
     return labels(spec.secret_name, COMPONENT, {CREDENTIAL_LABEL: spec.id})
 
 
+# On the Secret with every backend. The Sealed Secrets controller refuses a SealedSecret
+# whose Secret already exists unless that Secret carries this annotation, and does not
+# retry once the old Secret is gone (bitnami-labs/sealed-secrets README "Managing
+# existing secrets", controller isAnnotatedToBeManaged; issue #1090). With it, switching
+# a live stack to `sealed` lets the controller take the Secret over instead of leaving
+# it missing.
+SECRET_ANNOTATIONS = {"sealedsecrets.bitnami.com/managed": "true"}
+
+
 def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
     """SealedSecret whose controller-made Secret is `spec.namespace/spec.secret_name`.
 
@@ -193,9 +202,9 @@ def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
         "namespace": spec.namespace,
         "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
     }
+    template_meta["annotations"] = {**SECRET_ANNOTATIONS, **annotations}
     if annotations:
-        template_meta["annotations"] = dict(annotations)
-        meta["annotations"] = dict(annotations)
+        meta["annotations"] = dict(annotations)  # the controller picks the label from these
     ciphertexts = sealed.ciphertexts[spec.id]
     return {
         "apiVersion": SEALED_API,
@@ -260,7 +269,10 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
                 # place instead of breaking its consumers.
                 "creationPolicy": "Owner",
                 "deletionPolicy": "Retain",
-                "template": {"type": "Opaque", "metadata": {"labels": secret_labels(spec)}},
+                "template": {
+                    "type": "Opaque",
+                    "metadata": {"labels": secret_labels(spec), "annotations": dict(SECRET_ANNOTATIONS)},
+                },
             },
             "data": data,
         },
@@ -576,7 +588,12 @@ class SecretsLayer(pulumi.ComponentResource):
         string_data = pulumi.Output.secret({key: values[key].get_secret_value() for key in spec.keys})
         return k8s.core.v1.Secret(
             f"{self._name}-secret-{spec.namespace}-{spec.secret_name}",
-            metadata={"name": spec.secret_name, "namespace": spec.namespace, "labels": secret_labels(spec)},
+            metadata={
+                "name": spec.secret_name,
+                "namespace": spec.namespace,
+                "labels": secret_labels(spec),
+                "annotations": dict(SECRET_ANNOTATIONS),
+            },
             type="Opaque",
             string_data=string_data,
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),

@@ -257,7 +257,10 @@ def test_scope_annotation_and_custom_controller(run):
     obj = result.find("SealedSecret", "godaddy-api-key", "cert-manager").inputs
     annotation = {"sealedsecrets.bitnami.com/namespace-wide": "true"}
     assert obj["metadata"]["annotations"] == annotation  # the controller reads the label scope here
-    assert obj["spec"]["template"]["metadata"]["annotations"] == annotation
+    assert obj["spec"]["template"]["metadata"]["annotations"] == {
+        **annotation,
+        "sealedsecrets.bitnami.com/managed": "true",
+    }
     assert result.release("sealed-secrets").inputs["namespace"] == "sealed-secrets"
     assert (
         result.find("Namespace", "sealed-secrets").inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
@@ -322,6 +325,31 @@ def test_switching_backend_changes_only_the_layer(runs):
         assert SEALED_SECRET not in kinds["external"]
         assert STORE in kinds["external"]
         assert SECRET in kinds["pulumi"]
+
+
+def secret_as_made(run: ProgramRun, backend: str, namespace: str, name: str) -> dict[str, Any]:
+    """Type, labels and annotations of the Secret the backend's object makes in the cluster."""
+    if backend == "sealed":
+        template = run.find("SealedSecret", name, namespace).inputs["spec"]["template"]
+        meta, kind = template["metadata"], template["type"]
+    elif backend == "external":
+        template = run.find("ExternalSecret", name, namespace).inputs["spec"]["target"]["template"]
+        meta, kind = template["metadata"], template["type"]
+    else:
+        secret = run.find("Secret", name, namespace).inputs
+        meta, kind = secret["metadata"], secret["type"]
+    return {"type": kind, "labels": meta["labels"], "annotations": meta.get("annotations")}
+
+
+def test_the_secret_is_the_same_with_every_backend(runs):
+    """Same type, labels and annotations whichever backend makes it; each carries the
+    Sealed Secrets `managed` annotation, so a later switch to `sealed` takes the live
+    Secret over (the controller refuses, and never retries, an unannotated one)."""
+    for cid, (namespace, _) in CREDENTIALS.items():
+        made = {b: secret_as_made(runs[(b, "prod")], b, namespace, cid) for b in ("sealed", "external", "pulumi")}
+        assert made["sealed"] == made["external"] == made["pulumi"], cid
+        assert made["sealed"]["annotations"] == {"sealedsecrets.bitnami.com/managed": "true"}
+        assert made["sealed"]["labels"]["mcp-datascience/credential"] == cid
 
 
 def test_consumers_read_the_refs(runs):
