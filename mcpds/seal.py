@@ -18,7 +18,10 @@ EncryptionLabel):
 `mcp-datascience:secrets.sealed.ciphertexts.<id>.<key>` (and the scope under
 `secrets.sealed.scopes.<id>` when not strict), as `pulumi config set --path` would:
 the rest of the file, its key order and comments are kept, and the file is replaced
-atomically.
+atomically. Before the value is read it checks, against the stack's own config, that
+namespace/name/key are those of the credential's Secret (a value sealed for another
+name never opens) and that the scope matches the credential's other keys (one
+SealedSecret, one scope).
 """
 
 from __future__ import annotations
@@ -346,7 +349,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--scope", choices=SCOPES, default="strict", help="where it may be unsealed (default strict)")
     parser.add_argument("--from-env", metavar="VAR", help="read the value from this environment variable")
     parser.add_argument(
-        "--keep-newline", action="store_true", help="keep one trailing newline of the value (stripped by default)"
+        "--keep-newline",
+        action="store_true",
+        help="keep the value's final line ending, \\n or \\r\\n (dropped by default)",
     )
     parser.add_argument("--stack", help="stack whose Pulumi.<stack>.yaml receives the ciphertext (with --write)")
     parser.add_argument("--write", action="store_true", help="write into Pulumi.<stack>.yaml instead of printing")
