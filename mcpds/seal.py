@@ -245,7 +245,7 @@ def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
         specs = [*build_plan(stack_config).credentials, *edge_credentials(stack_config),
                  *monitoring_credentials(stack_config)]  # fmt: skip
         return {spec.id: spec for spec in merge_specs(specs)}
-    except (ConfigError, ValueError):
+    except (ConfigError, ValueError, TypeError, KeyError):  # the program reports these itself
         return None
 
 
