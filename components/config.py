@@ -480,6 +480,10 @@ class ExternalSecretsConfig(Section):
     namespace: DnsLabel = "external-secrets"
     chart_version: ChartVersion = versions.EXTERNAL_SECRETS.version
     store_name: DnsLabel = "mcp-datascience"
+    # Each of the operator's three containers (controller, webhook, cert controller).
+    resources: Resources = Resources(
+        requests=CpuMemory(cpu="20m", memory="64Mi"), limits=CpuMemory(cpu="500m", memory="256Mi")
+    )
     # Exactly one ESO provider block, as ClusterSecretStore.spec.provider takes it, for
     # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -13,8 +13,8 @@ never values:
 - `pulumi`: plain Secrets from Pulumi secret config, passed as secrets so Pulumi
   encrypts them in state (for clusters with neither controller).
 
-The unsealed/synced Secret has the same name, namespace, labels and keys with every
-backend, so switching backend changes no consumer's objects.
+The unsealed/synced Secret has the same name, namespace, labels, annotations and keys
+with every backend, so switching backend changes no consumer's objects.
 
 Credentials without a configured value: an optional one (`required=False`) is skipped
 and gets no ref (its consumer falls back, e.g. monitoring generates a Grafana
@@ -37,7 +37,7 @@ from pulumi.runtime import settings as pulumi_settings
 
 from components import netpol, versions
 from components.config import PROJECT, ConfigError, StackConfig
-from components.contracts import CredentialSpec, SecretRef
+from components.contracts import CredentialSpec, ScrapeTarget, SecretRef
 from components.helm import helm_release
 from components.k8s import labels, owner_labels, restricted_namespace
 
@@ -155,9 +155,10 @@ def how_to_provide(config: StackConfig, spec: CredentialSpec, stack: str) -> str
     steps = []
     for key in spec.keys:
         if backend == "sealed":
+            named = "" if spec.id == spec.secret_name else f" --id {spec.id}"  # seal's --id defaults to --name
             steps.append(
                 f"python -m mcpds seal --cert <controller cert.pem> --namespace {spec.namespace} "
-                f"--name {spec.secret_name} --key {key} --stack {stack} --write  (value on stdin)"
+                f"--name {spec.secret_name}{named} --key {key} --stack {stack} --write  (value on stdin)"
             )
         elif backend == "external":
             steps.append(
@@ -171,6 +172,15 @@ def how_to_provide(config: StackConfig, spec: CredentialSpec, stack: str) -> str
 def secret_labels(spec: CredentialSpec) -> dict[str, str]:
     """Labels of the Secret a credential becomes, identical with every backend."""
     return labels(spec.secret_name, COMPONENT, {CREDENTIAL_LABEL: spec.id})
+
+
+# On the Secret with every backend. The Sealed Secrets controller refuses a SealedSecret
+# whose Secret already exists unless that Secret carries this annotation, and does not
+# retry once the old Secret is gone (bitnami-labs/sealed-secrets README "Managing
+# existing secrets", controller isAnnotatedToBeManaged; issue #1090). With it, switching
+# a live stack to `sealed` lets the controller take the Secret over instead of leaving
+# it missing.
+SECRET_ANNOTATIONS = {"sealedsecrets.bitnami.com/managed": "true"}
 
 
 def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
@@ -192,9 +202,9 @@ def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
         "namespace": spec.namespace,
         "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
     }
+    template_meta["annotations"] = {**SECRET_ANNOTATIONS, **annotations}
     if annotations:
-        template_meta["annotations"] = dict(annotations)
-        meta["annotations"] = dict(annotations)
+        meta["annotations"] = dict(annotations)  # the controller picks the label from these
     ciphertexts = sealed.ciphertexts[spec.id]
     return {
         "apiVersion": SEALED_API,
@@ -209,11 +219,17 @@ def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
 
 def cluster_secret_store(config: StackConfig, namespaces: Sequence[str]) -> dict[str, Any]:
     """The ClusterSecretStore every ExternalSecret reads from, usable only from the
-    namespaces that hold credentials (`spec.conditions[].namespaces`)."""
+    namespaces that hold credentials (`spec.conditions[].namespaces`).
+
+    A ClusterSecretStore without `conditions` serves ExternalSecrets from every
+    namespace, so an empty list is refused rather than rendered unrestricted."""
+    if not namespaces:
+        raise ValueError("a ClusterSecretStore needs the namespaces allowed to use it")
     external = config.secrets.external
-    spec: dict[str, Any] = {"provider": dict(external.provider)}
-    if namespaces:
-        spec["conditions"] = [{"namespaces": sorted(set(namespaces))}]
+    spec: dict[str, Any] = {
+        "provider": dict(external.provider),
+        "conditions": [{"namespaces": sorted(set(namespaces))}],
+    }
     return {
         "apiVersion": EXTERNAL_API,
         "kind": "ClusterSecretStore",
@@ -248,8 +264,15 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": external.store_name},
             "target": {
                 "name": spec.secret_name,
+                # Owner: the Secret goes with the ExternalSecret. Retain (the CRD default,
+                # stated): a value deleted in the store leaves the last synced Secret in
+                # place instead of breaking its consumers.
                 "creationPolicy": "Owner",
-                "template": {"type": "Opaque", "metadata": {"labels": secret_labels(spec)}},
+                "deletionPolicy": "Retain",
+                "template": {
+                    "type": "Opaque",
+                    "metadata": {"labels": secret_labels(spec), "annotations": dict(SECRET_ANNOTATIONS)},
+                },
             },
             "data": data,
         },
@@ -282,24 +305,64 @@ def sealed_secrets_values(config: StackConfig) -> dict[str, Any]:
     }
 
 
+# Pod and container securityContext of every ESO deployment, stated rather than left to
+# the chart's defaults (chart values `podSecurityContext`/`securityContext` and the same
+# under `webhook` and `certController`; the templates render a block only when
+# `enabled` is true and omit `enabled` itself, _helpers.tpl renderSecurityContext).
+ESO_POD_SECURITY = {"enabled": True, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+ESO_CONTAINER_SECURITY = {
+    "enabled": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": 1000,  # the chart's default user
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def external_secrets_values(config: StackConfig) -> dict[str, Any]:
-    """External Secrets Operator chart 2.9.0 values (deploy/charts/external-secrets/values.yaml:
-    its securityContext defaults already pass Pod Security `restricted`)."""
+    """External Secrets Operator chart 2.9.0 values (deploy/charts/external-secrets/values.yaml):
+    the controller, the webhook and the cert controller, each with its image, security
+    contexts and resources (the chart sets no resources by default)."""
+    external = config.secrets.external
     image = dict(versions.EXTERNAL_SECRETS_IMAGE)
-    return {
-        "installCRDs": True,
-        "image": dict(image),
-        "webhook": {"image": dict(image)},
-        "certController": {"image": dict(image)},
-    }
+
+    def deployment() -> dict[str, Any]:
+        return {
+            "image": dict(image),
+            "podSecurityContext": dict(ESO_POD_SECURITY),
+            "securityContext": dict(ESO_CONTAINER_SECURITY),
+            "resources": external.resources.as_k8s(),
+        }
+
+    return {"installCRDs": True, **deployment(), "webhook": deployment(), "certController": deployment()}
 
 
 # Pod labels of the controllers (chart selector labels: name + instance).
 SEALED_CONTROLLER_LABELS = {"app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": SEALED_RELEASE}
 SEALED_HTTP_PORT = 8080  # /v1/cert.pem, /v1/verify, /v1/rotate (chart service.port, container port `http`)
-SEALED_METRICS_PORT = 8081  # chart metrics.service.port (networkpolicy.yaml opens it)
+SEALED_METRICS_PORT = 8081  # container port `metrics` (Service `<fullname>-metrics`)
+# ESO selector labels (_helpers.tpl external-secrets{,-webhook,-cert-controller}.selectorLabels).
+ESO_CONTROLLER_LABELS = {"app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": EXTERNAL_RELEASE}
+ESO_WEBHOOK_LABELS = {
+    "app.kubernetes.io/name": "external-secrets-webhook",
+    "app.kubernetes.io/instance": EXTERNAL_RELEASE,
+}
 ESO_WEBHOOK_PORT = 10250  # chart webhook.port
-ESO_METRICS_PORT = 8080  # chart metrics.listen.port
+ESO_METRICS_PORT = 8080  # chart metrics.listen.port (controller, webhook and cert controller)
+
+
+def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
+    """The Sealed Secrets controller's metrics Service, for a ServiceMonitor: the chart
+    always renders `<fullname>-metrics` (port `metrics` -> container port 8081) with its
+    common labels plus `app.kubernetes.io/component: metrics` (templates/service.yaml).
+    The ESO chart's metrics Services are off by default and not scraped."""
+    sealed = config.secrets.sealed
+    if config.secrets.backend != "sealed" or not sealed.install_controller:
+        return []
+    selector = {**SEALED_CONTROLLER_LABELS, "app.kubernetes.io/component": "metrics"}
+    return [ScrapeTarget(name=SEALED_RELEASE, namespace=sealed.controller_namespace, selector=selector, port="metrics")]
 
 
 def _policy(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
@@ -347,11 +410,13 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
         ]
         return [
             *_baseline(ns, config),
-            _policy("external-secrets-store", ns, {}, egress=store),
+            # Only the controller talks to the store; the webhook and cert controller
+            # need nothing beyond DNS and the API server.
+            _policy("external-secrets-store", ns, ESO_CONTROLLER_LABELS, egress=store),
             _policy(
                 "external-secrets-webhook",
                 ns,
-                {},
+                ESO_WEBHOOK_LABELS,
                 ingress=[{"from": _from_api_server(config), "ports": netpol.ports([ESO_WEBHOOK_PORT])}],
             ),
             _policy(
@@ -367,6 +432,30 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
 def _offline() -> bool:
     """True under Pulumi's mocks (tests, `make render`): nothing is deployed there."""
     return isinstance(pulumi_settings.get_monitor(), pulumi_mocks.MockMonitor)
+
+
+def _deploying() -> bool:
+    """True in the update step of `pulumi up` (not in `pulumi preview`, nor in the
+    preview `pulumi up` shows first: both run the program with `is_dry_run()` true),
+    and never under the offline mocks."""
+    return not pulumi.runtime.is_dry_run() and not _offline()
+
+
+def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str | None = None) -> Materialisation:
+    """Check the credentials before anything is registered.
+
+    Raises `ConfigError` for partial or unknown keys, and, in a real update, for every
+    required credential without a value (each with the command that provides it);
+    warns otherwise. Call it before the program's first resource, so that `pulumi up`
+    stops before anything changes; `SecretsLayer` calls it again (it is idempotent)."""
+    stack = stack or pulumi.get_stack()
+    plan = plan_materialisation(config, specs)
+    if plan.problems:
+        raise ConfigError(stack, list(plan.problems))
+    lines = [how_to_provide(config, spec, stack) for spec in plan.missing]
+    if lines and _deploying():
+        raise ConfigError(stack, [f"missing {line}" for line in lines])
+    return plan
 
 
 # ---------------------------------------------------------------------------
@@ -397,13 +486,12 @@ class SecretsLayer(pulumi.ComponentResource):
         backend = config.secrets.backend
         stack = pulumi.get_stack()
         self._name = name
-        self.plan = plan_materialisation(config, args.specs)
-        if self.plan.problems:
-            raise ConfigError(stack, list(self.plan.problems))
+        self.plan = preflight(config, args.specs, stack)
         for message in self.plan.unused:
             pulumi.warn(message)
-        if self.plan.missing:
-            self._report_missing(config, stack)
+        for spec in self.plan.missing:
+            line = how_to_provide(config, spec, stack)
+            pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
         self.refs = self.plan.refs
         self.ready = []
 
@@ -411,7 +499,10 @@ class SecretsLayer(pulumi.ComponentResource):
         if backend == "sealed" and config.secrets.sealed.install_controller:
             controller = [self._sealed_controller(config)]
         elif backend == "external":
-            controller = self._external_store(config, self.plan.present)
+            # The store serves the namespaces of the credentials that have (or, required,
+            # will have) an ExternalSecret, and no other.
+            namespaces = [s.namespace for s in (*self.plan.present, *self.plan.missing)]
+            controller = self._external_store(config, namespaces)
         self.ready.extend(controller)
 
         for spec in self.plan.present:
@@ -426,16 +517,6 @@ class SecretsLayer(pulumi.ComponentResource):
                 "refs": {k: {"namespace": r.namespace, "name": r.name, "key": r.key} for k, r in self.refs.items()},
             }
         )
-
-    # -- reporting ---------------------------------------------------------
-
-    def _report_missing(self, config: StackConfig, stack: str) -> None:
-        lines = [how_to_provide(config, spec, stack) for spec in self.plan.missing]
-        if pulumi.runtime.is_dry_run() or _offline():
-            for line in lines:
-                pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
-            return
-        raise ConfigError(stack, [f"missing {line}" for line in lines])
 
     # -- backends ----------------------------------------------------------
 
@@ -461,7 +542,7 @@ class SecretsLayer(pulumi.ComponentResource):
             opts=self._child(deps),
         )
 
-    def _external_store(self, config: StackConfig, present: Sequence[CredentialSpec]) -> list[pulumi.Resource]:
+    def _external_store(self, config: StackConfig, namespaces: Sequence[str]) -> list[pulumi.Resource]:
         external = config.secrets.external
         deps: list[pulumi.Resource] = []
         if external.install_operator:
@@ -478,7 +559,9 @@ class SecretsLayer(pulumi.ComponentResource):
                     opts=self._child([namespace, *policies]),
                 )
             )
-        store = cluster_secret_store(config, [s.namespace for s in present])
+        if not namespaces:  # no credential declared: no store to open up
+            return deps
+        store = cluster_secret_store(config, namespaces)
         return [*deps, self._custom(store, deps)]
 
     def _policies(self, config: StackConfig, deps: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
@@ -505,7 +588,12 @@ class SecretsLayer(pulumi.ComponentResource):
         string_data = pulumi.Output.secret({key: values[key].get_secret_value() for key in spec.keys})
         return k8s.core.v1.Secret(
             f"{self._name}-secret-{spec.namespace}-{spec.secret_name}",
-            metadata={"name": spec.secret_name, "namespace": spec.namespace, "labels": secret_labels(spec)},
+            metadata={
+                "name": spec.secret_name,
+                "namespace": spec.namespace,
+                "labels": secret_labels(spec),
+                "annotations": dict(SECRET_ANNOTATIONS),
+            },
             type="Opaque",
             string_data=string_data,
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),

@@ -18,7 +18,10 @@ EncryptionLabel):
 `mcp-datascience:secrets.sealed.ciphertexts.<id>.<key>` (and the scope under
 `secrets.sealed.scopes.<id>` when not strict), as `pulumi config set --path` would:
 the rest of the file, its key order and comments are kept, and the file is replaced
-atomically.
+atomically. Before the value is read it checks, against the stack's own config, that
+namespace/name/key are those of the credential's Secret (a value sealed for another
+name never opens) and that the scope matches the credential's other keys (one
+SealedSecret, one scope).
 """
 
 from __future__ import annotations
@@ -119,12 +122,8 @@ def _yaml() -> Any:
     return yaml
 
 
-def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, scope: str) -> None:
-    """Set `secrets.sealed.ciphertexts.<credential>.<key>` (and the scope) in a stack file.
-
-    Atomic: the new text goes to a temporary file beside it, then replaces it, so an
-    error at any point leaves the original file as it was.
-    """
+def _load_stack(path: Path) -> tuple[Any, Any, Any]:
+    """(yaml, document, its `config` mapping) of a stack file; one-line errors."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
@@ -151,17 +150,48 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
         config = document["config"] = CommentedMap()
     if not isinstance(config, dict):
         raise CliError(f"{path.name}: `config` must be a mapping")
+    return yaml, document, config
 
+
+def check_write(path: Path, stack: str, credential: str, args: argparse.Namespace) -> None:
+    """Everything `--write` checks, before the value is read: the file loads, the value
+    is sealed for the credential's Secret, and its scope matches the credential's."""
+    _, _, config = _load_stack(path)
+    _check_trail(path, config, credential)
+    _check_scope(path, config, credential, args.key, args.scope)
+    _check_target(path, config, stack, credential, args)
+
+
+def _check_trail(path: Path, config: Any, credential: str) -> None:
+    """Every existing step of `secrets.sealed.ciphertexts.<credential>` is a plain mapping."""
     node: Any = config
     trail = [CONFIG_KEY, "sealed", "ciphertexts", credential]
     for i, part in enumerate(trail):
         child = node.get(part)
         if child is None:
-            child = node[part] = CommentedMap()
+            return
         if not isinstance(child, dict) or "secure" in child:
             where = ".".join(trail[: i + 1])
             raise CliError(f"{path.name}: `{where}` is not a plain mapping; cannot set a key inside it")
         node = child
+
+
+def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, scope: str) -> None:
+    """Set `secrets.sealed.ciphertexts.<credential>.<key>` (and the scope) in a stack file.
+
+    Atomic: the new text goes to a temporary file beside it, then replaces it, so an
+    error at any point leaves the original file as it was.
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml, document, config = _load_stack(path)
+    _check_trail(path, config, credential)
+    _check_scope(path, config, credential, key, scope)
+    node: Any = config
+    for part in (CONFIG_KEY, "sealed", "ciphertexts", credential):
+        if node.get(part) is None:
+            node[part] = CommentedMap()
+        node = node[part]
     node[key] = ciphertext
 
     sealed = config[CONFIG_KEY]["sealed"]
@@ -178,16 +208,122 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
     _atomic_write(path, yaml, document)
 
 
+def _plain(value: Any) -> tuple[Any, bool]:
+    """A stack-file value as the program receives it, `secure:` values as placeholders
+    (their plaintext is never needed here, and never read), and whether it held one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return "placeholder", True
+        items = {str(k): _plain(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items_ = [_plain(v) for v in value]
+        return [v for v, _ in items_], any(s for _, s in items_)
+    return value, False
+
+
+def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
+    """credential id -> CredentialSpec the stack's components declare (as `__main__.py`
+    collects them), or None when the stack's config does not load (the program reports
+    that itself)."""
+    from components.config import ConfigError, parse_config
+    from components.edge import credentials as edge_credentials
+    from components.monitoring import credentials as monitoring_credentials
+    from components.plan import build_plan
+    from components.secrets import merge_specs
+
+    prefix = f"{PROJECT}:"
+    raw, secret_keys = {}, set()
+    for full, value in config.items():
+        if str(full).startswith(prefix):
+            key = str(full).removeprefix(prefix)
+            raw[key], secret = _plain(value)
+            if secret:  # Pulumi marks a whole config key secret when any value in it is
+                secret_keys.add(key)
+    try:
+        stack_config = parse_config(raw, stack, frozenset(secret_keys))
+        specs = [*build_plan(stack_config).credentials, *edge_credentials(stack_config),
+                 *monitoring_credentials(stack_config)]  # fmt: skip
+        return {spec.id: spec for spec in merge_specs(specs)}
+    except (ConfigError, ValueError, TypeError, KeyError):  # the program reports these itself
+        return None
+
+
+def _check_target(path: Path, config: Any, stack: str, credential: str, args: argparse.Namespace) -> None:
+    """The value must be sealed for the Secret the credential becomes: the controller
+    opens a strict (or namespace-wide) ciphertext only under the namespace/name it was
+    sealed for, and a mismatch shows only in the cluster, as a Secret that never appears."""
+    declared = declared_credentials(config, stack)
+    if declared is None:
+        print(f"note: {path.name} does not load as a stack config; the credential's Secret was not checked",
+              file=sys.stderr)  # fmt: skip
+        return
+    spec = declared.get(credential)
+    if spec is None:
+        known = ", ".join(sorted(declared)) or "none"
+        print(f"note: no component of stack {stack} uses credential '{credential}' (it uses: {known})",
+              file=sys.stderr)  # fmt: skip
+        return
+    where = (spec.namespace, spec.secret_name)
+    mismatch = (args.namespace, args.name) != where
+    if args.scope == "namespace-wide":
+        mismatch = args.namespace != spec.namespace
+    elif args.scope == "cluster-wide":
+        mismatch = False
+    if mismatch:
+        raise CliError(
+            f"credential {credential} is the Secret {spec.namespace}/{spec.secret_name} in stack {stack}, but the "
+            f"value would be sealed for {args.namespace}/{args.name}: pass --namespace {spec.namespace} "
+            f"--name {spec.secret_name}"
+        )
+    if args.key not in spec.keys:
+        raise CliError(
+            f"credential {credential} ({spec.namespace}/{spec.secret_name}) has key(s) {', '.join(spec.keys)}, "
+            f"not {args.key!r}: pass --key with one of them"
+        )
+
+
+def _check_scope(path: Path, config: Any, credential: str, key: str, scope: str) -> None:
+    """All keys of one credential share its scope: the scope annotation sits on the one
+    SealedSecret, and the controller unseals every key with that scope's label."""
+    section = config.get(CONFIG_KEY)
+    sealed = section.get("sealed") if isinstance(section, dict) else None
+    if not isinstance(sealed, dict):
+        return
+    ciphertexts = sealed.get("ciphertexts")
+    others = sorted(k for k in ciphertexts.get(credential) or {} if k != key) if isinstance(ciphertexts, dict) else []
+    if not others:
+        return
+    scopes = sealed.get("scopes")
+    current = scopes.get(credential, "strict") if isinstance(scopes, dict) else "strict"
+    if current != scope:
+        raise CliError(
+            f"{path.name}: credential {credential}'s key(s) {', '.join(others)} are sealed with scope {current}, "
+            f"one SealedSecret has one scope: seal with --scope {current}, or, to change its scope, "
+            f"`pulumi config rm --path 'secrets.sealed.ciphertexts.{credential}'` and seal every key "
+            f"with --scope {scope}"
+        )
+
+
 def _atomic_write(path: Path, yaml: Any, document: Any) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace `path` (the file a symlink points to, if it is one) in one step: a
+    failure at any point leaves it as it was and removes the temporary file."""
+    target = path.resolve()
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write beside {path} ({exc.strerror}): {path.name} is unchanged") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w") as handle:
             yaml.dump(document, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
+        os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path} ({exc.strerror or exc}): {path.name} is unchanged") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -213,7 +349,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--scope", choices=SCOPES, default="strict", help="where it may be unsealed (default strict)")
     parser.add_argument("--from-env", metavar="VAR", help="read the value from this environment variable")
     parser.add_argument(
-        "--keep-newline", action="store_true", help="keep one trailing newline of the value (stripped by default)"
+        "--keep-newline",
+        action="store_true",
+        help="keep the value's final line ending, \\n or \\r\\n (dropped by default)",
     )
     parser.add_argument("--stack", help="stack whose Pulumi.<stack>.yaml receives the ciphertext (with --write)")
     parser.add_argument("--write", action="store_true", help="write into Pulumi.<stack>.yaml instead of printing")
@@ -254,7 +392,8 @@ def _read_value(args: argparse.Namespace) -> bytes:
     else:
         value = sys.stdin.buffer.read() if sys.stdin is not None else b""
     if not args.keep_newline:
-        value = value.removesuffix(b"\n").removesuffix(b"\r")
+        # One line ending, as `echo` or an editor leaves it: "\n" or "\r\n", nothing else.
+        value = value.removesuffix(b"\r\n") if value.endswith(b"\r\n") else value.removesuffix(b"\n")
     if not value:
         source = f"environment variable {args.from_env}" if args.from_env else "stdin"
         raise CliError(f"the value from {source} is empty: nothing to seal")
@@ -272,12 +411,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"--cert {args.cert}: {exc.strerror}") from None
     public_key = load_public_key(pem, f"--cert {args.cert}")
+    path = args.project_dir / f"Pulumi.{args.stack}.yaml"
+    if args.write:
+        check_write(path, args.stack, credential, args)  # before anyone types the value
     value = _read_value(args)
     ciphertext = seal(public_key, value, args.namespace, args.name, args.scope)
     if not args.write:
         print(ciphertext)
         return 0
-    path = args.project_dir / f"Pulumi.{args.stack}.yaml"
     write_ciphertext(path, credential, args.key, ciphertext, args.scope)
     where = f"{CONFIG_KEY}.sealed.ciphertexts.{credential}.{args.key}"
     print(f"wrote {where} ({args.scope} scope for {args.namespace}/{args.name}) in {path}", file=sys.stderr)

@@ -161,6 +161,10 @@ def test_one_trailing_newline_is_stripped_unless_kept(monkeypatch, capsys, key, 
     _, out, _ = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", "--keep-newline"),
                          stdin=VALUE + b"\n")  # fmt: skip
     assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + b"\n"
+    # A Windows line ending goes as one; a bare carriage return or a second newline is value.
+    for stdin, sealed in ((b"\r\n", b""), (b"\r", b"\r"), (b"\n\n", b"\n")):
+        _, out, _ = seal_cli(monkeypatch, capsys, args_for(cert_pem), stdin=VALUE + stdin)
+        assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + sealed
 
 
 def test_the_value_is_never_an_argument():
@@ -304,6 +308,9 @@ def test_write_errors_leave_the_file_untouched(monkeypatch, capsys, cert_pem, tm
 
 
 def test_a_failure_while_writing_keeps_the_original(monkeypatch, capsys, cert_pem, project):
+    """A full disk is the user's to fix: one line, exit 2, the stack file untouched."""
+    import errno
+
     import ruamel.yaml
 
     path = project / "Pulumi.dev.yaml"
@@ -311,14 +318,113 @@ def test_a_failure_while_writing_keeps_the_original(monkeypatch, capsys, cert_pe
 
     def broken_dump(self, data, stream):
         stream.write("config:\n  half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ruamel.yaml.YAML, "dump", broken_dump)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(VALUE)))
-    with pytest.raises(OSError, match="disk full"):
-        main(["seal", *args_for(cert_pem), "--stack", "dev", "--write", "--project-dir", str(project)])
+    extra = ["--stack", "dev", "--write", "--project-dir", str(project)]
+    code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", *extra))
+    assert (code, out) == (2, "")
+    assert err.startswith("mcpds: error: cannot write")
+    assert "No space left on device" in err
+    assert "Pulumi.dev.yaml is unchanged" in err
+    assert len(err.splitlines()) == 1
     assert path.read_bytes() == before
     assert not list(project.glob(".Pulumi.dev.yaml.*"))
+
+
+def test_all_keys_of_a_credential_share_one_scope(monkeypatch, capsys, key, cert_pem, project):
+    """The scope annotation sits on the one SealedSecret: a second key sealed with another
+    scope would make the controller fail to open the first (or the second)."""
+    path = project / "Pulumi.prod.yaml"
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    ns, name = "monitoring", "grafana-admin"
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "admin-user", *extra))[0] == 0
+    before = path.read_text()
+    for scope in ("namespace-wide", "cluster-wide"):
+        code, out, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, "admin-password", "--scope",
+                                                                scope, *extra))  # fmt: skip
+        assert (code, out) == (2, "")
+        assert "key(s) admin-user are sealed with scope strict" in err
+        assert "seal with --scope strict, or, to change its scope, `pulumi config rm --path " in err
+        assert f"'secrets.sealed.ciphertexts.grafana-admin'` and seal every key with --scope {scope}" in err
+        assert len(err.splitlines()) == 1
+        assert path.read_text() == before
+    # The way out the message gives: drop the credential's ciphertexts, seal each key anew.
+    document = yaml.safe_load(path.read_text())
+    del document["config"]["mcp-datascience:secrets"]["sealed"]["ciphertexts"]["grafana-admin"]
+    path.write_text(yaml.safe_dump(document))
+    for k in ("admin-user", "admin-password"):
+        code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, ns, name, k, "--scope", "namespace-wide",
+                                                              *extra))  # fmt: skip
+        assert (code, err.splitlines()[-1:]) == (0, [f"wrote mcp-datascience:secrets.sealed.ciphertexts.{name}.{k} "
+                                                     f"(namespace-wide scope for {ns}/{name}) in {path}"])  # fmt: skip
+    sealed = yaml.safe_load(path.read_text())["config"]["mcp-datascience:secrets"]["sealed"]
+    assert sealed["scopes"] == {"grafana-admin": "namespace-wide"}
+    for k in ("admin-user", "admin-password"):
+        assert controller_unseal(key, sealed["ciphertexts"]["grafana-admin"][k], ns.encode()) == VALUE
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["--namespace", "data-science", "--name", "godaddy-api-key", "--key", "token"],
+         "credential godaddy-api-key is the Secret cert-manager/godaddy-api-key in stack prod, but the value would be "
+         "sealed for data-science/godaddy-api-key: pass --namespace cert-manager --name godaddy-api-key"),
+        (["--namespace", "data-science", "--name", "hf", "--id", "hf-token", "--key", "token"],
+         "credential hf-token is the Secret data-science/hf-token in stack prod"),
+        (["--namespace", "data-science", "--name", "hf-token", "--key", "api-token"],
+         "credential hf-token (data-science/hf-token) has key(s) token, not 'api-token'"),
+        (["--namespace", "monitoring", "--name", "grafana-admin", "--key", "admin-user", "--scope", "namespace-wide",
+          "--id", "hf-token"],
+         "credential hf-token is the Secret data-science/hf-token in stack prod, but the value would be sealed for "
+         "monitoring/grafana-admin"),
+    ],
+)  # fmt: skip
+def test_write_refuses_a_value_sealed_for_another_secret(monkeypatch, capsys, cert_pem, project, case):
+    """Sealed for the wrong namespace/name, a value never opens in the cluster, and that
+    shows only as a Secret that never appears: `--write` checks against the stack."""
+    argv, expected = case
+    path = project / "Pulumi.prod.yaml"
+    before = path.read_text()
+    args = ["--cert", str(cert_pem), *argv, "--stack", "prod", "--write", "--project-dir", str(project)]
+    code, out, err = seal_cli(monkeypatch, capsys, args, stdin=b"")  # refused before the value is read
+    assert (code, out) == (2, "")
+    assert expected in err
+    assert len(err.splitlines()) == 1
+    assert path.read_text() == before
+
+
+def test_write_checks_a_stack_that_also_holds_pulumi_secret_values(monkeypatch, capsys, cert_pem, project):
+    """`secure:` values in the stack file do not stop the check (their plaintext is never read)."""
+    path = project / "Pulumi.prod.yaml"
+    path.write_text(path.read_text() + "  mcp-datascience:secrets:\n    pulumi:\n      values:\n        hf-token:\n"
+                    "          token:\n            secure: v1:AAAA\n")  # fmt: skip
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "cert-manager", "godaddy-api-key", "token", *extra))
+    assert (code, err.count("note:")) == (0, 0)
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "godaddy-api-key", "token", *extra))
+    assert code == 2
+    assert "pass --namespace cert-manager" in err
+
+
+def test_write_notes_a_credential_no_component_uses(monkeypatch, capsys, cert_pem, project):
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    code, _, err = seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-tokn", "token", *extra))
+    assert code == 0
+    assert "note: no component of stack prod uses credential 'hf-tokn'" in err
+    assert "hf-token" in err  # the ids it does use
+
+
+def test_write_through_a_symlink_keeps_the_link(monkeypatch, capsys, key, cert_pem, project):
+    (project / "shared").mkdir()
+    elsewhere = project / "shared" / "Pulumi.prod.yaml"
+    (project / "Pulumi.prod.yaml").rename(elsewhere)
+    (project / "Pulumi.prod.yaml").symlink_to(elsewhere)
+    extra = ["--stack", "prod", "--write", "--project-dir", str(project)]
+    assert seal_cli(monkeypatch, capsys, args_for(cert_pem, "data-science", "hf-token", "token", *extra))[0] == 0
+    assert (project / "Pulumi.prod.yaml").is_symlink()
+    written = yaml.safe_load(elsewhere.read_text())["config"]["mcp-datascience:secrets"]["sealed"]["ciphertexts"]
+    assert controller_unseal(key, written["hf-token"]["token"], b"data-science/hf-token") == VALUE
 
 
 def test_write_to_a_missing_stack_file_says_how_to_fix(monkeypatch, capsys, cert_pem, tmp_path):

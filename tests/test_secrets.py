@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from components import versions
 from components.config import parse_config
 from components.contracts import CredentialSpec, SecretRef
-from components.secrets import TYPE, how_to_provide, merge_specs, plan_materialisation
+from components.secrets import (
+    TYPE,
+    how_to_provide,
+    merge_specs,
+    network_policies,
+    plan_materialisation,
+    preflight,
+    scrape_targets,
+)
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
 from tests.stackconfig import base_config
@@ -189,6 +197,37 @@ def test_each_store_provider_renders_schema_valid(validators, provider):
         assert validator.errors(obj) == []
 
 
+def test_the_store_is_restricted_before_any_value_is_mapped(validators):
+    """A ClusterSecretStore without `conditions` serves every namespace: it must never
+    render unrestricted, not even while no credential has a remote key yet."""
+    run = run_program(
+        "prod", overrides={"secrets": {"backend": "external", "external": {"provider": PROVIDERS["aws"]}}}
+    )
+    [store] = [o for o in run.objects() if o["kind"] == "ClusterSecretStore"]
+    # The required GoDaddy key's namespace only (the HF token is optional and unmapped).
+    assert store["spec"]["conditions"] == [{"namespaces": ["cert-manager"]}]
+    assert validators("1.34").errors(store) == []
+    assert not [o for o in run.objects() if o["kind"] == "ExternalSecret"]
+
+
+def test_operator_pods_are_hardened_and_sized_explicitly(runs):
+    """Every ESO deployment states its security contexts and resources in the values
+    (the chart sets no resources, and the policy pack sees only the values)."""
+    values = runs[("external", "prod")].release("external-secrets").inputs["values"]
+    for where, block in (("controller", values), ("webhook", values["webhook"]), ("cert", values["certController"])):
+        pod, container = block["podSecurityContext"], block["securityContext"]
+        assert pod["enabled"] is True, where  # else the chart omits the block
+        assert container["enabled"] is True, where
+        assert pod["runAsNonRoot"] is True, where
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        assert container["allowPrivilegeEscalation"] is False, where
+        assert container["capabilities"] == {"drop": ["ALL"]}, where
+        assert container["readOnlyRootFilesystem"] is True, where
+        resources = block["resources"]
+        assert all(resources[kind][res] for kind in ("requests", "limits") for res in ("cpu", "memory")), where
+        assert block["image"] == versions.EXTERNAL_SECRETS_IMAGE, where
+
+
 def test_sealed_secret_unseals_into_the_consumer_secret(runs):
     run = runs[("sealed", "prod")]
     obj = run.find("SealedSecret", "hf-token", "data-science").inputs
@@ -218,7 +257,10 @@ def test_scope_annotation_and_custom_controller(run):
     obj = result.find("SealedSecret", "godaddy-api-key", "cert-manager").inputs
     annotation = {"sealedsecrets.bitnami.com/namespace-wide": "true"}
     assert obj["metadata"]["annotations"] == annotation  # the controller reads the label scope here
-    assert obj["spec"]["template"]["metadata"]["annotations"] == annotation
+    assert obj["spec"]["template"]["metadata"]["annotations"] == {
+        **annotation,
+        "sealedsecrets.bitnami.com/managed": "true",
+    }
     assert result.release("sealed-secrets").inputs["namespace"] == "sealed-secrets"
     assert (
         result.find("Namespace", "sealed-secrets").inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
@@ -232,6 +274,8 @@ def test_external_secret_maps_remote_keys(runs):
     assert obj["apiVersion"] == "external-secrets.io/v1"
     assert obj["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "mcp-datascience"}
     assert obj["spec"]["target"]["name"] == "hf-token"
+    # The Secret goes with its ExternalSecret; a value deleted in the store keeps the last one.
+    assert (obj["spec"]["target"]["creationPolicy"], obj["spec"]["target"]["deletionPolicy"]) == ("Owner", "Retain")
     assert obj["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/hf-token", "property": "token"}}]
     godaddy = run.find("ExternalSecret", "godaddy-api-key", "cert-manager").inputs
     assert godaddy["spec"]["data"] == [{"secretKey": "token", "remoteRef": {"key": "mcp/godaddy-api-key"}}]
@@ -283,6 +327,31 @@ def test_switching_backend_changes_only_the_layer(runs):
         assert SECRET in kinds["pulumi"]
 
 
+def secret_as_made(run: ProgramRun, backend: str, namespace: str, name: str) -> dict[str, Any]:
+    """Type, labels and annotations of the Secret the backend's object makes in the cluster."""
+    if backend == "sealed":
+        template = run.find("SealedSecret", name, namespace).inputs["spec"]["template"]
+        meta, kind = template["metadata"], template["type"]
+    elif backend == "external":
+        template = run.find("ExternalSecret", name, namespace).inputs["spec"]["target"]["template"]
+        meta, kind = template["metadata"], template["type"]
+    else:
+        secret = run.find("Secret", name, namespace).inputs
+        meta, kind = secret["metadata"], secret["type"]
+    return {"type": kind, "labels": meta["labels"], "annotations": meta.get("annotations")}
+
+
+def test_the_secret_is_the_same_with_every_backend(runs):
+    """Same type, labels and annotations whichever backend makes it; each carries the
+    Sealed Secrets `managed` annotation, so a later switch to `sealed` takes the live
+    Secret over (the controller refuses, and never retries, an unannotated one)."""
+    for cid, (namespace, _) in CREDENTIALS.items():
+        made = {b: secret_as_made(runs[(b, "prod")], b, namespace, cid) for b in ("sealed", "external", "pulumi")}
+        assert made["sealed"] == made["external"] == made["pulumi"], cid
+        assert made["sealed"]["annotations"] == {"sealedsecrets.bitnami.com/managed": "true"}
+        assert made["sealed"]["labels"]["mcp-datascience/credential"] == cid
+
+
 def test_consumers_read_the_refs(runs):
     run = runs[("sealed", "prod")]
     viewer = run.find("MCPServer", "dataset-viewer").inputs["spec"]
@@ -326,6 +395,45 @@ def test_a_real_update_refuses_a_missing_required_credential(monkeypatch):
     # Configured, the update goes ahead.
     configured = run_program("prod", overrides=backend_overrides("sealed"))
     assert configured.find("SealedSecret", "godaddy-api-key", "cert-manager")
+
+
+def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
+    import components.secrets as layer
+
+    config = parse_config({**base_config(), "dns": {"manage_records": True}}, "prod")
+    specs = [
+        CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy DNS-01"),
+        CredentialSpec("external-dns-godaddy", "external-dns", "external-dns-godaddy", ("api-key", "api-secret"),
+                       "external-dns GoDaddy"),
+    ]  # fmt: skip
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
+    monkeypatch.setattr(layer, "_offline", lambda: False)
+    assert [s.id for s in preflight(config, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: False)  # the update step of `pulumi up`
+    with pytest.raises(pulumi.RunError) as err:
+        preflight(config, specs, "prod")
+    message = str(err.value)
+    assert message.count("missing credential") == 2
+    for cmd in ("--namespace cert-manager --name godaddy-api-key --key token --stack prod --write",
+                "--namespace external-dns --name external-dns-godaddy --key api-key --stack prod --write",
+                "--namespace external-dns --name external-dns-godaddy --key api-secret --stack prod --write"):  # fmt: skip
+        assert cmd in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs __main__.py to call components.secrets.preflight before its first resource (lead's wiring)",
+)
+def test_a_refused_update_creates_nothing(monkeypatch):
+    """`pulumi up` must stop before any resource: the Python SDK still sends every
+    registration queued before the exception to the engine (run_pulumi_func waits for
+    outstanding RPCs), so a check inside the SecretsLayer comes too late."""
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    with pytest.raises(pulumi.RunError) as err:
+        run_program("prod")
+    assert type(err.value).__name__ == "ConfigError"
+    assert [r.type for r in err.value.registered] == []
 
 
 def test_missing_optional_credential_gets_no_ref():
@@ -458,9 +566,39 @@ def test_controller_network_policies(runs, run):
     assert {"default-deny", "allow-dns", "allow-kubernetes-api", "external-secrets-store"} <= set(eso)
     store_rules = eso["external-secrets-store"]["spec"]["egress"]
     assert {"to": [{"ipBlock": {"cidr": "10.20.0.5/32"}}], "ports": [{"protocol": "TCP", "port": 8200}]} in store_rules
+    # Only the controller reaches the store; only the webhook takes the API server's calls.
+    assert eso["external-secrets-store"]["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets"}
+    }
+    webhook = eso["external-secrets-webhook"]["spec"]
+    assert webhook["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "external-secrets-webhook"
+    assert [p["port"] for p in webhook["ingress"][0]["ports"]] == [10250]
     # The operator starts only after its namespace is confined.
     release = result.release("external-secrets")
     assert result.depends_on(release, result.find("NetworkPolicy", "default-deny", "external-secrets"))
+
+
+def test_controller_metrics_are_a_scrape_target_its_policy_admits():
+    """Prometheus (monitoring namespace) scrapes the controller's metrics Service, and the
+    controller's own policy lets exactly that namespace in on the metrics port."""
+    config = parse_config(base_config(), "prod")
+    [target] = scrape_targets(config)
+    assert (target.namespace, target.port) == ("kube-system", "metrics")
+    assert target.selector == {
+        "app.kubernetes.io/name": "sealed-secrets",
+        "app.kubernetes.io/instance": "sealed-secrets",
+        "app.kubernetes.io/component": "metrics",
+    }
+    [policy] = network_policies(config)
+    metrics = [rule for rule in policy["spec"]["ingress"] if [p["port"] for p in rule["ports"]] == [8081]]
+    assert metrics == [
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"protocol": "TCP", "port": 8081}],
+        }
+    ]
+    for backend, extra in (("external", {"external": {"provider": PROVIDERS["aws"]}}), ("pulumi", {})):
+        assert scrape_targets(parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")) == []
 
 
 @pytest.mark.parametrize(
@@ -477,6 +615,12 @@ def test_missing_credential_names_the_command_per_backend(backend, command):
     config = parse_config({**base_config(), "secrets": {"backend": backend, **extra}}, "prod")
     spec = CredentialSpec("godaddy-api-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
     assert command in how_to_provide(config, spec, "prod")
+    # A credential whose id is not its Secret's name: the seal command names the id.
+    renamed = CredentialSpec("dns-key", "cert-manager", "godaddy-api-key", ("token",), "GoDaddy key")
+    if backend == "sealed":
+        assert "--name godaddy-api-key --id dns-key --key token" in how_to_provide(config, renamed, "prod")
+    else:
+        assert ".dns-key.token" in how_to_provide(config, renamed, "prod")
 
 
 @pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
