@@ -15,11 +15,16 @@ from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
-from components.secrets import SecretsLayer, SecretsLayerArgs
+from components.secrets import SecretsLayer, SecretsLayerArgs, preflight
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
 plan = build_plan(config)
+
+# Every credential the components declare. In a real update a missing required one
+# stops the program here, before the first resource is registered.
+credential_specs = [*plan.credentials, *credentials(config), *monitoring_component.credentials(config)]
+preflight(config, credential_specs)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
 # chart writes its RoleBinding into it.
@@ -39,7 +44,7 @@ secrets = SecretsLayer(
     "secrets",
     SecretsLayerArgs(
         config=config,
-        specs=[*plan.credentials, *credentials(config), *monitoring_component.credentials(config)],
+        specs=credential_specs,
         namespaces={
             config.mcp.namespace: mcp_namespace,
             **edge_namespaces,

@@ -37,7 +37,7 @@ from pulumi.runtime import settings as pulumi_settings
 
 from components import netpol, versions
 from components.config import PROJECT, ConfigError, StackConfig
-from components.contracts import CredentialSpec, ScrapeTarget, SecretRef
+from components.contracts import CredentialSpec, SecretRef
 from components.helm import helm_release
 from components.k8s import labels, owner_labels, restricted_namespace
 
@@ -351,18 +351,6 @@ ESO_WEBHOOK_LABELS = {
 }
 ESO_WEBHOOK_PORT = 10250  # chart webhook.port
 ESO_METRICS_PORT = 8080  # chart metrics.listen.port (controller, webhook and cert controller)
-
-
-def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
-    """The Sealed Secrets controller's metrics Service, for a ServiceMonitor: the chart
-    always renders `<fullname>-metrics` (port `metrics` -> container port 8081) with its
-    common labels plus `app.kubernetes.io/component: metrics` (templates/service.yaml).
-    The ESO chart's metrics Services are off by default and not scraped."""
-    sealed = config.secrets.sealed
-    if config.secrets.backend != "sealed" or not sealed.install_controller:
-        return []
-    selector = {**SEALED_CONTROLLER_LABELS, "app.kubernetes.io/component": "metrics"}
-    return [ScrapeTarget(name=SEALED_RELEASE, namespace=sealed.controller_namespace, selector=selector, port="metrics")]
 
 
 def _policy(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
