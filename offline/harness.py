@@ -395,7 +395,7 @@ def run_program(
 def _program_environment(root: Path) -> Iterator[None]:
     """Pulumi runs a program from its project directory, importable from there."""
     old_cwd = Path.cwd()
-    _forget_modules_outside(root)
+    saved_modules = _forget_modules_outside(root)
     sys.path.insert(0, str(root))
     saved_env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PULUMI_CONFIG")}
     os.chdir(root)
@@ -406,16 +406,26 @@ def _program_environment(root: Path) -> Iterator[None]:
         with contextlib.suppress(ValueError):
             sys.path.remove(str(root))
         os.environ.update(saved_env)
+        if saved_modules:
+            # Put the caller's modules back (dropping this run's), so classes it imported
+            # before (ConfigError, say) are still the ones the next run raises.
+            for name in {n.split(".")[0] for n in saved_modules}:
+                for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+                    del sys.modules[loaded]
+            sys.modules.update(saved_modules)
 
 
-def _forget_modules_outside(root: Path) -> None:
-    """Drop cached imports of the program's packages that came from another checkout."""
+def _forget_modules_outside(root: Path) -> dict[str, Any]:
+    """Drop cached imports of the program's packages that came from another checkout;
+    returns them (name -> module) so they can be restored after the run."""
     packages = {p.parent.name for p in root.glob("*/__init__.py")}
+    dropped: dict[str, Any] = {}
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] in packages:
             origin = getattr(module, "__file__", None)
             if origin and not Path(origin).resolve().is_relative_to(root.resolve()):
-                del sys.modules[name]
+                dropped[name] = sys.modules.pop(name)
+    return dropped
 
 
 # ---------------------------------------------------------------------------
