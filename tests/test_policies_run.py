@@ -143,17 +143,41 @@ def test_config_facts_follow_the_catalog_and_the_stack(path):
     assert settings["secret-no-literal-data"].properties["secretsBackend"] == stack_secrets_backend(path.stem)
 
 
+def pinned_workload_images() -> list[str]:
+    """Every image reference components/versions.py pins for a workload (not BASE_IMAGES,
+    which only Dockerfiles use, nor SERVER_IMAGES, which live under images.registry)."""
+    refs: list[str] = []
+
+    def add(value: object) -> None:
+        if isinstance(value, str):
+            refs.append(value)
+        elif isinstance(value, dict) and "repository" in value:
+            registry = f"{value['registry']}/" if value.get("registry") else ""
+            refs.append(f"{registry}{value['repository']}:{value['tag']}")
+
+    for name in dir(versions):
+        if name.endswith("_IMAGE"):
+            add(getattr(versions, name))
+        elif name.endswith("_IMAGES") and name not in ("BASE_IMAGES", "SERVER_IMAGES"):
+            for value in getattr(versions, name).values():
+                add(value)
+    return refs
+
+
+def test_pinned_workload_images_are_found():
+    refs = pinned_workload_images()
+    # The lists the charts and operators run, whichever secrets backend or edge is chosen.
+    for expected in ("external-secrets/external-secrets:v2.9.0", "bitnami/sealed-secrets-controller:", "vmcp:"):
+        assert any(expected in r for r in refs), expected
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_allowed_registries_cover_every_pinned_image(path):
     allowed = reconcile(ALL_POLICIES, load_policy_config(path))["workload-image-registry"].properties[
         "allowedRegistries"
     ]
     refs = [
-        *versions.TOOLHIVE_IMAGES.values(),
-        versions.NGINX_INGRESS_IMAGE,
-        *versions.NGINX_GATEWAY_FABRIC_IMAGES.values(),
-        f"{versions.GODADDY_WEBHOOK_IMAGE['repository']}:{versions.GODADDY_WEBHOOK_IMAGE['tag']}",
-        f"{versions.EXTERNAL_DNS_IMAGE['repository']}:{versions.EXTERNAL_DNS_IMAGE['tag']}",
+        *pinned_workload_images(),
         "quay.io/jetstack/cert-manager-controller:v1.21.1",  # the chart's own default
         f"{stack_images_registry(path.stem)}/penrose-mcp:0.1.0",  # images.registry of the stack
     ]
@@ -229,6 +253,38 @@ def test_shipped_dev_stack_passes_with_advisories(dev):
 def test_prod_variants_pass(run, overrides):
     report = check_run(run("prod", overrides), overrides=overrides)
     assert report.violations == []
+
+
+def config_for_backend(tmp_path: Path, stack: str, backend: str) -> Path:
+    """The shipped policy config of `stack` with secretsBackend set to `backend`."""
+    raw = json.loads((CONFIG_DIR / f"{stack}.json").read_text())
+    raw["secret-no-literal-data"]["secretsBackend"] = backend
+    path = tmp_path / f"{stack}-{backend}.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
+def test_prod_passes_with_every_secrets_backend(run, tmp_path, backend):
+    """Each backend's objects (SealedSecrets and their controller, ExternalSecrets with the
+    operator chart, Secrets from `secure:` Pulumi config) pass the prod pack."""
+    from tests.test_secrets import backend_overrides
+
+    overrides = backend_overrides(backend)
+    report = check_run(run("prod", overrides), config_for_backend(tmp_path, "prod", backend), overrides=overrides)
+    assert report.violations == []
+
+
+def test_secure_config_values_are_read_as_the_program_reads_them(tmp_path):
+    """`secure:` ciphertext in the stack file (secrets.pulumi.values) is a secret, not a
+    plaintext value: the offline run reads the backend without tripping over it."""
+    overrides = {
+        "secrets.backend": "pulumi",
+        "secrets.pulumi.values": {"hf-token": {"token": {"secure": "v1:AAAA"}}},
+    }
+    assert stack_secrets_backend("prod", overrides) == "pulumi"
+    report = check_stack("prod", config_for_backend(tmp_path, "prod", "pulumi"), overrides=overrides)
+    assert report.mandatory == []
 
 
 # ---------------------------------------------------------------------------

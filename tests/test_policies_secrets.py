@@ -124,3 +124,70 @@ def test_allowed_names_and_empty_values_pass():
         )
         == []
     )
+
+
+# ---------------------------------------------------------------------------
+# Literal credentials a Helm chart would store in a Secret of its own
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        ({"grafana": {"adminPassword": "hunter2"}}, "grafana.adminPassword"),
+        ({"provider": {"cloudflare": {"apiToken": "cf-abc"}}}, "provider.cloudflare.apiToken"),
+        ({"auth": {"clientSecret": "s3cret"}}, "auth.clientSecret"),
+        ({"godaddy": {"apiKey": "k", "apiSecret": "s"}}, "godaddy.apiKey"),
+    ],
+)
+def test_literal_credential_in_helm_values_fails_with_a_real_backend(values, path):
+    release = resource(kube.HELM_RELEASE, helm(values), name="rel")
+    found = messages(stack_violations(secrets.SECRET_NO_LITERAL_DATA, [release], {"secretsBackend": "external"}))
+    expected = (
+        f"Helm release edge/rel values {path} holds a literal credential, which the chart stores in a Secret of "
+        "its own although secrets.backend is external"
+    )
+    assert expected in found
+    assert not any("cf-abc" in m or "hunter2" in m or "s3cret" in m for m in found)  # never echo the value
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # References to a Secret, key names, booleans and provider placeholders are not credentials.
+        {"grafana": {"admin": {"existingSecret": "grafana-admin", "passwordKey": "admin-password"}}},
+        {"serviceAccount": {"automountServiceAccountToken": False}},
+        {"grafana": {"adminPassword": "$__file{/etc/secrets/admin-password}"}},
+        {"grafana": {"adminPassword": ""}},
+    ],
+)
+def test_helm_values_referencing_a_secret_pass(values):
+    release = resource(kube.HELM_RELEASE, helm(values), name="rel")
+    assert stack_violations(secrets.SECRET_NO_LITERAL_DATA, [release], {"secretsBackend": "sealed"}) == []
+
+
+def test_helm_values_credentials_are_the_pulumi_backends_business():
+    release = resource(kube.HELM_RELEASE, helm({"grafana": {"adminPassword": "hunter2"}}), name="rel")
+    assert stack_violations(secrets.SECRET_NO_LITERAL_DATA, [release], {"secretsBackend": "pulumi"}) == []
+
+
+def test_a_secret_with_literal_string_data_in_the_shipped_stack_fails(prod):
+    """A whole-stack break: a literal Secret added to the prod stack fails the offline run."""
+    import copy
+
+    from offline.harness import Registered
+    from offline.policy_run import check_run
+
+    def add_literal_secret(run):
+        obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "leak", "namespace": "data-science"}}
+        obj["stringData"] = {"token": "hunter2"}
+        urn = "urn:pulumi:prod::mcp-datascience::kubernetes:core/v1:Secret::leak"
+        run.resources.append(Registered(urn, kube.SECRET, "leak", True, "", [], obj, [], {}))
+
+    report = check_run(copy.deepcopy(prod), transform=add_literal_secret)
+    assert report.exit_code == 1
+    [found] = report.of("secret-no-literal-data")
+    assert found.resource == f"leak ({kube.SECRET})"
+    assert "Secret data-science/leak carries literal data (keys ['token']) although secrets.backend is sealed" in (
+        found.message
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from .base import resource_policy, stack_policy, string_list
-from .kube import HELM_RELEASE, SECRET, annotations, as_dict, describe, values_env, workload_env
+from .kube import HELM_RELEASE, SECRET, annotations, as_dict, describe, dotted, values_env, walk, workload_env
 from .stackview import StackView
 
 GENERATED_BY = "mcp-datascience.finetunings.ai/generated-by"
@@ -29,8 +29,20 @@ SECRET_CONFIG = {
         "description": "The stack's secrets.backend. With sealed or external, credentials reach the cluster as "
         "SealedSecrets or ExternalSecrets, never as Secrets with data in the Pulumi program.",
         "default": "sealed",
-    }
+    },
+    "valuesCredentialKeys": {
+        "type": "string",
+        "description": "Regular expression (Python re, searched) for Helm values keys that carry a credential itself "
+        "(adminPassword, apiKey, clientSecret, token...), not a reference to one (existingSecret, passwordKey). "
+        "A chart stores such a value in a Secret of its own, which is literal Secret data.",
+        "default": r"(?i)^((admin|root|user|db|database|redis|smtp|basic[-_]?auth)[-_]?)?(password|passwd)$"
+        r"|^((api|auth|access|bearer|bot|client|github|hf|slack)[-_]?)?token$"
+        r"|^(api|access|secret|private|client)[-_]?(key|secret)$",
+    },
 }
+
+# Values that name where a credential lives instead of holding it (Grafana file/env providers).
+_REFERENCE_PREFIXES = ("$__file{", "$__env{", "$__vault{", "${")
 
 
 def _check_secret_data(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
@@ -58,17 +70,30 @@ def _check_secret_data(args: StackValidationArgs, report: ReportViolation, confi
             f"{where} carries literal data (keys {keys}) although secrets.backend is {backend}",
             secret.urn,
         )
+    pattern = re.compile(str(config["valuesCredentialKeys"]))
+    for release in view.of_type(HELM_RELEASE):
+        where = describe(release.resource_type, release.props, release.name)
+        for path, node in walk(release.props.get("values")):
+            literal = isinstance(node, str) and node and not node.startswith(_REFERENCE_PREFIXES)
+            if path and literal and pattern.search(path[-1]):
+                report(
+                    f"{where} values {dotted(path)} holds a literal credential, which the chart stores in a "
+                    f"Secret of its own although secrets.backend is {backend}",
+                    release.urn,
+                )
 
 
 SECRET_NO_LITERAL_DATA = stack_policy(
     "secret-no-literal-data",
-    "With secrets.backend sealed or external, the stack creates no Secret with literal data or stringData; "
+    "With secrets.backend sealed or external, the stack creates no Secret with literal data or stringData, and "
+    "no Helm release hands its chart a literal credential (adminPassword, apiKey, token... in values); "
     f"Secrets whose data the program generates with pulumi-random (annotated {GENERATED_BY}: {PULUMI_RANDOM} "
     "and depending on a random: resource) are the exception.",
     _check_secret_data,
     severity=Severity.CRITICAL,
-    remediation="Provide the credential through the SecretsLayer (a SealedSecret ciphertext or an ExternalSecret), "
-    "or generate it with pulumi-random and annotate the Secret.",
+    remediation="Provide the credential through the SecretsLayer (a SealedSecret ciphertext or an ExternalSecret) "
+    "and point the chart at that Secret (existingSecret and the like), or generate it with pulumi-random and "
+    "annotate the Secret.",
     config=SECRET_CONFIG,
 )
 
