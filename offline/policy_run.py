@@ -283,17 +283,18 @@ def evaluate(
             resource = names.get(urn, urn) if urn else "(stack)"
             report.violations.append(Violation(policy.name, EnforcementLevel.ADVISORY, message, urn, resource))
 
+        # The engine hands each policy its config through a protobuf Struct (Configure):
+        # numbers arrive as floats there too.
+        config = engine_shaped(dict(setting.properties))
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(
-                    r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(setting.properties), {}
-                )
+                args = ResourceValidationArgs(r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(config), {})
                 try:
                     _finish(policy.validate(args, reporter(r.urn)))
                 except UnknownValueError as exc:
                     unknown(exc, r.urn)
         elif isinstance(policy, StackValidationPolicy):
-            args = StackValidationArgs(list(stack_resources.values()), dict(setting.properties), {})
+            args = StackValidationArgs(list(stack_resources.values()), dict(config), {})
             try:
                 _finish(policy.validate(args, reporter(None)))
             except UnknownValueError as exc:

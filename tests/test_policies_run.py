@@ -397,6 +397,53 @@ def test_values_unknown_during_preview_make_the_policy_advisory(prod):
 
 
 # ---------------------------------------------------------------------------
+# Fidelity: what the policies receive is what the engine hands them
+# ---------------------------------------------------------------------------
+
+
+def test_policies_receive_what_the_engine_hands_them(prod, tmp_path):
+    """Resource policies see every registered resource (components included) one by one;
+    stack policies see them all with parent and dependencies linked as PolicyResources;
+    props and config numbers are floats (protobuf Struct); config has schema defaults."""
+    from pulumi_policy import PolicyConfigSchema
+
+    seen: dict[str, object] = {"resources": [], "configs": []}
+
+    def on_resource(args, _report):
+        seen["resources"].append(args.urn)
+        seen["configs"].append(args.get_config())
+
+    def on_stack(args, _report):
+        seen["stack"] = args.resources
+        seen["stack_config"] = args.get_config()
+
+    schema = PolicyConfigSchema(properties={"limit": {"type": "integer", "default": 3}})
+    spies = [
+        ResourceValidationPolicy("spy-resource", "spy", on_resource, config_schema=schema),
+        StackValidationPolicy("spy-stack", "spy", on_stack, config_schema=schema),
+    ]
+    config = tmp_path / "spy.json"
+    config.write_text(json.dumps({"all": "mandatory", "spy-stack": {"limit": 7}}))
+    run = copy.deepcopy(prod)
+    report = check_run(run, config, policies=spies)
+    assert report.violations == []
+
+    assert seen["resources"] == [r.urn for r in run.resources]
+    assert {type(c["limit"]) for c in seen["configs"]} == {float}  # schema default 3, as a float
+    assert seen["stack_config"] == {"limit": 7.0}
+    by_urn = {r.urn: r for r in seen["stack"]}
+    assert set(by_urn) == {r.urn for r in run.resources}
+    server = run.find("MCPServer", "penrose", "data-science")
+    policy_server = by_urn[server.urn]
+    assert policy_server.parent is by_urn[server.parent]  # the MCPServerSet component
+    assert policy_server.parent.resource_type == "mcp-datascience:index:MCPServerSet"
+    assert policy_server.dependencies  # the telemetry config, service account, namespace...
+    assert [d.urn for d in policy_server.dependencies] == [d for d in server.dependencies if d in by_urn]
+    assert all(d is by_urn[d.urn] for d in policy_server.dependencies)
+    assert isinstance(policy_server.props["spec"]["proxyPort"], float)
+
+
+# ---------------------------------------------------------------------------
 # The command (`make policy STACK=...`)
 # ---------------------------------------------------------------------------
 
