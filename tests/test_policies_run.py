@@ -364,6 +364,56 @@ def test_same_break_is_advisory_in_dev(dev, transform, policy, resource, fragmen
     assert any(v.resource.startswith(resource) and fragment in v.message for v in found)
 
 
+@pytest.mark.parametrize("case", BREAKS, ids=[b[1] for b in BREAKS])
+@pytest.mark.parametrize("env", [("prod", 1, "[mandatory]"), ("dev", 0, "[advisory]")], ids=["prod", "dev"])
+def test_make_policy_prints_the_break_and_exits_by_level(monkeypatch, capsys, stack_runs, case, env):
+    """What `make policy STACK=<stack>` prints and returns for each break: the program run
+    is the shipped one with the break applied, everything after it is the command's own."""
+    from offline import policy_run
+
+    transform, policy, resource, fragment = case
+    stack, code, tag = env
+
+    def broken_run(name, overrides=None):
+        run = copy.deepcopy(stack_runs[name])
+        transform(run)
+        return run
+
+    monkeypatch.setattr(policy_run, "run_program", broken_run)
+    assert main(["--stack", stack]) == code
+    out = capsys.readouterr().out
+    assert f"{tag} {policy} (" in out
+    [line] = [line for line in out.splitlines() if line.startswith(f"  - {resource}") and fragment in line]
+    assert line
+    assert out.rstrip().endswith("FAIL" if code else "PASS")
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external"])
+def test_literal_data_in_a_secrets_layer_template_fails_prod(run, tmp_path, backend):
+    """The SecretsLayer's own objects: a literal value in a SealedSecret or ExternalSecret
+    template lands in the Secret as plain data."""
+    from tests.test_secrets import backend_overrides
+
+    overrides = backend_overrides(backend)
+    kind = {"sealed": "SealedSecret", "external": "ExternalSecret"}[backend]
+
+    def literal_template(result: ProgramRun) -> None:
+        spec = _object(result, kind, "hf-token").inputs["spec"]
+        template = spec["template"] if backend == "sealed" else spec["target"].setdefault("template", {})
+        template.setdefault("data", {})["extra"] = "hf_literal"
+
+    report = check_run(
+        run("prod", overrides), config_for_backend(tmp_path, "prod", backend), overrides=overrides,
+        transform=literal_template,
+    )  # fmt: skip
+    assert report.exit_code == 1
+    [found] = report.violations
+    assert found.policy == "secret-no-literal-data"
+    assert found.resource.endswith(f":{kind})")  # the resource, by name and type
+    assert f"{kind} data-science/hf-token writes literal data into its Secret" in found.message
+    assert "hf_literal" not in found.message
+
+
 @pytest.mark.parametrize(("stack", "code", "level"), [("prod", 1, MANDATORY), ("dev", 0, ADVISORY)])
 def test_break_through_config_short_stream_timeout(stack, code, level):
     report = check_stack(stack, overrides={"edge.stream_timeout_seconds": 60})

@@ -191,3 +191,68 @@ def test_a_secret_with_literal_string_data_in_the_shipped_stack_fails(prod):
     assert "Secret data-science/leak carries literal data (keys ['token']) although secrets.backend is sealed" in (
         found.message
     )
+
+
+# ---------------------------------------------------------------------------
+# SealedSecret / ExternalSecret templates
+# ---------------------------------------------------------------------------
+
+
+def sealed(template_data: dict | None = None) -> dict:
+    template: dict = {"type": "Opaque", "metadata": {"name": "hf-token", "namespace": "data-science"}}
+    if template_data is not None:
+        template["data"] = template_data
+    return {
+        "metadata": {"name": "hf-token", "namespace": "data-science"},
+        "spec": {"encryptedData": {"token": "AgB4c2lwaGVydGV4dA=="}, "template": template},
+    }
+
+
+def external(template_data: dict | None = None) -> dict:
+    target: dict = {"name": "hf-token"}
+    if template_data is not None:
+        target["template"] = {"data": template_data}
+    return {
+        "metadata": {"name": "hf-token", "namespace": "data-science"},
+        "spec": {
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "mcp-datascience"},
+            "target": target,
+            "data": [{"secretKey": "token", "remoteRef": {"key": "mcp/hf-token"}}],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("type_", "props"),
+    [
+        (secrets.SEALED_SECRET, sealed()),
+        (secrets.SEALED_SECRET, sealed({"config.json": '{"token": "{{ index . "token" }}"}'})),
+        (secrets.EXTERNAL_SECRET_TYPES[0], external()),
+        (secrets.EXTERNAL_SECRET_TYPES[0], external({"url": "https://x/?t={{ .token }}"})),
+    ],
+)
+def test_templates_over_the_decrypted_keys_pass(type_, props):
+    found = stack_violations(secrets.SECRET_NO_LITERAL_DATA, [resource(type_, props)], {"secretsBackend": "sealed"})
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "expected"),
+    [
+        (
+            secrets.SEALED_SECRET,
+            sealed({"token": "hf_literal", "user": "{{ .user }}"}),
+            "SealedSecret data-science/hf-token writes literal data into its Secret (spec.template.data keys "
+            "['token'] hold no template) although secrets.backend is sealed",
+        ),
+        (
+            secrets.EXTERNAL_SECRET_TYPES[0],
+            external({"password": "hunter2"}),
+            "ExternalSecret data-science/hf-token writes literal data into its Secret (spec.target.template.data "
+            "keys ['password'] hold no template) although secrets.backend is sealed",
+        ),
+    ],
+)
+def test_literal_template_data_fails(type_, props, expected):
+    found = stack_violations(secrets.SECRET_NO_LITERAL_DATA, [resource(type_, props)], {"secretsBackend": "sealed"})
+    assert messages(found) == [expected]
