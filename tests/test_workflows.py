@@ -357,3 +357,34 @@ def test_the_stacks_pull_exactly_what_ci_pushes(stack_runs, stack):
     }
     assert pulled, "no MCPServer pulls from images.registry"
     assert pulled <= pushed
+
+
+def _with_values() -> list[tuple[str, str]]:
+    """(file, value) of every string input handed to an action, one line each."""
+    out = []
+    for path in ACTION_FILES:
+        data = load(path)
+        jobs = data.get("jobs", {}).values() if "jobs" in data else [{"steps": data["runs"]["steps"]}]
+        for job in jobs:
+            for step in job.get("steps", []):
+                for value in (step.get("with") or {}).values():
+                    if isinstance(value, str):
+                        out += [(path.name, line.strip()) for line in value.splitlines() if line.strip()]
+    return out
+
+
+def test_every_path_handed_to_an_action_exists():
+    """Paths in `with:` (policy pack and configs, cache dependency files, setup inputs) exist
+    for every stack; the test job's checkout prefix and the composite's directory input
+    resolve to the repository root."""
+    checked = 0
+    for name, value in _with_values():
+        for stack in STACKS:
+            text = value.replace("${{ matrix.stack }}", stack).replace("${{ inputs.directory }}/", "")
+            text = text.removeprefix("mcp-datascience/")
+            # A repository path: a file with an extension, or the policy pack directory.
+            if "${{" in text or not (re.search(r"\.(json|txt|ya?ml|lock)$", text) or text == "policies"):
+                continue
+            assert (ROOT / text).exists(), f"{name}: {value} -> {text} does not exist"
+            checked += 1
+    assert checked >= 6
