@@ -424,6 +424,47 @@ def test_break_through_config_short_stream_timeout(stack, code, level):
     assert any("nginx.org/proxy-read-timeout is 60s (< 3600s)" in v.message for v in found)
 
 
+@pytest.mark.parametrize(("stack", "code", "level"), [("prod", 1, MANDATORY), ("dev", 0, ADVISORY)])
+def test_break_through_config_literal_token_in_server_env(stack, code, level):
+    """A credential pasted into the stack file as a server env var (mcp.servers.<n>.env)."""
+    env = {"DATAHUB_GMS_URL": "https://datahub.finetunings.ai/api/gms", "DATAHUB_GMS_TOKEN": "eyJ-literal"}
+    report = check_stack(stack, overrides={"mcp.servers.datahub.env": env})
+    assert report.exit_code == code
+    [found] = report.of("env-no-literal-credentials")
+    assert found.level == level
+    assert found.resource.startswith("mcp-mcpserver-datahub ")
+    assert (
+        found.message == "MCPServer data-science/datahub container 'mcp': env DATAHUB_GMS_TOKEN holds a literal value"
+    )
+    assert {v.policy for v in report.mandatory} <= {"env-no-literal-credentials"}
+
+
+def test_gateway_api_route_publishing_metrics_fails_prod(run):
+    overrides = {"edge.controller": "gateway-api"}
+
+    def metrics_match(result: ProgramRun) -> None:
+        route = _object(result, "HTTPRoute", "mcp-pandas")
+        route.inputs["spec"]["rules"][0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/pandas/metrics"}}]
+
+    report = check_run(run("prod", overrides), overrides=overrides, transform=metrics_match)
+    assert report.exit_code == 1
+    [found] = report.of("route-no-metrics")
+    assert found.resource.startswith("edge-httproute-data-science-mcp-pandas ")
+    assert found.message.startswith("HTTPRoute data-science/mcp-pandas publishes /pandas/metrics -> mcp-pandas-proxy")
+
+
+def test_plain_http_repository_on_a_stack_release_fails_prod(prod):
+    def http_repo(result: ProgramRun) -> None:
+        result.release("sealed-secrets").inputs["repositoryOpts"]["repo"] = (
+            "http://bitnami-labs.github.io/sealed-secrets"
+        )
+
+    report = _report(prod, http_repo)
+    assert report.exit_code == 1
+    [found] = report.of("helm-release-pinned")
+    assert "Helm release kube-system/sealed-secrets pulls chart 'sealed-secrets' from 'http://" in found.message
+
+
 def test_mismatched_secrets_backend_is_a_config_error():
     with pytest.raises(PolicyConfigError, match=r"uses secrets\.backend 'pulumi': make them agree"):
         check_stack("prod", overrides={"secrets.backend": "pulumi"})
