@@ -47,7 +47,18 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from offline.harness import PROJECT, PROJECT_ROOT, ProgramRun, Registered, StackFileError, read_stack_file, run_program
+from components.config import StackConfig, parse_config
+from offline.harness import (
+    PROJECT,
+    PROJECT_ROOT,
+    ProgramRun,
+    Registered,
+    StackFileError,
+    read_stack_file,
+    run_program,
+    to_pulumi_config,
+    with_overrides,
+)
 
 CONFIG_DIR = PROJECT_ROOT / "policies" / "config"
 LEVELS = {level.value: level for level in EnforcementLevel}
@@ -272,17 +283,18 @@ def evaluate(
             resource = names.get(urn, urn) if urn else "(stack)"
             report.violations.append(Violation(policy.name, EnforcementLevel.ADVISORY, message, urn, resource))
 
+        # The engine hands each policy its config through a protobuf Struct (Configure):
+        # numbers arrive as floats there too.
+        config = engine_shaped(dict(setting.properties))
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(
-                    r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(setting.properties), {}
-                )
+                args = ResourceValidationArgs(r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(config), {})
                 try:
                     _finish(policy.validate(args, reporter(r.urn)))
                 except UnknownValueError as exc:
                     unknown(exc, r.urn)
         elif isinstance(policy, StackValidationPolicy):
-            args = StackValidationArgs(list(stack_resources.values()), dict(setting.properties), {})
+            args = StackValidationArgs(list(stack_resources.values()), dict(config), {})
             try:
                 _finish(policy.validate(args, reporter(None)))
             except UnknownValueError as exc:
@@ -295,17 +307,33 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
-def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None) -> str:
-    """The stack's validated `secrets.backend`."""
-    from components.config import parse_config
-    from offline.harness import with_overrides
-
-    raw = read_stack_file(stack)
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = PROJECT_ROOT) -> StackConfig:
+    """The stack's validated config, read the way the program reads it (components/config.py
+    load_config): `secure:` values become secret placeholders (their ciphertext cannot be
+    decrypted offline) and structured values are JSON-decoded."""
+    raw = read_stack_file(stack, root)
     if overrides:
         raw = with_overrides(raw, overrides)
+    values, secret_keys = to_pulumi_config(raw)
     prefix = f"{PROJECT}:"
-    config = parse_config({k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}, stack)
-    return config.secrets.backend
+    data = {k[len(prefix) :]: _decoded(v) for k, v in values.items() if k.startswith(prefix)}
+    secrets = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
+    return parse_config(data, stack, secrets)
+
+
+def _decoded(value: str) -> Any:
+    """Pulumi hands structured config over as JSON text and scalars as strings."""
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The stack's validated `secrets.backend`."""
+    return stack_config(stack, overrides).secrets.backend
 
 
 def _pack() -> list[Policy]:

@@ -255,6 +255,39 @@ def test_metrics_paths_and_whole_service_prefixes_fail():
     ]
 
 
+def _grafana_ui(path: str = "/") -> dict:
+    return ingress(
+        "ui-grafana", "monitoring", "grafana." + DOMAIN, path, "kube-prometheus-stack-grafana", 3000, path_type="Prefix"
+    )
+
+
+def test_a_ui_published_at_its_root_publishes_its_metrics():
+    """Grafana serves /metrics on its HTTP port (grafana.ini [metrics] enabled by default), so
+    publishing it at '/' publishes /metrics too."""
+    assert violations(edge.ROUTE_NO_METRICS, kube.INGRESS, _grafana_ui()) == [
+        "Ingress monitoring/ui-grafana publishes the whole of kube-prometheus-stack-grafana under prefix /, which "
+        "includes its /metrics"
+    ]
+    route = _httproute(
+        "https",
+        rules=[
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                "backendRefs": [{"name": "kube-prometheus-stack-grafana", "port": 3000}],
+            }
+        ],
+    )
+    assert len(violations(edge.ROUTE_NO_METRICS, kube.HTTP_ROUTE, route)) == 1
+
+
+def test_metrics_services_are_configurable():
+    # A Grafana whose /metrics sits behind basic auth may be taken off the list.
+    assert violations(edge.ROUTE_NO_METRICS, kube.INGRESS, _grafana_ui(), {"metricsServices": ["^mcp-"]}) == []
+    # Services that do not serve /metrics on the routed port pass at their root.
+    jaeger = ingress("ui-jaeger", "monitoring", "jaeger." + DOMAIN, "/", "jaeger", 16686, path_type="Prefix")
+    assert violations(edge.ROUTE_NO_METRICS, kube.INGRESS, jaeger) == []
+
+
 # ---------------------------------------------------------------------------
 # Maintained controller
 # ---------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def violations(props: dict, type_: str = HELM_RELEASE) -> list[str]:
             "version": "2.18.5",
             "repositoryOpts": {"repo": "https://bitnami-labs.github.io/sealed-secrets"},
         },
+        {"chart": "https://charts.example.com/z-1.0.0.tgz", "version": "1.0.0"},
+        {"chart": "z", "version": "v1.0.0-rc.1", "repositoryOpts": {"repo": "oci://ghcr.io/x"}},
     ],
 )
 def test_pinned_charts_pass(props):
@@ -42,14 +44,27 @@ def test_pinned_charts_pass(props):
 @pytest.mark.parametrize(
     ("props", "fragment"),
     [
-        ({"chart": "oci://ghcr.io/x/y"}, "at no version"),
-        ({"chart": "oci://ghcr.io/x/y", "version": "^1.2"}, "at ^1.2"),
-        ({"chart": "z", "version": "1.0.0", "repositoryOpts": {"repo": "http://charts.example.com"}}, "from 'http://"),
-        ({"chart": "z", "version": "1.0.0"}, "from 'no repository'"),
+        ({"chart": "oci://ghcr.io/x/y"}, "installs chart 'oci://ghcr.io/x/y' at no version"),
+        ({"chart": "oci://ghcr.io/x/y", "version": "^1.2"}, "at ^1.2 (an exact version is required)"),
+        (
+            {"chart": "z", "version": "1.0.0", "repositoryOpts": {"repo": "http://charts.example.com"}},
+            "from 'http://charts.example.com', which is neither https:// nor oci://",
+        ),
+        # A plain-HTTP repository next to an OCI chart is still a source Helm talks to.
+        (
+            {"chart": "oci://ghcr.io/x/y", "version": "1.0.0", "repositoryOpts": {"repo": "http://charts.example"}},
+            "from 'http://charts.example', which is neither https:// nor oci://",
+        ),
+        (
+            {"chart": "http://charts.example.com/z-1.0.0.tgz", "version": "1.0.0"},
+            "pulls chart 'http://charts.example.com/z-1.0.0.tgz' over a URL that is neither https:// nor oci://",
+        ),
+        ({"chart": "z", "version": "1.0.0"}, "names chart 'z' without a repository"),
     ],
 )
 def test_unpinned_or_insecure_charts_fail(props, fragment):
-    [message] = violations(props)
+    [message] = violations({"name": "rel", "namespace": "edge", **props})
+    assert message.startswith("Helm release edge/rel ")
     assert fragment in message
 
 

@@ -190,3 +190,59 @@ def test_anonymous_vmcp_aggregating_code_execution_fails():
         kube.VIRTUAL_MCP_SERVER, vmcp("gov-data", incomingAuth={"type": "oidc", "oidcConfigRef": OIDC})
     )
     assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
+
+
+def _service(name: str, selector: dict, type_: str = "ClusterIP") -> object:
+    props = {
+        "metadata": {"name": name, "namespace": "data-science"},
+        "spec": {"type": type_, "selector": selector, "ports": [{"name": "http", "port": 80}]},
+    }
+    return resource(kube.SERVICE, props)
+
+
+@pytest.mark.parametrize("type_", ["LoadBalancer", "NodePort"])
+def test_code_executing_proxy_behind_an_external_service_fails(type_):
+    """Published without any route: a LoadBalancer or NodePort Service selecting the proxy."""
+    proxy = _service("dx-public", {"app.kubernetes.io/instance": "data-exploration", "app": "mcpserver"}, type_)
+    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration")), proxy]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg == (
+        "MCPServer data-science/data-exploration runs caller-supplied code (tools ['run_script']) and is routed "
+        f"publicly by Service data-science/dx-public (type {type_}) without OIDC (spec.oidcConfigRef)"
+    )
+    # With OIDC on the proxy, exposing the proxy is fine; a ClusterIP Service is not exposure at all.
+    with_oidc = [resource(kube.MCP_SERVER, mcpserver("data-exploration", oidcConfigRef=OIDC)), proxy]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, with_oidc, CODE) == []
+    internal = _service("dx-internal", {"app.kubernetes.io/instance": "data-exploration", "app": "mcpserver"})
+    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration")), internal]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
+
+
+def test_routing_to_the_backend_pod_bypasses_the_proxy_even_with_oidc():
+    backend = _service("dx-direct", {"toolhive-name": "data-exploration", "app": "data-exploration"})
+    resources = [
+        resource(kube.MCP_SERVER, mcpserver("data-exploration", oidcConfigRef=OIDC)),
+        backend,
+        _route("dx-direct", "/dx/mcp"),
+    ]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg == (
+        "MCPServer data-science/data-exploration runs caller-supplied code (tools ['run_script']) and its backend "
+        "pod is reachable from outside through Ingress data-science/mcp-dx-mcp (/dx/mcp), bypassing the proxy's "
+        "authentication"
+    )
+
+
+@pytest.mark.parametrize("service_type", ["LoadBalancer", "NodePort"])
+def test_anonymous_vmcp_with_an_external_service_type_fails(service_type):
+    member = mcpserver("data-exploration", groupRef={"name": "gov-data"})
+    group = vmcp("gov-data", serviceType=service_type)
+    resources = [resource(kube.MCP_SERVER, member), resource(kube.VIRTUAL_MCP_SERVER, group)]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg == (
+        "VirtualMCPServer data-science/gov-data aggregates code-executing servers ['data-exploration'] and is routed "
+        f"publicly by its own Service (spec.serviceType {service_type}) without OIDC (spec.incomingAuth.type is not "
+        "oidc)"
+    )
+    clusterip = [resource(kube.MCP_SERVER, member), resource(kube.VIRTUAL_MCP_SERVER, vmcp("gov-data"))]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, clusterip, CODE) == []

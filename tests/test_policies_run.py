@@ -143,17 +143,41 @@ def test_config_facts_follow_the_catalog_and_the_stack(path):
     assert settings["secret-no-literal-data"].properties["secretsBackend"] == stack_secrets_backend(path.stem)
 
 
+def pinned_workload_images() -> list[str]:
+    """Every image reference components/versions.py pins for a workload (not BASE_IMAGES,
+    which only Dockerfiles use, nor SERVER_IMAGES, which live under images.registry)."""
+    refs: list[str] = []
+
+    def add(value: object) -> None:
+        if isinstance(value, str):
+            refs.append(value)
+        elif isinstance(value, dict) and "repository" in value:
+            registry = f"{value['registry']}/" if value.get("registry") else ""
+            refs.append(f"{registry}{value['repository']}:{value['tag']}")
+
+    for name in dir(versions):
+        if name.endswith("_IMAGE"):
+            add(getattr(versions, name))
+        elif name.endswith("_IMAGES") and name not in ("BASE_IMAGES", "SERVER_IMAGES"):
+            for value in getattr(versions, name).values():
+                add(value)
+    return refs
+
+
+def test_pinned_workload_images_are_found():
+    refs = pinned_workload_images()
+    # The lists the charts and operators run, whichever secrets backend or edge is chosen.
+    for expected in ("external-secrets/external-secrets:v2.9.0", "bitnami/sealed-secrets-controller:", "vmcp:"):
+        assert any(expected in r for r in refs), expected
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_allowed_registries_cover_every_pinned_image(path):
     allowed = reconcile(ALL_POLICIES, load_policy_config(path))["workload-image-registry"].properties[
         "allowedRegistries"
     ]
     refs = [
-        *versions.TOOLHIVE_IMAGES.values(),
-        versions.NGINX_INGRESS_IMAGE,
-        *versions.NGINX_GATEWAY_FABRIC_IMAGES.values(),
-        f"{versions.GODADDY_WEBHOOK_IMAGE['repository']}:{versions.GODADDY_WEBHOOK_IMAGE['tag']}",
-        f"{versions.EXTERNAL_DNS_IMAGE['repository']}:{versions.EXTERNAL_DNS_IMAGE['tag']}",
+        *pinned_workload_images(),
         "quay.io/jetstack/cert-manager-controller:v1.21.1",  # the chart's own default
         f"{stack_images_registry(path.stem)}/penrose-mcp:0.1.0",  # images.registry of the stack
     ]
@@ -223,12 +247,60 @@ def test_shipped_dev_stack_passes_with_advisories(dev):
         {"edge.controller": "gateway-api"},
         {"dns.provider": "cloudflare", "dns.manage_records": True},
         {"edge.allowed_cidrs": ["203.0.113.0/24"], "edge.hosts": {"huggingface": "huggingface.finetunings.ai"}},
+        {"edge.allowed_cidrs": ["203.0.113.0/24"], "edge.controller": "gateway-api"},
+        {"toolhive.rbac_scope": "cluster", "secrets.sealed.controller_namespace": "sealed-secrets"},
+        {"edge.wildcard": False, "edge.publish_health": True},
     ],
-    ids=["gateway-fabric", "cloudflare-external-dns", "allowlist-dedicated-host"],
-)
+    ids=["gateway-fabric", "cloudflare-external-dns", "allowlist-dedicated-host", "allowlist-gateway", "cluster-rbac",
+         "no-wildcard-health"],
+)  # fmt: skip
 def test_prod_variants_pass(run, overrides):
     report = check_run(run("prod", overrides), overrides=overrides)
+    # KNOWN STACK DEFECT (reported to the lead, components/monitoring.py and edge): with an
+    # allowlist the edge publishes Grafana at '/' of grafana.<domain>, and Grafana serves its
+    # /metrics on that port unauthenticated. Once Grafana's metrics are behind basic auth (and
+    # "grafana" leaves metricsServices) or /metrics is blocked at the edge, this set is empty.
+    grafana = [
+        v
+        for v in report.violations
+        if v.policy == "route-no-metrics"
+        and "publishes the whole of kube-prometheus-stack-grafana under prefix /" in v.message
+    ]
+    if overrides.get("edge.allowed_cidrs"):
+        assert len(grafana) == 1
+    assert [v for v in report.violations if v not in grafana] == []
+
+
+def config_for_backend(tmp_path: Path, stack: str, backend: str) -> Path:
+    """The shipped policy config of `stack` with secretsBackend set to `backend`."""
+    raw = json.loads((CONFIG_DIR / f"{stack}.json").read_text())
+    raw["secret-no-literal-data"]["secretsBackend"] = backend
+    path = tmp_path / f"{stack}-{backend}.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external", "pulumi"])
+def test_prod_passes_with_every_secrets_backend(run, tmp_path, backend):
+    """Each backend's objects (SealedSecrets and their controller, ExternalSecrets with the
+    operator chart, Secrets from `secure:` Pulumi config) pass the prod pack."""
+    from tests.test_secrets import backend_overrides
+
+    overrides = backend_overrides(backend)
+    report = check_run(run("prod", overrides), config_for_backend(tmp_path, "prod", backend), overrides=overrides)
     assert report.violations == []
+
+
+def test_secure_config_values_are_read_as_the_program_reads_them(tmp_path):
+    """`secure:` ciphertext in the stack file (secrets.pulumi.values) is a secret, not a
+    plaintext value: the offline run reads the backend without tripping over it."""
+    overrides = {
+        "secrets.backend": "pulumi",
+        "secrets.pulumi.values": {"hf-token": {"token": {"secure": "v1:AAAA"}}},
+    }
+    assert stack_secrets_backend("prod", overrides) == "pulumi"
+    report = check_stack("prod", config_for_backend(tmp_path, "prod", "pulumi"), overrides=overrides)
+    assert report.mandatory == []
 
 
 # ---------------------------------------------------------------------------
@@ -292,6 +364,56 @@ def test_same_break_is_advisory_in_dev(dev, transform, policy, resource, fragmen
     assert any(v.resource.startswith(resource) and fragment in v.message for v in found)
 
 
+@pytest.mark.parametrize("case", BREAKS, ids=[b[1] for b in BREAKS])
+@pytest.mark.parametrize("env", [("prod", 1, "[mandatory]"), ("dev", 0, "[advisory]")], ids=["prod", "dev"])
+def test_make_policy_prints_the_break_and_exits_by_level(monkeypatch, capsys, stack_runs, case, env):
+    """What `make policy STACK=<stack>` prints and returns for each break: the program run
+    is the shipped one with the break applied, everything after it is the command's own."""
+    from offline import policy_run
+
+    transform, policy, resource, fragment = case
+    stack, code, tag = env
+
+    def broken_run(name, overrides=None):
+        run = copy.deepcopy(stack_runs[name])
+        transform(run)
+        return run
+
+    monkeypatch.setattr(policy_run, "run_program", broken_run)
+    assert main(["--stack", stack]) == code
+    out = capsys.readouterr().out
+    assert f"{tag} {policy} (" in out
+    [line] = [line for line in out.splitlines() if line.startswith(f"  - {resource}") and fragment in line]
+    assert line
+    assert out.rstrip().endswith("FAIL" if code else "PASS")
+
+
+@pytest.mark.parametrize("backend", ["sealed", "external"])
+def test_literal_data_in_a_secrets_layer_template_fails_prod(run, tmp_path, backend):
+    """The SecretsLayer's own objects: a literal value in a SealedSecret or ExternalSecret
+    template lands in the Secret as plain data."""
+    from tests.test_secrets import backend_overrides
+
+    overrides = backend_overrides(backend)
+    kind = {"sealed": "SealedSecret", "external": "ExternalSecret"}[backend]
+
+    def literal_template(result: ProgramRun) -> None:
+        spec = _object(result, kind, "hf-token").inputs["spec"]
+        template = spec["template"] if backend == "sealed" else spec["target"].setdefault("template", {})
+        template.setdefault("data", {})["extra"] = "hf_literal"
+
+    report = check_run(
+        run("prod", overrides), config_for_backend(tmp_path, "prod", backend), overrides=overrides,
+        transform=literal_template,
+    )  # fmt: skip
+    assert report.exit_code == 1
+    [found] = report.violations
+    assert found.policy == "secret-no-literal-data"
+    assert found.resource.endswith(f":{kind})")  # the resource, by name and type
+    assert f"{kind} data-science/hf-token writes literal data into its Secret" in found.message
+    assert "hf_literal" not in found.message
+
+
 @pytest.mark.parametrize(("stack", "code", "level"), [("prod", 1, MANDATORY), ("dev", 0, ADVISORY)])
 def test_break_through_config_short_stream_timeout(stack, code, level):
     report = check_stack(stack, overrides={"edge.stream_timeout_seconds": 60})
@@ -300,6 +422,47 @@ def test_break_through_config_short_stream_timeout(stack, code, level):
     assert found
     assert {v.level for v in found} == {level}
     assert any("nginx.org/proxy-read-timeout is 60s (< 3600s)" in v.message for v in found)
+
+
+@pytest.mark.parametrize(("stack", "code", "level"), [("prod", 1, MANDATORY), ("dev", 0, ADVISORY)])
+def test_break_through_config_literal_token_in_server_env(stack, code, level):
+    """A credential pasted into the stack file as a server env var (mcp.servers.<n>.env)."""
+    env = {"DATAHUB_GMS_URL": "https://datahub.finetunings.ai/api/gms", "DATAHUB_GMS_TOKEN": "eyJ-literal"}
+    report = check_stack(stack, overrides={"mcp.servers.datahub.env": env})
+    assert report.exit_code == code
+    [found] = report.of("env-no-literal-credentials")
+    assert found.level == level
+    assert found.resource.startswith("mcp-mcpserver-datahub ")
+    assert (
+        found.message == "MCPServer data-science/datahub container 'mcp': env DATAHUB_GMS_TOKEN holds a literal value"
+    )
+    assert {v.policy for v in report.mandatory} <= {"env-no-literal-credentials"}
+
+
+def test_gateway_api_route_publishing_metrics_fails_prod(run):
+    overrides = {"edge.controller": "gateway-api"}
+
+    def metrics_match(result: ProgramRun) -> None:
+        route = _object(result, "HTTPRoute", "mcp-pandas")
+        route.inputs["spec"]["rules"][0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/pandas/metrics"}}]
+
+    report = check_run(run("prod", overrides), overrides=overrides, transform=metrics_match)
+    assert report.exit_code == 1
+    [found] = report.of("route-no-metrics")
+    assert found.resource.startswith("edge-httproute-data-science-mcp-pandas ")
+    assert found.message.startswith("HTTPRoute data-science/mcp-pandas publishes /pandas/metrics -> mcp-pandas-proxy")
+
+
+def test_plain_http_repository_on_a_stack_release_fails_prod(prod):
+    def http_repo(result: ProgramRun) -> None:
+        result.release("sealed-secrets").inputs["repositoryOpts"]["repo"] = (
+            "http://bitnami-labs.github.io/sealed-secrets"
+        )
+
+    report = _report(prod, http_repo)
+    assert report.exit_code == 1
+    [found] = report.of("helm-release-pinned")
+    assert "Helm release kube-system/sealed-secrets pulls chart 'sealed-secrets' from 'http://" in found.message
 
 
 def test_mismatched_secrets_backend_is_a_config_error():
@@ -322,6 +485,53 @@ def test_values_unknown_during_preview_make_the_policy_advisory(prod):
     assert found.level == ADVISORY
     assert found.resource.startswith("mcp-netpol-mcp-datahub-backend ")
     assert found.message.startswith("can't run policy 'egress-excepts-metadata' during preview: string value at .")
+
+
+# ---------------------------------------------------------------------------
+# Fidelity: what the policies receive is what the engine hands them
+# ---------------------------------------------------------------------------
+
+
+def test_policies_receive_what_the_engine_hands_them(prod, tmp_path):
+    """Resource policies see every registered resource (components included) one by one;
+    stack policies see them all with parent and dependencies linked as PolicyResources;
+    props and config numbers are floats (protobuf Struct); config has schema defaults."""
+    from pulumi_policy import PolicyConfigSchema
+
+    seen: dict[str, object] = {"resources": [], "configs": []}
+
+    def on_resource(args, _report):
+        seen["resources"].append(args.urn)
+        seen["configs"].append(args.get_config())
+
+    def on_stack(args, _report):
+        seen["stack"] = args.resources
+        seen["stack_config"] = args.get_config()
+
+    schema = PolicyConfigSchema(properties={"limit": {"type": "integer", "default": 3}})
+    spies = [
+        ResourceValidationPolicy("spy-resource", "spy", on_resource, config_schema=schema),
+        StackValidationPolicy("spy-stack", "spy", on_stack, config_schema=schema),
+    ]
+    config = tmp_path / "spy.json"
+    config.write_text(json.dumps({"all": "mandatory", "spy-stack": {"limit": 7}}))
+    run = copy.deepcopy(prod)
+    report = check_run(run, config, policies=spies)
+    assert report.violations == []
+
+    assert seen["resources"] == [r.urn for r in run.resources]
+    assert {type(c["limit"]) for c in seen["configs"]} == {float}  # schema default 3, as a float
+    assert seen["stack_config"] == {"limit": 7.0}
+    by_urn = {r.urn: r for r in seen["stack"]}
+    assert set(by_urn) == {r.urn for r in run.resources}
+    server = run.find("MCPServer", "penrose", "data-science")
+    policy_server = by_urn[server.urn]
+    assert policy_server.parent is by_urn[server.parent]  # the MCPServerSet component
+    assert policy_server.parent.resource_type == "mcp-datascience:index:MCPServerSet"
+    assert policy_server.dependencies  # the telemetry config, service account, namespace...
+    assert [d.urn for d in policy_server.dependencies] == [d for d in server.dependencies if d in by_urn]
+    assert all(d is by_urn[d.urn] for d in policy_server.dependencies)
+    assert isinstance(policy_server.props["spec"]["proxyPort"], float)
 
 
 # ---------------------------------------------------------------------------

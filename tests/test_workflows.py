@@ -101,7 +101,6 @@ def test_pull_requests_run_tests_policy_per_stack_then_preview_with_the_pack():
 
 def test_main_deploys_dev_then_prod_behind_the_environment():
     assert DEPLOY["on"]["push"]["branches"] == ["main"]
-    assert DEPLOY["concurrency"]["cancel-in-progress"] is False
     dev, prod = DEPLOY["jobs"]["up-dev"], DEPLOY["jobs"]["up-prod"]
     assert dev["environment"] == "dev"
     assert prod["environment"] == "prod"
@@ -187,3 +186,205 @@ def test_readme_lists_every_secret_and_variable_the_workflows_read():
     section = readme.split("## CI and policies", 1)[1].split("\n## ", 1)[0]
     for name in sorted(_references("secrets") | _references("vars")):
         assert f"`{name}`" in section, f"README 'CI and policies' does not explain {name}"
+
+
+# ---------------------------------------------------------------------------
+# Concurrency, permissions, action inputs
+# ---------------------------------------------------------------------------
+
+
+def test_one_pulumi_up_per_stack_at_a_time_never_cancelled():
+    """Concurrency per stack: each `up` job has its own group (so a run waiting for the prod
+    approval does not hold back dev), queued and never cancelled mid-update."""
+    groups = {}
+    for job, stack in (("up-dev", "dev"), ("up-prod", "prod")):
+        concurrency = DEPLOY["jobs"][job]["concurrency"]
+        assert concurrency["cancel-in-progress"] is False, job
+        assert stack in concurrency["group"], job
+        groups[job] = concurrency["group"]
+    assert len(set(groups.values())) == 2
+    # No workflow-wide group serialising every stack behind one another.
+    assert "concurrency" not in DEPLOY
+
+
+def pulumi_steps() -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for path in WORKFLOWS.glob("*.yml"):
+        for name, job in load(path)["jobs"].items():
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("pulumi/actions@"):
+                    out.append((path.name, name, step))
+    return out
+
+
+# The inputs of pulumi/actions' action.yml (v7.0.0, research/pulumi.md §1e; the same names
+# as upstream action.yml since v5: command, stack-name, work-dir, cloud-url, policyPacks,
+# policyPackConfigs, comment-on-pr, github-token, pulumi-version ...). A misspelt input is
+# ignored by the runner with only a warning, so the pack would silently not run.
+PULUMI_ACTION_INPUTS = {
+    "command",
+    "stack-name",
+    "work-dir",
+    "cloud-url",
+    "secrets-provider",
+    "config-map",
+    "comment-on-pr",
+    "comment-on-pr-number",
+    "edit-pr-comment",
+    "comment-on-summary",
+    "github-token",
+    "refresh",
+    "upsert",
+    "remove",
+    "diff",
+    "expect-no-changes",
+    "target",
+    "target-dependents",
+    "exclude",
+    "replace",
+    "parallel",
+    "plan",
+    "message",
+    "pulumi-version",
+    "pulumi-version-file",
+    "policyPacks",
+    "policyPackConfigs",
+    "suppress-outputs",
+    "suppress-progress",
+    "always-include-summary",
+    "log-verbosity",
+    "debug",
+    "color",
+    "exclude-protected",
+    "continue-on-error",
+}
+
+
+def test_pulumi_action_steps_use_only_its_inputs_and_the_projects_cli_version():
+    steps_found = pulumi_steps()
+    assert len(steps_found) == 3  # preview (matrix), up dev, up prod
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    for workflow, job, step in steps_found:
+        unknown = set(step["with"]) - PULUMI_ACTION_INPUTS
+        assert unknown == set(), f"{workflow} {job}: not inputs of pulumi/actions: {sorted(unknown)}"
+        assert step["with"]["work-dir"] == "."
+        assert (ROOT / step["with"]["policyPacks"] / "PulumiPolicy.yaml").is_file()
+        assert step["with"]["pulumi-version"] == pinned, f"{workflow} {job}: CLI and SDK versions differ"
+
+
+def test_policy_pack_venv_pins_the_sdk_the_offline_run_uses():
+    def pins(path: Path) -> dict[str, str]:
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return dict(line.split("==", 1) for line in lines if "==" in line)
+
+    program, pack = pins(ROOT / "requirements.txt"), pins(ROOT / "policies" / "requirements.txt")
+    for package in ("pulumi", "pulumi-policy"):
+        assert pack[package] == program[package], package
+
+
+def test_permissions_are_the_least_each_job_needs():
+    for path in WORKFLOWS.glob("*.yml"):
+        for name, job in load(path)["jobs"].items():
+            granted = job.get("permissions", {})
+            assert "id-token" not in granted, f"{path.name} {name}: no job uses OIDC"
+            writes = {k for k, v in granted.items() if v == "write"}
+            if writes:
+                expected = {("pull-request.yml", "preview"): {"pull-requests"}, ("deploy.yml", "images"): {"packages"}}
+                assert writes == expected.get((path.name, name)), f"{path.name} {name}: writes {sorted(writes)}"
+    # The image push is the only job with registry rights, and only on main.
+    assert "permissions" not in PR["jobs"]["images"]
+
+
+def test_prod_waits_for_its_environment_and_forks_get_no_preview():
+    assert DEPLOY["jobs"]["up-prod"]["environment"] == "prod"
+    assert DEPLOY["jobs"]["up-prod"]["needs"] == ["up-dev"]
+    assert PR["jobs"]["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+@pytest.mark.parametrize("workflow", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_test_job_checks_out_the_crds_beside_the_repository(workflow):
+    """The schema tests read ../shared/crds (offline/schema.py DEFAULT_CRD_DIR): the
+    repository is checked out as mcp-datascience/ and the CRDs as shared/ beside it."""
+    from offline.schema import DEFAULT_CRD_DIR
+
+    job = workflow["jobs"]["test"]
+    checkouts = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
+    paths = {s["with"]["path"]: s["with"] for s in checkouts}
+    workdir = job["defaults"]["run"]["working-directory"]
+    assert set(paths) == {workdir, DEFAULT_CRD_DIR.parent.name}
+    assert DEFAULT_CRD_DIR.relative_to(DEFAULT_CRD_DIR.parent.parent) == Path("shared/crds")
+    assert paths["shared"]["repository"] == "${{ vars.CRD_SCHEMAS_REPOSITORY }}"
+    guard = [s for s in job["steps"] if s.get("if") == "vars.CRD_SCHEMAS_REPOSITORY == ''"]
+    assert len(guard) == 1
+    assert "exit 1" in guard[0]["run"]
+    # The guard runs after the repository checkout (its working directory must exist).
+    assert job["steps"].index(guard[0]) > job["steps"].index(checkouts[0])
+
+
+# ---------------------------------------------------------------------------
+# Images
+# ---------------------------------------------------------------------------
+
+
+def test_every_dockerfile_directory_is_a_built_image():
+    """images/<name>/ and servers/<name>/ with a Dockerfile are all in SERVER_IMAGES, so CI
+    builds and pushes each of them."""
+    dirs = {
+        str(p.parent.relative_to(ROOT)) for p in [*ROOT.glob("images/*/Dockerfile"), *ROOT.glob("servers/*/Dockerfile")]
+    }
+    assert dirs == {s.context for s in SERVER_IMAGES.values()}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_stacks_pull_exactly_what_ci_pushes(stack_runs, stack):
+    from offline.policy_run import stack_config
+
+    entries = json.loads(
+        subprocess.run(
+            [sys.executable, str(ROOT / ".github" / "scripts" / "image_matrix.py")],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    pushed = {e["image"] for e in entries}
+    registry = stack_config(stack).images.registry
+    pulled = {
+        r.inputs["spec"]["image"]
+        for r in stack_runs[stack].resources
+        if r.type.endswith(":MCPServer") and r.inputs["spec"]["image"].startswith(registry + "/")
+    }
+    assert pulled, "no MCPServer pulls from images.registry"
+    assert pulled <= pushed
+
+
+def _with_values() -> list[tuple[str, str]]:
+    """(file, value) of every string input handed to an action, one line each."""
+    out = []
+    for path in ACTION_FILES:
+        data = load(path)
+        jobs = data.get("jobs", {}).values() if "jobs" in data else [{"steps": data["runs"]["steps"]}]
+        for job in jobs:
+            for step in job.get("steps", []):
+                for value in (step.get("with") or {}).values():
+                    if isinstance(value, str):
+                        out += [(path.name, line.strip()) for line in value.splitlines() if line.strip()]
+    return out
+
+
+def test_every_path_handed_to_an_action_exists():
+    """Paths in `with:` (policy pack and configs, cache dependency files, setup inputs) exist
+    for every stack; the test job's checkout prefix and the composite's directory input
+    resolve to the repository root."""
+    checked = 0
+    for name, value in _with_values():
+        for stack in STACKS:
+            text = value.replace("${{ matrix.stack }}", stack).replace("${{ inputs.directory }}/", "")
+            text = text.removeprefix("mcp-datascience/")
+            # A repository path: a file with an extension, or the policy pack directory.
+            if "${{" in text or not (re.search(r"\.(json|txt|ya?ml|lock)$", text) or text == "policies"):
+                continue
+            assert (ROOT / text).exists(), f"{name}: {value} -> {text} does not exist"
+            checked += 1
+    assert checked >= 6

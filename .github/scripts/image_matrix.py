@@ -17,19 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from components.config import PROJECT, parse_config  # noqa: E402
 from components.versions import SERVER_IMAGES  # noqa: E402
-from offline.harness import available_stacks, read_stack_file  # noqa: E402
+from offline.harness import available_stacks  # noqa: E402
+from offline.policy_run import stack_config  # noqa: E402
 
 
 def registries() -> list[str]:
-    found = set()
-    for stack in available_stacks(ROOT):
-        raw = read_stack_file(stack, ROOT)
-        prefix = f"{PROJECT}:"
-        config = parse_config({k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}, stack)
-        found.add(config.images.registry)
-    return sorted(found)
+    # Read as the program reads it: `secure:` values (secrets.pulumi.values) are secrets, not text.
+    return sorted({stack_config(stack, root=ROOT).images.registry for stack in available_stacks(ROOT)})
 
 
 def matrix() -> list[dict[str, str]]:

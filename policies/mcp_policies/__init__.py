@@ -5,8 +5,7 @@ One module per concern; each exports `POLICIES`. `ALL_POLICIES` is what
 (`offline/policy_run.py`) evaluates.
 """
 
-from . import edge, mcp, network, secrets, stack, workloads
-from .helm import HELM_RELEASE_PINNED
+from . import edge, helm, mcp, network, secrets, stack, workloads
 
 ALL_POLICIES = [
     *workloads.POLICIES,
@@ -14,7 +13,7 @@ ALL_POLICIES = [
     *network.POLICIES,
     *edge.POLICIES,
     *secrets.POLICIES,
-    HELM_RELEASE_PINNED,
+    *helm.POLICIES,
     *stack.POLICIES,
 ]
 

@@ -10,12 +10,13 @@ end of life in March 2026.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .base import resource_policy, stack_policy
+from .base import resource_policy, stack_policy, string_list
 from .kube import (
     CERTIFICATE,
     GATEWAY,
@@ -254,17 +255,30 @@ def _has_metrics_segment(path: str | None) -> bool:
     return bool(path) and "metrics" in [s for s in str(path).split("/") if s]
 
 
-def _check_metrics(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+METRICS_CONFIG = {
+    "metricsServices": string_list(
+        "Regular expressions (Python re, searched) for Services that serve /metrics on the same port as their "
+        "content, so a prefix route to their root publishes /metrics: the ToolHive proxy (mcp-<n>-proxy) and vMCP "
+        "(vmcp-<n>) Services, Grafana (/metrics on its HTTP port unless [metrics] is disabled or behind basic "
+        "auth: grafana.com docs, Internal Grafana metrics), Prometheus and Alertmanager (/metrics on their web "
+        "port).",
+        [MCP_SERVICE.pattern, "grafana", "prometheus", "alertmanager"],
+    )
+}
+
+
+def _check_metrics(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     if args.resource_type not in (INGRESS, HTTP_ROUTE):
         return
     where = describe(args.resource_type, args.props, args.name)
+    serving = [re.compile(str(p)) for p in config["metricsServices"]]
     for b in route_backends(args.resource_type, args.props):
         if _has_metrics_segment(b.path) or _has_metrics_segment(b.upstream):
             report(f"{where} publishes {b.path} -> {b.service}{b.upstream or ''}, a metrics path", None)
             continue
         prefix = b.path_type in ("Prefix", "PathPrefix", "ImplementationSpecific")
         upstream_root = (b.upstream or b.path or "/").rstrip("/") == ""
-        if MCP_SERVICE.match(b.service) and prefix and upstream_root:
+        if prefix and upstream_root and any(p.search(b.service) for p in serving):
             report(
                 f"{where} publishes the whole of {b.service} under prefix {b.path}, which includes its /metrics",
                 None,
@@ -274,12 +288,15 @@ def _check_metrics(args: ResourceValidationArgs, report: ReportViolation, _confi
 ROUTE_NO_METRICS = resource_policy(
     "route-no-metrics",
     "No Ingress or HTTPRoute publishes /metrics: no public or rewritten path has a 'metrics' segment, and no "
-    "prefix route hands the root of an MCP proxy or vMCP Service (which serves /metrics on the same port) to "
-    "the internet.",
+    "prefix route hands the root of a Service that serves /metrics on the same port (MCP proxy and vMCP "
+    "Services, Grafana, Prometheus, Alertmanager: policy config metricsServices) to the internet.",
     _check_metrics,
     severity=Severity.MEDIUM,
     remediation="Publish only the MCP endpoint (exact /mcp or /sse), OAuth metadata and named directories; "
-    "Prometheus scrapes /metrics in-cluster through ServiceMonitors.",
+    "Prometheus scrapes /metrics in-cluster through ServiceMonitors. For a UI published at '/', switch its "
+    "/metrics off or put it behind authentication (Grafana: grafana.ini [metrics] basic_auth_username/"
+    "basic_auth_password, with the ServiceMonitor's basicAuth), then drop the Service from metricsServices.",
+    config=METRICS_CONFIG,
 )
 
 

@@ -24,17 +24,23 @@ from .kube import (
     HPA,
     MCP_SERVER,
     MCP_TOOL_CONFIG,
+    SERVICE,
     VIRTUAL_MCP_SERVER,
     annotations,
     as_dict,
     as_list,
+    backend_pod_labels,
     describe,
     get,
+    mcp_proxy_pod_labels,
     name_of,
     namespace_of,
     number,
     parse_bool,
+    pod_templates,
     proxy_service,
+    selector_matches,
+    vmcp_pod_labels,
     vmcp_service,
 )
 from .stackview import StackView
@@ -215,6 +221,9 @@ def code_tools_enabled(view: StackView, server: Any, code_tools: Mapping[str, An
     return [t for t in tools if enabled is None or t in enabled]
 
 
+_EXTERNAL_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+
+
 def _routed(view: StackView, namespace: str, service: str) -> list[str]:
     return sorted(
         {
@@ -223,6 +232,30 @@ def _routed(view: StackView, namespace: str, service: str) -> list[str]:
             if r.backend.namespace == namespace and r.backend.service == service
         }
     )
+
+
+def _services_selecting(view: StackView, namespace: str, labels: Mapping[str, str]) -> list[Any]:
+    """core/v1 Services of the stack in `namespace` whose selector picks pods with `labels`."""
+    out = []
+    for svc in view.of_type(SERVICE):
+        selector = as_dict(get(svc.props, "spec", "selector"))
+        if namespace_of(svc.props) == namespace and selector and selector_matches({"matchLabels": selector}, labels):
+            out.append(svc)
+    return out
+
+
+def _reached(view: StackView, namespace: str, operator_service: str, labels: Mapping[str, str]) -> list[str]:
+    """How the pods with `labels` are reachable from outside the cluster: routes to the
+    operator's Service, and Services of the stack selecting the pods that are themselves of
+    type LoadBalancer/NodePort or routed."""
+    found = _routed(view, namespace, operator_service)
+    for svc in _services_selecting(view, namespace, labels):
+        name = name_of(svc.props, svc.name)
+        kind = get(svc.props, "spec", "type")
+        if kind in _EXTERNAL_SERVICE_TYPES:
+            found.append(f"{describe(svc.resource_type, svc.props, svc.name)} (type {kind})")
+        found += _routed(view, namespace, name)
+    return sorted(set(found))
 
 
 def _check_code_execution(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
@@ -235,12 +268,25 @@ def _check_code_execution(args: StackValidationArgs, report: ReportViolation, co
             continue
         name, ns = name_of(server.props, server.name), namespace_of(server.props)
         executing[(ns, name)] = tools
-        routes = _routed(view, ns, proxy_service(name))
+        where = describe(server.resource_type, server.props, server.name)
+        routes = _reached(view, ns, proxy_service(name), mcp_proxy_pod_labels(server.props))
         if routes and not get(server.props, "spec", "oidcConfigRef", "name"):
-            where = describe(server.resource_type, server.props, server.name)
             report(
                 f"{where} runs caller-supplied code (tools {tools}) and is routed publicly by {', '.join(routes)} "
                 "without OIDC (spec.oidcConfigRef)",
+                server.urn,
+            )
+        # The backend pod behind the proxy: reaching it from outside skips the proxy's auth altogether.
+        labels = next((t.labels for t in pod_templates(MCP_SERVER, server.props)), backend_pod_labels(name))
+        bypass = [
+            r
+            for svc in _services_selecting(view, ns, labels)
+            for r in _reached(view, ns, name_of(svc.props, svc.name), labels)
+        ]
+        if bypass:
+            report(
+                f"{where} runs caller-supplied code (tools {tools}) and its backend pod is reachable from outside "
+                f"through {', '.join(sorted(set(bypass)))}, bypassing the proxy's authentication",
                 server.urn,
             )
     for vmcp in view.vmcps:
@@ -254,7 +300,11 @@ def _check_code_execution(args: StackValidationArgs, report: ReportViolation, co
         )
         if not members:
             continue
-        routes = _routed(view, ns, vmcp_service(name_of(vmcp.props, vmcp.name)))
+        name = name_of(vmcp.props, vmcp.name)
+        routes = _reached(view, ns, vmcp_service(name), vmcp_pod_labels(name))
+        service_type = get(vmcp.props, "spec", "serviceType")
+        if service_type in _EXTERNAL_SERVICE_TYPES:
+            routes.append(f"its own Service (spec.serviceType {service_type})")
         if routes and get(vmcp.props, "spec", "incomingAuth", "type") != "oidc":
             where = describe(vmcp.resource_type, vmcp.props, vmcp.name)
             report(
@@ -266,8 +316,10 @@ def _check_code_execution(args: StackValidationArgs, report: ReportViolation, co
 
 CODE_EXECUTION_REQUIRES_OIDC = stack_policy(
     "mcp-code-execution-requires-oidc",
-    "An MCP server that runs caller-supplied code is never routed through the edge without OIDC (MCPServer "
-    "spec.oidcConfigRef; a VirtualMCPServer aggregating one: incomingAuth.type oidc).",
+    "An MCP server that runs caller-supplied code is never reachable from outside without OIDC (MCPServer "
+    "spec.oidcConfigRef; a VirtualMCPServer aggregating one: incomingAuth.type oidc): not through an Ingress or "
+    "HTTPRoute, a LoadBalancer/NodePort Service selecting its pods, or a vMCP serviceType; and its backend pod, "
+    "which skips the proxy's authentication, is never reachable from outside at all.",
     _check_code_execution,
     severity=Severity.CRITICAL,
     remediation=(

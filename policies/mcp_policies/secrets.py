@@ -16,7 +16,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from .base import resource_policy, stack_policy, string_list
-from .kube import HELM_RELEASE, SECRET, annotations, as_dict, describe, values_env, workload_env
+from .kube import HELM_RELEASE, SECRET, annotations, as_dict, describe, dotted, get, values_env, walk, workload_env
 from .stackview import StackView
 
 GENERATED_BY = "mcp-datascience.finetunings.ai/generated-by"
@@ -29,8 +29,34 @@ SECRET_CONFIG = {
         "description": "The stack's secrets.backend. With sealed or external, credentials reach the cluster as "
         "SealedSecrets or ExternalSecrets, never as Secrets with data in the Pulumi program.",
         "default": "sealed",
-    }
+    },
+    "valuesCredentialKeys": {
+        "type": "string",
+        "description": "Regular expression (Python re, searched) for Helm values keys that carry a credential itself "
+        "(adminPassword, apiKey, clientSecret, token...), not a reference to one (existingSecret, passwordKey). "
+        "A chart stores such a value in a Secret of its own, which is literal Secret data.",
+        "default": r"(?i)^((admin|root|user|db|database|redis|smtp|basic[-_]?auth)[-_]?)?(password|passwd)$"
+        r"|^((api|auth|access|bearer|bot|client|github|hf|slack)[-_]?)?token$"
+        r"|^(api|access|secret|private|client)[-_]?(key|secret)$",
+    },
 }
+
+# Secrets a controller writes from a template whose `data` values are Go templates over the
+# decrypted or fetched keys (CRDs: SealedSecret spec.template.data "Keys that should be
+# templated using decrypted data"; ExternalSecret spec.target.template.data). A value with
+# no template action in it is literal data in the resulting Secret.
+SEALED_SECRET = "kubernetes:bitnami.com/v1alpha1:SealedSecret"
+EXTERNAL_SECRET_TYPES = (
+    "kubernetes:external-secrets.io/v1:ExternalSecret",
+    "kubernetes:external-secrets.io/v1beta1:ExternalSecret",
+)
+TEMPLATE_DATA: dict[str, tuple[str, ...]] = {
+    SEALED_SECRET: ("spec", "template", "data"),
+    **dict.fromkeys(EXTERNAL_SECRET_TYPES, ("spec", "target", "template", "data")),
+}
+
+# Values that name where a credential lives instead of holding it (Grafana file/env providers).
+_REFERENCE_PREFIXES = ("$__file{", "$__env{", "$__vault{", "${")
 
 
 def _check_secret_data(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
@@ -58,17 +84,42 @@ def _check_secret_data(args: StackValidationArgs, report: ReportViolation, confi
             f"{where} carries literal data (keys {keys}) although secrets.backend is {backend}",
             secret.urn,
         )
+    for templated in view.of_type(*TEMPLATE_DATA):
+        data = as_dict(get(templated.props, *TEMPLATE_DATA[templated.resource_type]))
+        literal_keys = sorted(k for k, v in data.items() if isinstance(v, str) and v and "{{" not in v)
+        if literal_keys:
+            where = describe(templated.resource_type, templated.props, templated.name)
+            field = ".".join(TEMPLATE_DATA[templated.resource_type])
+            report(
+                f"{where} writes literal data into its Secret ({field} keys {literal_keys} hold no template) "
+                f"although secrets.backend is {backend}",
+                templated.urn,
+            )
+    pattern = re.compile(str(config["valuesCredentialKeys"]))
+    for release in view.of_type(HELM_RELEASE):
+        where = describe(release.resource_type, release.props, release.name)
+        for path, node in walk(release.props.get("values")):
+            literal = isinstance(node, str) and node and not node.startswith(_REFERENCE_PREFIXES)
+            if path and literal and pattern.search(path[-1]):
+                report(
+                    f"{where} values {dotted(path)} holds a literal credential, which the chart stores in a "
+                    f"Secret of its own although secrets.backend is {backend}",
+                    release.urn,
+                )
 
 
 SECRET_NO_LITERAL_DATA = stack_policy(
     "secret-no-literal-data",
-    "With secrets.backend sealed or external, the stack creates no Secret with literal data or stringData; "
+    "With secrets.backend sealed or external, the stack creates no Secret with literal data or stringData, and "
+    "no SealedSecret or ExternalSecret template writes literal data, and no Helm release hands its chart a "
+    "literal credential (adminPassword, apiKey, token... in values); "
     f"Secrets whose data the program generates with pulumi-random (annotated {GENERATED_BY}: {PULUMI_RANDOM} "
     "and depending on a random: resource) are the exception.",
     _check_secret_data,
     severity=Severity.CRITICAL,
-    remediation="Provide the credential through the SecretsLayer (a SealedSecret ciphertext or an ExternalSecret), "
-    "or generate it with pulumi-random and annotate the Secret.",
+    remediation="Provide the credential through the SecretsLayer (a SealedSecret ciphertext or an ExternalSecret) "
+    "and point the chart at that Secret (existingSecret and the like), or generate it with pulumi-random and "
+    "annotate the Secret.",
     config=SECRET_CONFIG,
 )
 
