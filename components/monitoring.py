@@ -351,7 +351,12 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "testFramework": {"enabled": False},
+        # Grafana serves its own /metrics on the UI port, unauthenticated, and the edge
+        # publishes that port at '/' of grafana.<domain> (grafana.com docs, "Internal
+        # Grafana metrics"): switched off, and with it the chart's ServiceMonitor.
+        "serviceMonitor": {"enabled": False},
         "grafana.ini": {
+            "metrics": {"enabled": False},
             "server": {"root_url": f"https://grafana.{config.domain}"},
             "analytics": {"check_for_updates": False, "reporting_enabled": False},
             "users": {"allow_sign_up": False},

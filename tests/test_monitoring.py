@@ -832,3 +832,12 @@ def test_workloads_run_restricted(prod):
         assert values["resources"]["limits"]["memory"]
     [namespace] = [n for n in by_kind(prod, "Namespace") if n["metadata"]["name"] == MON]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_grafana_serves_no_metrics_on_its_published_port(prod):
+    """The edge publishes Grafana's port at '/' of grafana.<domain>: its unauthenticated
+    /metrics is switched off there, and so is the chart's ServiceMonitor that scraped it
+    (else a permanently failing scrape target)."""
+    grafana = release_values(prod, "kube-prometheus-stack")["grafana"]
+    assert grafana["grafana.ini"]["metrics"] == {"enabled": False}
+    assert grafana["serviceMonitor"] == {"enabled": False}

@@ -256,19 +256,7 @@ def test_shipped_dev_stack_passes_with_advisories(dev):
 )  # fmt: skip
 def test_prod_variants_pass(run, overrides):
     report = check_run(run("prod", overrides), overrides=overrides)
-    # KNOWN STACK DEFECT (reported to the lead, components/monitoring.py and edge): with an
-    # allowlist the edge publishes Grafana at '/' of grafana.<domain>, and Grafana serves its
-    # /metrics on that port unauthenticated. Once Grafana's metrics are behind basic auth (and
-    # "grafana" leaves metricsServices) or /metrics is blocked at the edge, this set is empty.
-    grafana = [
-        v
-        for v in report.violations
-        if v.policy == "route-no-metrics"
-        and "publishes the whole of kube-prometheus-stack-grafana under prefix /" in v.message
-    ]
-    if overrides.get("edge.allowed_cidrs"):
-        assert len(grafana) == 1
-    assert [v for v in report.violations if v not in grafana] == []
+    assert report.violations == []
 
 
 def config_for_backend(tmp_path: Path, stack: str, backend: str) -> Path:

@@ -262,7 +262,7 @@ METRICS_CONFIG = {
         "(vmcp-<n>) Services, Grafana (/metrics on its HTTP port unless [metrics] is disabled or behind basic "
         "auth: grafana.com docs, Internal Grafana metrics), Prometheus and Alertmanager (/metrics on their web "
         "port).",
-        [MCP_SERVICE.pattern, "grafana", "prometheus", "alertmanager"],
+        [MCP_SERVICE.pattern, "grafana", "prometheus(-operated)?$", "alertmanager(-operated)?$"],
     )
 }
 
