@@ -35,11 +35,12 @@ def _config_keys() -> list[str]:
     for row in rows:
         cell = row.split("|")[1]
         parent = ""
-        for token in re.findall(r"`([^`]+)`", cell):
-            if "." not in token.rstrip(".*") and parent and not token.startswith(parent.split(".")[0]):
-                token = f"{parent}.{token}"  # a sibling named relative to the previous key
-            elif "." in token.rstrip(".*"):
-                parent = token.rstrip(".*").rsplit(".", 1)[0]
+        for raw in re.findall(r"`([^`]+)`", cell):
+            bare = raw.removesuffix(".*")
+            if "." in bare:
+                token, parent = raw, bare.rsplit(".", 1)[0]
+            else:  # top-level (`domain`), or a sibling of the previous key (`/ prometheus_retention_size`)
+                token = f"{parent}.{raw}" if parent else raw
             braces = re.search(r"\{([^}]+)\}", token)
             if braces:
                 keys += [token.replace(braces.group(0), member) for member in braces.group(1).split(",")]
