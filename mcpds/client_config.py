@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,15 @@ def write(files: dict[str, Any], out: Path) -> list[Path]:
     """Write every file (atomically); an existing JSON config is merged and backed up."""
     written = []
     prepared: list[tuple[Path, str]] = []
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file, not a directory: pass a directory (it is created if missing)")
     for rel, content in files.items():
         path = out / rel
+        for parent in (p for p in reversed(path.relative_to(out).parents) if str(p) != "."):
+            if (out / parent).exists() and not (out / parent).is_dir():
+                raise CliError(f"{out / parent} is a file, but {path} needs it to be a directory: move it away")
+        if path.is_dir():
+            raise CliError(f"{path} is a directory, not a config file: move it away, then run again")
         if isinstance(content, dict):
             text = json.dumps(_merge(path, content) if path.exists() else content, indent=2) + "\n"
         else:
@@ -201,14 +209,18 @@ def write(files: dict[str, Any], out: Path) -> list[Path]:
         prepared.append((path, text))
     # Every input checked before anything is written.
     for path, text in prepared:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.read_text() != text:
-            path.with_name(path.name + ".bak").write_text(path.read_text())
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        if path.suffix == ".sh":
-            tmp.chmod(0o755)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.read_text() != text:
+                path.with_name(path.name + ".bak").write_text(path.read_text())
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            if path.suffix == ".sh":
+                tmp.chmod(0o755)
+            os.replace(tmp, path)
+        except OSError as exc:
+            done = f" (already written: {', '.join(str(w) for w in written)})" if written else ""
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}{done}") from None
         written.append(path)
     return written
 
@@ -218,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [c for c in clients if c not in CLIENTS]
     if unknown or not clients:
         raise CliError(f"--clients {args.clients!r}: unknown {', '.join(unknown) or '(empty)'}; choose from {CLIENTS}")
+    if args.base_url and not re.match(r"https?://[^/:?#]+", args.base_url):
+        raise CliError(f"--base-url {args.base_url!r}: must be a URL such as https://mcp.example.com")
     outputs = load_from_args(args)
     if args.base_url:
         outputs = outputs.with_base_url(args.base_url)

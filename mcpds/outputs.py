@@ -109,6 +109,8 @@ def load_from_args(args: argparse.Namespace) -> StackOutputs:
 
 
 def load_file(path: Path) -> StackOutputs:
+    if path.is_dir():
+        raise CliError(f"outputs file {path} is a directory: pass the JSON file, e.g. {path / 'outputs.json'}")
     if not path.is_file():
         raise CliError(
             f"outputs file {path} does not exist: write it with `pulumi stack output --json > {path}` "
@@ -120,6 +122,8 @@ def load_file(path: Path) -> StackOutputs:
         raise CliError(
             f"outputs file {path} is not JSON ({exc}): pass the output of `pulumi stack output --json`"
         ) from None
+    except OSError as exc:
+        raise CliError(f"outputs file {path} cannot be read ({exc.strerror or exc})") from None
     return parse(data, str(path))
 
 
@@ -166,6 +170,59 @@ def _expect(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
     return value
 
 
+def _http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a JSON object"}
+
+
+def _optional(data: dict[str, Any], key: str, kind: type, where: str, source: str) -> Any:
+    """data[key] when present and a `kind` (a bool is not an int here); None when absent or null."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise CliError(
+            f"{source}: {where}{key} = {json.dumps(value)[:60]} should be {_KIND_NAMES[kind]}: "
+            "pass the unedited output of `pulumi stack output --json` (or of `make render`)"
+        )
+    return value
+
+
+def _check_servers(servers: dict[str, Any], source: str) -> None:
+    for name, info in servers.items():
+        if not isinstance(info, dict):
+            raise CliError(
+                f"{source}: mcp_servers.{name} should be an object (transport, tools, auth, group), "
+                f"got {json.dumps(info)[:60]}"
+            )
+        tools = _optional(info, "tools", list, f"mcp_servers.{name}.", source) or []
+        if not all(isinstance(t, str) for t in tools):
+            raise CliError(f"{source}: mcp_servers.{name}.tools should be a list of tool names, got {tools!r}")
+        for key in ("auth", "group", "transport", "route"):
+            _optional(info, key, str, f"mcp_servers.{name}.", source)
+
+
+def _check_route(raw: Any, index: int, source: str) -> None:
+    if not isinstance(raw, dict) or not {"name", "path"} <= set(raw):
+        raise CliError(f"{source}: every mcp_routes entry needs name and path, got {json.dumps(raw)[:80]}")
+    for key in ("name", "path"):
+        if not isinstance(raw[key], str) or not raw[key]:
+            raise CliError(
+                f"{source}: mcp_routes[{index}].{key} should be a non-empty string, got {json.dumps(raw[key])[:60]}"
+            )
+    where = f"mcp_routes[{raw['name']}]."
+    for key in ("path", "mcp_path"):
+        value = _optional(raw, key, str, where, source)
+        if value is not None and not value.startswith("/"):
+            raise CliError(f"{source}: {where}{key} = {value!r} should start with '/' (e.g. /penrose)")
+    _optional(raw, "service", str, where, source)
+    _optional(raw, "port", int, where, source)
+    _optional(raw, "requires_auth", bool, where, source)
+
+
 def parse(data: Any, source: str) -> StackOutputs:
     """Stack outputs (a dict) -> StackOutputs; a clear CliError when they do not fit."""
     if not isinstance(data, dict):
@@ -177,23 +234,31 @@ def parse(data: Any, source: str) -> StackOutputs:
             "(pulumi stack output --json), deployed with a current version of the program?"
         )
     base_url = str(_expect(data, "base_url", str, source)).rstrip("/")
-    if urlparse(base_url).scheme not in ("http", "https"):
-        raise CliError(f"{source}: base_url {base_url!r} is not an http(s) URL")
+    if not _http_url(base_url):
+        raise CliError(f"{source}: base_url {base_url!r} is not an http(s) URL with a host")
     servers: dict[str, dict[str, Any]] = _expect(data, "mcp_servers", dict, source)
+    _check_servers(servers, source)
     raw_routes: list[dict[str, Any]] = _expect(data, "mcp_routes", list, source)
-    mcp_urls = data.get("mcp_urls") if isinstance(data.get("mcp_urls"), dict) else {}
-    routes = []
-    for raw in raw_routes:
-        if not isinstance(raw, dict) or not {"name", "path"} <= set(raw):
-            raise CliError(f"{source}: every mcp_routes entry needs name and path, got {raw!r}")
-        routes.append(_route(raw, servers, base_url, mcp_urls))
+    for index, raw in enumerate(raw_routes):
+        _check_route(raw, index, source)
+    names = [r["name"] for r in raw_routes]
+    if dupes := sorted({n for n in names if names.count(n) > 1}):
+        raise CliError(f"{source}: mcp_routes lists {', '.join(dupes)} more than once")
+    mcp_urls = _optional(data, "mcp_urls", dict, "", source) or {}
+    for name, url in mcp_urls.items():
+        if not isinstance(url, str) or not _http_url(url):
+            raise CliError(f"{source}: mcp_urls.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
+    penrose_outputs_url = _optional(data, "penrose_outputs_url", str, "", source)
+    for key in ("environment", "domain", "mcp_namespace"):
+        _optional(data, key, str, "", source)
+    routes = [_route(raw, servers, base_url, mcp_urls) for raw in raw_routes]
     return StackOutputs(
         source=source,
         environment=str(data.get("environment") or "unknown"),
         domain=str(data.get("domain") or urlparse(base_url).hostname or ""),
         base_url=base_url,
         routes=tuple(sorted(routes, key=lambda r: r.path)),
-        penrose_outputs_url=data.get("penrose_outputs_url") or None,
+        penrose_outputs_url=penrose_outputs_url or None,
         mcp_namespace=str(data.get("mcp_namespace") or "data-science"),
         servers=servers,
     )

@@ -408,7 +408,12 @@ async def _prometheus(servers: list[str], opts: Options) -> list[Check]:
                 body = response.json()
             except Exception as exc:
                 kind, detail = classify(exc, [])
+                # Not an MCP endpoint: an answer that is not Prometheus JSON is a failed query.
+                kind = "query-error" if kind in ("protocol-error", "http-error") else kind
                 checks.append(Check(server, "prometheus", "fail", f"query failed: {detail}", kind))
+                continue
+            if not isinstance(body, dict):
+                checks.append(Check(server, "prometheus", "fail", f"{query}: not a Prometheus answer", "query-error"))
                 continue
             result = (body.get("data") or {}).get("result") or [] if body.get("status") == "success" else None
             if result is None:
@@ -503,7 +508,7 @@ def _probe(name: str, namespace: str, labels: dict[str, str], target: str, why: 
     return {"name": pod, "why": why, "expect": "denied (wget times out, non-zero exit)", "command": shlex.join(parts)}
 
 
-def probe_plan(outputs: StackOutputs) -> list[dict[str, str]]:
+def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict[str, str]]:
     """Pod-to-pod paths the NetworkPolicies must deny, derived from the stack's routes
     (components/mcp_servers.py network_policies: default deny in the MCP namespace;
     proxies and vMCPs admit only the edge, monitoring and their vMCP; backends admit only
@@ -514,6 +519,8 @@ def probe_plan(outputs: StackOutputs) -> list[dict[str, str]]:
     - each server's backend must not reach another route's Service (no lateral movement);
     - a backend must not reach the Kubernetes API;
     - a server the catalog gives no egress hosts must not reach the internet.
+
+    With `only` (the `--routes` names), the plan covers those routes and their servers.
     """
     from components.catalog import CATALOG
     from components.plan import backend_selector
@@ -522,15 +529,23 @@ def probe_plan(outputs: StackOutputs) -> list[dict[str, str]]:
     targets = [
         (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
         for r in outputs.routes
-        if r.service and r.port
+        if r.service and r.port and (not only or r.name in only)
     ]
+    sources = sorted(outputs.servers)
+    if only:
+        sources = sorted({m for r in outputs.routes if r.name in only for m in r.members} & set(outputs.servers))
     plan = []
     for name, url in targets:
         plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
         plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
-    for i, source in enumerate(sorted(outputs.servers)):
+    every_target = [
+        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
+        for r in outputs.routes
+        if r.service and r.port
+    ]
+    for i, source in enumerate(sources):
         labels = backend_selector(source)
-        others = [(n, u) for n, u in targets if n != source]
+        others = [(n, u) for n, u in every_target if n != source]
         if others:
             name, url = others[i % len(others)]
             plan.append(_probe(f"{source}-to-{name}", ns, labels, url, f"{source} backend -> {name}"))
@@ -630,8 +645,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    if args.timeout <= 0:
+    if not args.timeout > 0:
         raise CliError(f"--timeout {args.timeout}: must be a positive number of seconds")
+    if not args.trace_wait >= 0:
+        raise CliError(f"--trace-wait {args.trace_wait}: must be zero or a positive number of seconds")
+    for flag, url in (("--prometheus", args.prometheus), ("--jaeger", args.jaeger)):
+        if url is not None and not re.match(r"https?://[^/:?#]+", url):
+            raise CliError(f"{flag} {url!r}: must be a URL such as http://localhost:9090 (a port-forward)")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
         raise CliError(f"--token-env {args.token_env!r}: give the NAME of an environment variable, not a token")
     verify: ssl.SSLContext | bool = True
@@ -644,7 +664,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--ca-bundle {args.ca_bundle}: not a PEM CA bundle ({exc})") from None
     outputs = load_from_args(args)
     if args.base_url:
-        if not re.match(r"https?://", args.base_url):
+        if not re.match(r"https?://[^/:?#]+", args.base_url):
             raise CliError(f"--base-url {args.base_url!r}: must start with https:// (or http://)")
         outputs = outputs.with_base_url(args.base_url)
     only = {r.strip() for r in args.routes.split(",") if r.strip()} if args.routes else None
@@ -655,6 +675,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{outputs.source}: the stack publishes no MCP route, so there is nothing to verify")
     if args.json is not None and not args.json.parent.is_dir():
         raise CliError(f"--json {args.json}: directory {args.json.parent} does not exist")
+    if args.json is not None and args.json.is_dir():
+        raise CliError(f"--json {args.json} is a directory: name a file, e.g. {args.json / 'verify.json'}")
     opts = Options(
         timeout=args.timeout,
         verify=verify,
@@ -664,7 +686,7 @@ def run(args: argparse.Namespace) -> int:
         jaeger=args.jaeger,
     )
     checks = anyio.run(run_checks, outputs, opts, only)
-    plan = probe_plan(outputs)
+    plan = probe_plan(outputs, only)
     print(f"verify {outputs.base_url} ({outputs.source})")
     print(table(checks))
     failures = [c for c in checks if c.status == "fail"]
@@ -674,8 +696,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"# {probe['why']}\n{probe['command']}")
     if args.json is not None:
         tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps(report(outputs, checks, plan), indent=2) + "\n")
-        tmp.replace(args.json)
+        try:
+            tmp.write_text(json.dumps(report(outputs, checks, plan), indent=2) + "\n")
+            tmp.replace(args.json)
+        except OSError as exc:
+            print(f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"\nwrote {args.json}")
     if failures:
         print(f"\n{len(failures)} check(s) failed:", file=sys.stderr)

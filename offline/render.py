@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -91,6 +92,28 @@ def summary(run: ProgramRun) -> list[str]:
     return lines
 
 
+# Pulumi stack names: letters, digits, '-', '_' and '.' (no path separators).
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _argument_problem(args: argparse.Namespace) -> str | None:
+    """A one-line problem with the arguments, found before the (slow) program run."""
+    if not _STACK_NAME.match(args.stack) or args.stack in (".", ".."):
+        return f"--stack {args.stack!r} is not a stack name (letters, digits, '-', '_', '.'; e.g. dev or prod)"
+    stack_file = args.root / f"Pulumi.{args.stack}.yaml"
+    if stack_file.is_file():
+        try:
+            stack_file.read_text()
+        except UnicodeDecodeError as exc:
+            return f"{stack_file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"
+    for parent in (args.out, *args.out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                return f"--out {args.out}: {parent} is a file, not a directory"
+            break
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
@@ -98,12 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project directory (default: this repo)")
     args = parser.parse_args(argv)
 
+    problem = _argument_problem(args)
+    if problem:
+        print(f"render: {problem}", file=sys.stderr)
+        return 2
     try:
         run = run_program(args.stack, root=args.root.resolve())
     except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
         print(f"render: {exc}", file=sys.stderr)
         return 2
-    paths = write_render(run, args.out)
+    try:
+        paths = write_render(run, args.out)
+    except OSError as exc:
+        print(
+            f"render: cannot write {exc.filename or args.out}: {exc.strerror or exc} (choose another --out)",
+            file=sys.stderr,
+        )
+        return 2
     print(f"Stack {args.stack}: {len(run.objects())} objects, {len(run.releases())} Helm releases")
     for line in summary(run):
         print(line)

@@ -214,3 +214,82 @@ def test_sse_route_uses_sse_everywhere():
     assert "sse-only" in files["claude_desktop_config.json"]["mcpServers"]["legacy"]["args"]
     assert files[".vscode/mcp.json"]["servers"]["legacy"]["type"] == "sse"
     assert "--transport sse legacy https://example.org/legacy/sse" in files["claude-code.sh"]
+
+
+def _garble(outputs: dict, path: str, value):
+    """A copy of the outputs with the value at a dotted path (list indexes as digits) replaced."""
+    data = json.loads(json.dumps(outputs))
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+    return data
+
+
+# Every structural fault of an outputs file that a hand edit or another stack could
+# introduce: (path, value, what the one-line error says).
+GARBLED = [
+    ("mcp_servers.penrose", None, "mcp_servers.penrose should be an object"),
+    ("mcp_servers.penrose", ["render_diagram"], "mcp_servers.penrose should be an object"),
+    ("mcp_servers.penrose.tools", "render_diagram", "mcp_servers.penrose.tools"),
+    ("mcp_servers.penrose.tools", [1, 2], "a list of tool names"),
+    ("mcp_servers.datagov.tools", True, "mcp_servers.datagov.tools"),
+    ("mcp_urls", ["https://x"], "mcp_urls"),
+    ("mcp_urls.penrose", 3, "mcp_urls.penrose"),
+    ("mcp_urls.penrose", "penrose/mcp", "is not an http(s) URL"),
+    ("penrose_outputs_url", {"a": 1}, "penrose_outputs_url"),
+    ("base_url", "https://", "is not an http(s) URL with a host"),
+    ("environment", 3, "environment"),
+    ("mcp_namespace", [], "mcp_namespace"),
+    ("mcp_routes.0", "penrose", "needs name and path"),
+    ("mcp_routes.0.name", 7, "mcp_routes[0].name"),
+    ("mcp_routes.0.path", "data-explorer", "should start with '/'"),
+    ("mcp_routes.0.mcp_path", 3, "mcp_path"),
+    ("mcp_routes.0.port", "8003", "port"),
+    ("mcp_routes.0.port", True, "port"),
+    ("mcp_routes.0.service", 3, "service"),
+    ("mcp_routes.0.requires_auth", "yes", "requires_auth"),
+]
+
+
+@pytest.mark.parametrize("command", ["client-config", "verify"])
+def test_garbled_outputs_are_one_line_errors(stack_runs, tmp_path, capsys, command):
+    good = stack_outputs(stack_runs["dev"])
+    cases = [*GARBLED, ("mcp_routes", [*good["mcp_routes"], good["mcp_routes"][0]], "more than once")]
+    out = tmp_path / "clients"
+    for path, value, expected in cases:
+        outputs_file = tmp_path / "outputs.json"
+        outputs_file.write_text(json.dumps(_garble(good, path, value)))
+        argv = [command, "--outputs", str(outputs_file)]
+        argv += ["--out", str(out)] if command == "client-config" else ["--no-probe-plan", "--timeout", "1"]
+        assert cli.main(argv) == 2, (path, value)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, (path, err)
+        assert err[0].startswith("mcpds: error: "), (path, err)
+        assert expected in err[0], (path, err[0])
+    assert not out.exists()  # nothing written on bad input
+
+
+def test_bad_output_places_are_one_line_errors_and_write_nothing(stack_runs, tmp_path, capsys):
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(stack_outputs(stack_runs["dev"])))
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    blocked = tmp_path / "blocked"
+    (blocked / "claude_desktop_config.json").mkdir(parents=True)  # a directory where a config goes
+    cases = [
+        (["--out", str(afile)], "is a file, not a directory"),
+        (["--out", str(blocked)], "is a directory, not a config file"),
+        (["--out", str(tmp_path / "x"), "--base-url", "mcp.example.com"], "--base-url"),
+        (["--out", str(tmp_path / "x")], "outputs file"),  # --outputs is a directory below
+    ]
+    for extra, expected in cases:
+        source = str(tmp_path) if expected == "outputs file" else str(outputs_file)
+        assert cli.main(["client-config", "--outputs", source, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, (extra, err)
+        assert expected in err[0], (extra, err)
+    assert afile.read_text() == "keep"
+    assert sorted(p.name for p in blocked.iterdir()) == ["claude_desktop_config.json"]  # nothing else written
+    assert not (tmp_path / "x").exists()

@@ -73,3 +73,24 @@ def test_unknown_stack_is_a_clear_error(capsys):
     err = capsys.readouterr().err
     assert "No stack file Pulumi.nope.yaml" in err
     assert "dev, prod" in err
+
+
+def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.latin1.yaml").write_bytes(b"config:\n  mcp-datascience:domain: caf\xe9.ai\n")
+    cases = [
+        (["--stack", "../etc"], "is not a stack name"),
+        (["--stack", "dev", "--out", str(afile)], "is a file, not a directory"),
+        (["--stack", "dev", "--out", str(afile / "deeper")], "is a file, not a directory"),
+        (["--stack", "latin1", "--root", str(project)], "is not UTF-8 text"),
+    ]
+    for argv, expected in cases:
+        assert render.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("render: "), (argv, err)
+        assert expected in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
+    assert afile.read_text() == "x"  # nothing overwritten

@@ -333,3 +333,35 @@ def test_unresolvable_host_is_dns(loopback, tmp_path):
     code, report = _verify(tmp_path, loopback.outputs, "--base-url", "http://mcpds.invalid", routes=["session-demo"])
     assert code == 1
     assert _failures(report)[("session-demo", "mcp 2025-11-25")] == "dns"
+
+
+def test_bad_flags_fail_before_any_request(dev, tmp_path, capsys):
+    """Rejected up front (exit 2, one line), so a bad flag never costs a full run."""
+    path = _write(tmp_path, stack_outputs(dev))
+    cases = [
+        (["--json", str(tmp_path)], "is a directory"),
+        (["--prometheus", "localhost:9090"], "--prometheus"),
+        (["--jaeger", "jaeger"], "--jaeger"),
+        (["--trace-wait", "-1"], "--trace-wait"),
+        (["--timeout", "nan"], "--timeout"),
+        (["--base-url", "https://"], "--base-url"),
+    ]
+    for extra, expected in cases:
+        assert cli.main(["verify", "--outputs", str(path), *extra]) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, (extra, err)
+        assert err[0].startswith("mcpds: error: "), (extra, err)
+        assert expected in err[0], (extra, err)
+
+
+def test_probe_plan_follows_routes(dev):
+    outputs = parse(stack_outputs(dev), "dev")
+    plan = verify.probe_plan(outputs, {"penrose", "gov-data"})
+    whys = [p["why"] for p in plan]
+    assert "unlabelled pod in data-science -> penrose" in whys
+    assert "unlabelled pod in data-science -> gov-data" in whys
+    assert not any(w.startswith(("unlabelled pod in data-science -> pandas", "pandas backend")) for w in whys)
+    # The group's members are probed from their own backends.
+    for member in ("datagov", "treasury", "nasa-cmr", "penrose"):
+        assert f"{member} backend -> Kubernetes API" in whys
+    assert len(plan) < len(verify.probe_plan(outputs))

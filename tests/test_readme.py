@@ -1,0 +1,155 @@
+"""The README cannot drift from the code: its configuration table against the config
+model (both directions), its Layout block against the repository's directories."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel
+
+from components.config import StackConfig, _strip_optional
+from offline.harness import PROJECT_ROOT
+
+README = (PROJECT_ROOT / "README.md").read_text()
+
+
+def _section(title: str) -> str:
+    """The text of one `## title` section, up to the next `## `."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.S | re.M)
+    assert match, f"README has no '## {title}' section"
+    return match.group(1)
+
+
+def _config_keys() -> list[str]:
+    """Dotted keys of the first column of the Configuration table, expanded.
+
+    A cell may hold several keys: `a.b` / `c` (`c` is a sibling of `b`), `a.{x,y}_z`
+    (one key per brace member), `a.b.*` (the whole of `a.b`), `a.<name>.c` (a key
+    the user chooses, inside a mapping).
+    """
+    keys = []
+    rows = [line for line in _section("Configuration").splitlines() if line.startswith("| `")]
+    assert len(rows) > 40, "the configuration table was not found"
+    for row in rows:
+        cell = row.split("|")[1]
+        parent = ""
+        for raw in re.findall(r"`([^`]+)`", cell):
+            bare = raw.removesuffix(".*")
+            if "." in bare:
+                token, parent = raw, bare.rsplit(".", 1)[0]
+            else:  # top-level (`domain`), or a sibling of the previous key (`/ prometheus_retention_size`)
+                token = f"{parent}.{raw}" if parent else raw
+            braces = re.search(r"\{([^}]+)\}", token)
+            if braces:
+                keys += [token.replace(braces.group(0), member) for member in braces.group(1).split(",")]
+            else:
+                keys.append(token)
+    return keys
+
+
+def _resolve(key: str) -> tuple[Any, str]:
+    """Follow a dotted key through the model; returns (annotation reached, error or '')."""
+    annotation: Any = StackConfig
+    parts = key.removesuffix(".*").split(".")
+    for i, part in enumerate(parts):
+        annotation = _strip_optional(annotation)
+        origin = get_origin(annotation)
+        if origin is dict:
+            annotation = get_args(annotation)[1]  # `part` is a key the user picks
+            continue
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return annotation, f"{'.'.join(parts[:i])} is not a section, so '{part}' cannot be a key in it"
+        if part not in annotation.model_fields:
+            return (
+                annotation,
+                f"'{part}' is not a field of {annotation.__name__} ({', '.join(annotation.model_fields)})",
+            )
+        annotation = annotation.model_fields[part].annotation
+    return annotation, ""
+
+
+def test_every_documented_key_exists_in_the_config_model():
+    problems = [f"{key}: {error}" for key in _config_keys() if (error := _resolve(key)[1])]
+    assert not problems, "README configuration table names keys the model does not have:\n" + "\n".join(problems)
+
+
+def _sections() -> dict[str, type[BaseModel]]:
+    """Every config section reachable through fixed names (not through a user's mapping key)."""
+    found: dict[str, type[BaseModel]] = {}
+
+    def walk(prefix: str, model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            annotation = _strip_optional(field.annotation)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                found[prefix + name] = annotation
+                walk(prefix + name + ".", annotation)
+
+    walk("", StackConfig)
+    return found
+
+
+def test_every_config_key_is_documented():
+    documented = {k.removesuffix(".*") for k in _config_keys()}
+
+    def documented_whole(key: str) -> bool:
+        """The key or an ancestor is a row of its own (e.g. `toolhive.resources`, `mcp.oidc`,
+        `monitoring.alerts.*`), which documents everything below it."""
+        parts = key.split(".")
+        return any(".".join(parts[:n]) in documented for n in range(1, len(parts) + 1))
+
+    def covered(key: str) -> bool:
+        # A mapping (`mcp.servers`) is covered by its documented entries (`mcp.servers.<name>`).
+        return documented_whole(key) or any(d.startswith(key + ".") for d in documented)
+
+    sections = _sections()
+    missing = [name for name in StackConfig.model_fields if name not in sections and not covered(name)]
+    for section, model in sections.items():
+        if documented_whole(section):
+            continue
+        # A section that only groups keys (toolhive, edge, secrets.sealed, ...) needs each key.
+        missing += [
+            f"{section}.{name}"
+            for name in model.model_fields
+            if f"{section}.{name}" not in sections and not covered(f"{section}.{name}")
+        ]
+    assert not missing, "config keys missing from the README configuration table: " + ", ".join(missing)
+
+
+def test_layout_lists_every_top_level_directory():
+    layout = _section("Layout")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    dirs = {path.split("/")[0] for path in tracked if "/" in path}
+    listed = set(re.findall(r"^(\.?[\w-]+)/", layout, re.M))
+    assert dirs <= listed, f"Layout does not list: {sorted(dirs - listed)}"
+    assert listed <= dirs, f"Layout lists directories that are not in the repository: {sorted(listed - dirs)}"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_readme_links_resolve():
+    anchors = {_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", README, re.M)}
+    links = re.findall(r"\]\(([^)\s]+)\)", README)
+    broken = [link for link in links if link.startswith("#") and link[1:] not in anchors]
+    missing = [
+        link
+        for link in links
+        if not link.startswith(("#", "http://", "https://")) and not (PROJECT_ROOT / link.split("#")[0]).exists()
+    ]
+    assert not broken, f"README links to headings that do not exist: {broken}"
+    assert not missing, f"README links to files that do not exist: {missing}"
+
+
+def test_readme_names_only_make_targets_that_exist():
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w.-]*):", makefile, re.M))
+    used = set(re.findall(r"`make ([a-z][\w-]*)", README))
+    assert used, "the README names no make target"
+    assert used <= targets, f"README names make targets the Makefile lacks: {sorted(used - targets)}"
