@@ -544,6 +544,11 @@ class SecretsConfig(Section):
     # sealed: SealedSecrets decrypted in-cluster; external: External Secrets Operator;
     # pulumi: plain Secrets from Pulumi secret config (for clusters with neither controller).
     backend: Literal["sealed", "external", "pulumi"] = "sealed"
+    # true: `pulumi up` deploys even while required credentials have no value (warned;
+    # their consumers wait for the Secret). For the first deploy of the sealed backend
+    # with a controller-generated key: install the controller, fetch its certificate,
+    # seal, then set this back to false.
+    allow_missing: bool = False
     sealed: SealedSecretsConfig = SealedSecretsConfig()
     external: ExternalSecretsConfig = ExternalSecretsConfig()
     pulumi: PulumiSecretsConfig = PulumiSecretsConfig()

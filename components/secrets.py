@@ -442,7 +442,19 @@ def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str |
         raise ConfigError(stack, list(plan.problems))
     lines = [how_to_provide(config, spec, stack) for spec in plan.missing]
     if lines and _deploying():
-        raise ConfigError(stack, [f"missing {line}" for line in lines])
+        if config.secrets.allow_missing:
+            for line in lines:
+                pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
+            return plan
+        problems = [f"missing {line}" for line in lines]
+        if config.secrets.backend == "sealed":
+            problems.append(
+                "first deploy, and the Sealed Secrets controller is not running yet? Either seal with a key pair "
+                "of your own (README: First deploy checklist), or run one `pulumi up` with "
+                "`pulumi config set --path secrets.allow_missing true` to install it, then `kubeseal --fetch-cert`, "
+                "seal, and set it back to false"
+            )
+        raise ConfigError(stack, problems)
     return plan
 
 
@@ -455,10 +467,8 @@ def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str |
 class SecretsLayerArgs:
     config: StackConfig
     specs: Sequence[CredentialSpec]
-    # Namespaces the program created before this layer, by name: credential objects in
-    # them wait for them. Others (cert-manager's, created by the edge) are created by
-    # their component; the Kubernetes provider retries a create whose namespace does not
-    # exist yet (pulumi/pulumi-kubernetes#262).
+    # Namespaces the program created before this layer, by name (`__main__.py` creates
+    # every namespace a credential lives in first): credential objects wait for them.
     namespaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
 
 

@@ -417,6 +417,16 @@ def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
                 "--namespace external-dns --name external-dns-godaddy --key api-key --stack prod --write",
                 "--namespace external-dns --name external-dns-godaddy --key api-secret --stack prod --write"):  # fmt: skip
         assert cmd in message
+    assert "secrets.allow_missing true" in message  # the way out of the first-deploy chicken and egg
+    # With allow_missing the update goes ahead, warned, so the controller can be installed first.
+    lenient = parse_config(
+        {**base_config(), "dns": {"manage_records": True}, "secrets": {"allow_missing": True}}, "prod"
+    )
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi, "warn", warned.append)
+    assert [s.id for s in preflight(lenient, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
+    assert len(warned) == 2  # one line per credential
+    assert all("secrets.allow_missing is true" in w for w in warned)
 
 
 def test_a_refused_update_creates_nothing(monkeypatch):
