@@ -52,7 +52,7 @@ def test_claude_desktop_config(generated):
         entry = servers[name]
         assert entry["command"] == "npx"
         assert entry["args"][:3] == ["-y", client_config.MCP_REMOTE, url]
-        assert url.startswith("https://finetunings.ai/")
+        assert url.startswith(f"https://{run.outputs['domain']}/")
         headers = [entry["args"][i + 1] for i, a in enumerate(entry["args"]) if a == "--header"]
         for header in headers:
             assert re.fullmatch(r"Authorization:\$\{[A-Z_]+_HEADER\}", header)  # no spaces (Windows)

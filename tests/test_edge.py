@@ -214,7 +214,7 @@ def test_gateway_routes_strip_prefixes_and_ngf_policies_stream(matrix_runs):
     assert len(mcp_routes) == 7
     rewrites = {}
     for route in mcp_routes:
-        assert route["spec"]["hostnames"] == ["finetunings.ai"]
+        assert route["spec"]["hostnames"] == ["dev.finetunings.ai"]  # Pulumi.dev.yaml domain
         for rule in route["spec"]["rules"]:
             assert "timeouts" not in rule  # NGF rejects HTTPRoute timeouts
             match = rule["matches"][0]["path"]
@@ -294,7 +294,7 @@ def test_external_dns_is_restricted_to_the_domain_with_a_stack_owner(run):
         .release("external-dns")
         .inputs["values"]
     )
-    assert values["domainFilters"] == ["finetunings.ai"]
+    assert values["domainFilters"] == ["dev.finetunings.ai"]  # Pulumi.dev.yaml domain
     assert values["txtOwnerId"] == "mcp-datascience-dev"
     assert values["policy"] == "upsert-only"
     assert values["env"] == [
