@@ -180,9 +180,15 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
         stacks = ", ".join(available_stacks(root)) or "none"
         raise StackFileError(f"No stack file {path.name} in {root} (stacks present: {stacks}).")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise StackFileError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+        # One line: where, and what the parser expected.
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StackFileError(f"{path.name} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
         raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside.")
     return dict(data.get("config") or {})

@@ -6,10 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from offline import render
-from offline.harness import PROJECT_ROOT
+from offline.harness import PROJECT_ROOT, StackFileError, read_stack_file
 from tests.stackconfig import BASE
 
 
@@ -94,3 +95,21 @@ def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys):
         assert expected in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
     assert afile.read_text() == "x"  # nothing overwritten
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"config:\n  mcp-datascience:domain: caf\xe9.ai\n", "is not UTF-8 text (byte 37): save it as UTF-8"),
+        (b"config:\n  mcp-datascience:edge: {replicas: 2\n", "is not valid YAML at line 3, column 1:"),
+    ],
+)
+def test_unreadable_stack_file_is_one_line(tmp_path, content, fragment):
+    """Every entry point (render, policy run, tests) reads stack files through the harness."""
+    (tmp_path / "Pulumi.broken.yaml").write_bytes(content)
+    with pytest.raises(StackFileError) as caught:
+        read_stack_file("broken", tmp_path)
+    message = str(caught.value)
+    assert message.startswith("Pulumi.broken.yaml ")
+    assert fragment in message
+    assert "\n" not in message
