@@ -57,7 +57,7 @@ penrose-test: $(PENROSE)/node_modules/.package-lock.json
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
 # its node_modules (and Debian's nginx, which .ci/run installs).
 test: lint penrose-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory policies
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
