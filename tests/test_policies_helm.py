@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
 from policies.mcp_policies.helm import HELM_RELEASE, HELM_RELEASE_PINNED
-
-OPTS = PolicyResourceOptions(
-    protect=False,
-    ignore_changes=[],
-    delete_before_replace=None,
-    aliases=[],
-    custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-    additional_secret_outputs=[],
-)
+from tests.policy_support import violations as policy_violations
 
 
 def violations(props: dict, type_: str = HELM_RELEASE) -> list[str]:
-    found: list[str] = []
-    args = ResourceValidationArgs(type_, props, "urn:x", "rel", OPTS, None, {})
-    HELM_RELEASE_PINNED.validate(args, lambda message, urn=None: found.append(message))
-    return found
+    return policy_violations(HELM_RELEASE_PINNED, type_, props)
 
 
 @pytest.mark.parametrize(
@@ -74,5 +62,7 @@ def test_other_types_are_ignored():
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_pass(stack_runs, stack):
-    for release in stack_runs[stack].of_type(HELM_RELEASE):
+    releases = stack_runs[stack].of_type(HELM_RELEASE)
+    assert releases, "the stack installs no Helm release: the check below would pass vacuously"
+    for release in releases:
         assert violations(release.inputs) == []
