@@ -199,15 +199,6 @@ def reconcile(
 # Evaluation
 # ---------------------------------------------------------------------------
 
-_OPTS = PolicyResourceOptions(
-    protect=False,
-    ignore_changes=[],
-    delete_before_replace=None,
-    aliases=[],
-    custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-    additional_secret_outputs=[],
-)
-
 
 def engine_shaped(value: Any) -> Any:
     """Props as the analyzer receives them: numbers are floats (google.protobuf.Struct)."""
