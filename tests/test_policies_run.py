@@ -14,8 +14,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 from components import versions
 from components.catalog import CATALOG
-from components.config import parse_config
-from offline.harness import ProgramRun, Registered, read_stack_file
+from offline.harness import ProgramRun, Registered
 from offline.policy_run import (
     CONFIG_DIR,
     PolicyConfigError,
@@ -25,6 +24,7 @@ from offline.policy_run import (
     load_policy_config,
     main,
     reconcile,
+    stack_config,
     stack_secrets_backend,
 )
 from policies.mcp_policies import ALL_POLICIES, kube
@@ -102,12 +102,6 @@ def test_schema_defaults_are_valid_config(policy):
 # ---------------------------------------------------------------------------
 
 
-def stack_images_registry(stack: str) -> str:
-    raw = read_stack_file(stack)
-    prefix = "mcp-datascience:"
-    return parse_config({k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}, stack).images.registry
-
-
 def test_both_environments_have_a_config():
     assert [p.stem for p in CONFIGS] == ["dev", "prod"]
 
@@ -176,10 +170,11 @@ def test_allowed_registries_cover_every_pinned_image(path):
     allowed = reconcile(ALL_POLICIES, load_policy_config(path))["workload-image-registry"].properties[
         "allowedRegistries"
     ]
+    registry = stack_config(path.stem).images.registry  # read as the program reads it
     refs = [
         *pinned_workload_images(),
-        "quay.io/jetstack/cert-manager-controller:v1.21.1",  # the chart's own default
-        f"{stack_images_registry(path.stem)}/penrose-mcp:0.1.0",  # images.registry of the stack
+        f"quay.io/jetstack/cert-manager-controller:{versions.CERT_MANAGER.version}",  # the chart's own default
+        *(f"{registry}/{image.repository}:{image.tag}" for image in versions.SERVER_IMAGES.values()),
     ]
     for ref in refs:
         assert kube.registry_allowed(kube.parse_image(ref), allowed), ref
