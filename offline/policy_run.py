@@ -59,6 +59,7 @@ from offline.harness import (
     to_pulumi_config,
     with_overrides,
 )
+from policies.mcp_policies.base import schema_defaults
 
 CONFIG_DIR = PROJECT_ROOT / "policies" / "config"
 LEVELS = {level.value: level for level in EnforcementLevel}
@@ -151,8 +152,7 @@ def reconcile(
     by_name = {p.name: p for p in policies}
     result: dict[str, PolicySetting] = {}
     for p in policies:
-        properties = p.config_schema.properties if p.config_schema else {}
-        defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
+        defaults = schema_defaults(p.config_schema.properties if p.config_schema else None)
         result[p.name] = PolicySetting(p.enforcement_level or EnforcementLevel.ADVISORY, defaults)
 
     def level_of(key: str, value: Any) -> EnforcementLevel | None:

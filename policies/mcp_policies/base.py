@@ -26,11 +26,14 @@ ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation, Mapping[str, 
 StackCheck = Callable[[StackValidationArgs, ReportViolation, Mapping[str, Any]], None]
 
 
+def schema_defaults(schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The defaults of a policy's config schema properties (what createConfigWithDefaults fills)."""
+    return {k: v["default"] for k, v in (schema or {}).items() if "default" in v}
+
+
 def settings(args: ResourceValidationArgs | StackValidationArgs, schema: Mapping[str, Any] | None) -> dict[str, Any]:
     """The policy's config: schema defaults, overlaid by what the config file sets."""
-    out = {k: v["default"] for k, v in (schema or {}).items() if "default" in v}
-    out.update(dict(args.get_config() or {}))
-    return out
+    return {**schema_defaults(schema), **dict(args.get_config() or {})}
 
 
 def resource_policy(
