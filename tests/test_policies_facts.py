@@ -15,6 +15,7 @@ import pytest
 from components import edge_plan, mcp_servers, monitoring, plan, versions
 from components import secrets as secrets_layer
 from components.catalog import CATALOG, GROUPS
+from components.config import SealedSecretsConfig
 from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile
 from policies.mcp_policies import ALL_POLICIES, edge, kube, network, secrets, stack
 
@@ -56,9 +57,12 @@ def test_vmcp_service_port_and_labels_are_the_components_ones(name):
     assert stack.VMCP_PORT == kube.VMCP_PORT == plan.VMCP_PORT
 
 
-def test_podless_chart_default_is_the_toolhive_crds_chart():
+def test_default_deny_defaults_are_the_components_ones():
     [podless] = network.DEFAULT_DENY_CONFIG["podlessCharts"]["default"]
     assert podless == versions.TOOLHIVE_OPERATOR_CRDS.chart.rsplit("/", 1)[-1]
+    # Exempt because the Sealed Secrets controller lives there by default (kubeseal's default).
+    exempt = network.DEFAULT_DENY_CONFIG["exemptNamespaces"]["default"]
+    assert exempt == [SealedSecretsConfig.model_fields["controller_namespace"].default]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
