@@ -3,6 +3,7 @@ pinned to a commit, and every file, path and make target they reference present.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 from components.versions import SERVER_IMAGES
 from offline.harness import available_stacks
+from offline.policy_run import stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -127,7 +129,9 @@ def test_images_are_built_from_the_pinned_list_and_pushed_only_from_main():
     assert DEPLOY["jobs"]["images"]["permissions"]["packages"] == "write"
 
 
-def test_image_matrix_script_lists_every_server_image_as_the_stacks_pull_it():
+@functools.cache
+def image_matrix() -> tuple[dict[str, str], ...]:
+    """What .github/scripts/image_matrix.py prints, run as the workflows run it."""
     out = subprocess.run(
         [sys.executable, str(ROOT / ".github" / "scripts" / "image_matrix.py")],
         check=True,
@@ -135,12 +139,17 @@ def test_image_matrix_script_lists_every_server_image_as_the_stacks_pull_it():
         text=True,
         cwd=ROOT,
     ).stdout
-    entries = json.loads(out)
-    assert {e["name"] for e in entries} == set(SERVER_IMAGES)
-    for e in entries:
-        image = SERVER_IMAGES[e["name"]]
-        assert e["context"] == image.context
-        assert e["image"] == f"ghcr.io/finetunings-ai/mcp-datascience/{image.repository}:{image.tag}"
+    return tuple(json.loads(out))
+
+
+def test_image_matrix_script_lists_every_server_image_as_the_stacks_pull_it():
+    registries = {stack_config(stack).images.registry for stack in STACKS}
+    expected = [
+        {"name": name, "context": image.context, "image": f"{registry}/{image.repository}:{image.tag}"}
+        for registry in sorted(registries)
+        for name, image in sorted(SERVER_IMAGES.items())
+    ]
+    assert list(image_matrix()) == expected
 
 
 def test_every_image_context_has_a_dockerfile():
@@ -337,18 +346,7 @@ def test_every_dockerfile_directory_is_a_built_image():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_stacks_pull_exactly_what_ci_pushes(stack_runs, stack):
-    from offline.policy_run import stack_config
-
-    entries = json.loads(
-        subprocess.run(
-            [sys.executable, str(ROOT / ".github" / "scripts" / "image_matrix.py")],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-    )
-    pushed = {e["image"] for e in entries}
+    pushed = {e["image"] for e in image_matrix()}
     registry = stack_config(stack).images.registry
     pulled = {
         r.inputs["spec"]["image"]
