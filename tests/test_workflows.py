@@ -167,18 +167,24 @@ def test_referenced_policy_files_exist(stack):
 
 def test_every_make_target_and_path_in_run_steps_exists():
     runs = all_runs()
+    targets = set()
     for run in runs:
         for raw in run.splitlines():
             line = re.sub(r"\$\{\{.*?\}\}", "EXPR", raw)  # a GitHub expression is one word
             m = re.match(r"^\s*make\s+(.*?)(?:\s*&&.*)?$", line)
             if m:
-                for word in m.group(1).split():
-                    if "=" not in word:
-                        assert make_knows(word), f"make target {word!r} is not in the Makefile"
+                targets |= {word for word in m.group(1).split() if "=" not in word}
+    assert {"test", "policy"} <= targets  # the jobs run the project's own targets
+    for target in sorted(targets):
+        assert make_knows(target), f"make target {target!r} is not in the Makefile"
     text = "\n".join(runs)
-    for path in re.findall(r"(?<![\w$/.-])((?:policies|\.github|servers|offline)/[\w./-]+)", text):
-        if path == "policies/venv" or path.startswith("policies/venv/"):
-            continue  # created by the step itself
+    paths = {
+        path
+        for path in re.findall(r"(?<![\w$/.-])((?:policies|\.github|servers|offline)/[\w./-]+)", text)
+        if not (path == "policies/venv" or path.startswith("policies/venv/"))  # created by the step itself
+    }
+    assert ".github/scripts/image_matrix.py" in paths
+    for path in sorted(paths):
         assert (ROOT / path).exists(), f"run step references missing path {path}"
 
 
