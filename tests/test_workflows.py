@@ -392,3 +392,16 @@ def test_every_path_handed_to_an_action_exists():
             assert (ROOT / text).exists(), f"{name}: {value} -> {text} does not exist"
             checked += 1
     assert checked >= 6
+
+
+def test_setup_action_builds_the_venvs_the_runtimes_name_with_the_projects_python():
+    """policies/PulumiPolicy.yaml names the pack's virtualenv and pyproject.toml the Python
+    the code targets: the setup action must create that venv with that Python."""
+    setup = load(ROOT / ".github" / "actions" / "setup" / "action.yml")["runs"]["steps"]
+    [python] = [s for s in setup if str(s.get("uses", "")).startswith("actions/setup-python@")]
+    target = re.search(r'^target-version = "py3(\d+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert python["with"]["python-version"] == f"3.{target}"
+    venv = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    [pack] = [s for s in setup if s.get("name") == "Policy pack virtualenv"]
+    assert f"python -m venv policies/{venv}\n" in pack["run"]
+    assert f"policies/{venv}/bin/python -m pip install" in pack["run"]
