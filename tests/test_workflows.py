@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.versions import SERVER_IMAGES
+from components.versions import BASE_IMAGES, SERVER_IMAGES
 from offline.harness import available_stacks
 from offline.policy_run import stack_config
 
@@ -405,3 +405,13 @@ def test_setup_action_builds_the_venvs_the_runtimes_name_with_the_projects_pytho
     [pack] = [s for s in setup if s.get("name") == "Policy pack virtualenv"]
     assert f"python -m venv policies/{venv}\n" in pack["run"]
     assert f"policies/{venv}/bin/python -m pip install" in pack["run"]
+
+
+@pytest.mark.parametrize("workflow", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_penrose_tests_run_on_the_node_its_image_runs(workflow):
+    """The Penrose server image runs on components/versions.py BASE_IMAGES["node"]
+    (servers/penrose-mcp/Dockerfile): CI tests it on that same Node version."""
+    [node] = [s for s in steps(workflow, "test") if str(s.get("uses", "")).startswith("actions/setup-node@")]
+    image_version = BASE_IMAGES["node"].split(":", 1)[1].split("-", 1)[0]
+    assert node["with"]["node-version"] == image_version
+    assert f"FROM {BASE_IMAGES['node']}" in (ROOT / "servers" / "penrose-mcp" / "Dockerfile").read_text()
