@@ -48,6 +48,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.config import StackConfig, parse_config
+from components.config import _decode as decode_config_value  # what read_project_config applies
 from offline.harness import (
     PROJECT,
     PROJECT_ROOT,
@@ -307,19 +308,9 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
     prefix = f"{PROJECT}:"
-    data = {k[len(prefix) :]: _decoded(v) for k, v in values.items() if k.startswith(prefix)}
+    data = {k[len(prefix) :]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)}
     secrets = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
     return parse_config(data, stack, secrets)
-
-
-def _decoded(value: str) -> Any:
-    """Pulumi hands structured config over as JSON text and scalars as strings."""
-    if value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None) -> str:
