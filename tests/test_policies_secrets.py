@@ -4,11 +4,9 @@ literal credentials in env vars."""
 from __future__ import annotations
 
 import pytest
-from pulumi_policy import PolicyResource
 
 from policies.mcp_policies import kube, secrets
 from tests.policy_support import (
-    OPTS,
     container,
     deployment,
     helm,
@@ -27,9 +25,7 @@ def secret(annotations: dict | None = None, **data) -> dict:
     return {"metadata": meta, "type": "Opaque", **data}
 
 
-RANDOM = PolicyResource(
-    "random:index/randomPassword:RandomPassword", {"length": 32.0}, "urn:random", "pw", OPTS, None, None, [], {}
-)
+RANDOM = resource("random:index/randomPassword:RandomPassword", {"length": 32.0}, name="pw")
 GENERATED = {secrets.GENERATED_BY: secrets.PULUMI_RANDOM}
 
 
