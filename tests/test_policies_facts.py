@@ -15,9 +15,9 @@ import pytest
 from components import edge_plan, mcp_servers, monitoring, plan, versions
 from components import secrets as secrets_layer
 from components.catalog import CATALOG, GROUPS
-from components.config import SealedSecretsConfig
+from components.config import ImagesConfig, SealedSecretsConfig
 from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile
-from policies.mcp_policies import ALL_POLICIES, edge, kube, network, secrets, stack
+from policies.mcp_policies import ALL_POLICIES, edge, kube, network, secrets, stack, workloads
 
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
 
@@ -63,6 +63,15 @@ def test_default_deny_defaults_are_the_components_ones():
     # Exempt because the Sealed Secrets controller lives there by default (kubeseal's default).
     exempt = network.DEFAULT_DENY_CONFIG["exemptNamespaces"]["default"]
     assert exempt == [SealedSecretsConfig.model_fields["controller_namespace"].default]
+
+
+def test_registry_default_is_toolhive_and_the_default_images_registry():
+    """The schema default admits exactly the ToolHive images and the project's own."""
+    allowed = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
+    toolhive, own = allowed
+    assert own == ImagesConfig.model_fields["registry"].default
+    for image in versions.TOOLHIVE_IMAGES.values():
+        assert kube.registry_allowed(kube.parse_image(image), [toolhive]), image
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
