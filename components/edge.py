@@ -108,13 +108,8 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
     return out
 
 
-def credential_refs(specs: Sequence[CredentialSpec]) -> dict[str, SecretRef]:
-    """Every key of every spec as `<id>/<key>` -> SecretRef (what the SecretsLayer hands back)."""
-    return {f"{spec.id}/{key}": spec.ref(key) for spec in specs for key in spec.keys}
-
-
 def dns_credentials(config: StackConfig, refs: dict[str, SecretRef]) -> DnsCredentials:
-    """Pick the solver's and external-dns' refs (keyed `<credential id>/<key>`)."""
+    """Pick the solver's and external-dns' refs (SecretsLayer.refs: `<credential id>/<key>`)."""
     provider = config.dns.provider
     if provider == "http01-only":
         return DnsCredentials()
@@ -550,7 +545,7 @@ class EdgeIngressArgs:
     config: StackConfig
     routes: Sequence[Route]
     web_routes: Sequence[WebRoute] = ()
-    # SecretRefs by CredentialSpec id (from `credentials(config)` via the SecretsLayer).
+    # SecretsLayer.refs: `<credential id>/<key>` -> SecretRef (for `credentials(config)`).
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
     # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
     depends_on: Sequence[pulumi.Resource] = ()
