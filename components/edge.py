@@ -544,22 +544,21 @@ def gateway_metrics_services(plan: EdgePlan, config: StackConfig) -> list[dict[s
 class EdgeIngressArgs:
     config: StackConfig
     routes: Sequence[Route]
+    # `create_namespaces(name, config)`, created by the caller first: the SecretsLayer
+    # writes the DNS credentials into them before cert-manager starts.
+    namespaces: Mapping[str, k8s.core.v1.Namespace]
     web_routes: Sequence[WebRoute] = ()
     # SecretsLayer.refs: `<credential id>/<key>` -> SecretRef (for `credentials(config)`).
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
     # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
     depends_on: Sequence[pulumi.Resource] = ()
-    # The namespaces of `create_namespaces(config)`, when the caller created them first.
-    namespaces: Mapping[str, k8s.core.v1.Namespace] | None = None
 
 
-def create_namespaces(
-    name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
-) -> dict[str, k8s.core.v1.Namespace]:
+def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.Namespace]:
     """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
     is not ours), cert-manager's, and external-dns' when it manages records."""
     edge, dns = config.edge, config.dns
-    opts = opts or pulumi.ResourceOptions()
+    opts = pulumi.ResourceOptions()
     out: dict[str, k8s.core.v1.Namespace] = {}
     if edge.controller != "existing":
         out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
@@ -598,9 +597,8 @@ class EdgeIngress(pulumi.ComponentResource):
         creds = dns_credentials(config, args.credential_refs)
         self._name = name
 
-        # Namespaces: created by the caller (so the SecretsLayer can put the DNS credential
-        # into cert-manager's namespace before cert-manager starts), or here.
-        owned = dict(args.namespaces) if args.namespaces is not None else create_namespaces(name, config, self._child())
+        # Namespaces: created by the caller (EdgeIngressArgs.namespaces).
+        owned = args.namespaces
         edge_ns = owned.get(edge.namespace) if plan.controller != "existing" else None
         cm_ns = owned[edge.cert_manager_namespace]
         extdns_ns = owned.get(dns.external_dns_namespace) if dns.manage_records else None
