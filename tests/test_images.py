@@ -240,6 +240,13 @@ def test_the_dockerfile_builds_exactly_the_upstream_release_of_versions_py(key: 
     assert set(uv_pins) <= {versions.IMAGE_BUILD_UV}, uv_pins
 
 
+def test_the_penrose_image_is_named_and_tagged_as_its_package():
+    """The server reports package.json's version (src/mcp/server.js): the image tag is that one."""
+    image = versions.SERVER_IMAGES["penrose"]
+    manifest = json.loads((ROOT / image.context / "package.json").read_text())
+    assert (image.repository, image.tag) == (manifest["name"], manifest["version"])
+
+
 @pytest.mark.parametrize("registry", [None, "registry.example.com/team/mcp"])
 def test_catalog_image_reference_is_registry_name_and_version(registry: str | None):
     raw = base_config()
