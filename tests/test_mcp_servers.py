@@ -198,12 +198,12 @@ def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
     otel = spec["openTelemetry"]
     assert otel["enabled"] is True
     assert otel["endpoint"].endswith(".monitoring.svc.cluster.local:4318")
+    # Tracing on is also what keeps the endpoint valid (the operator's
+    # validateEndpointRequiresSignals: an endpoint needs a signal).
     assert otel["tracing"] == {"enabled": True, "samplingRate": "0.05"}
     # Metrics have one source: Prometheus scrapes /metrics; no OTLP copy of each series.
     assert otel["metrics"] == {"enabled": False}
     assert spec["prometheus"] == {"enabled": True}
-    # The operator's rule (validateEndpointRequiresSignals): an endpoint needs a signal.
-    assert otel["tracing"]["enabled"] or otel["metrics"]["enabled"]
 
 
 def test_gov_data_is_one_vmcp_endpoint(prod):
