@@ -10,7 +10,7 @@ from components import edge as edge_component
 from components import monitoring as monitoring_component
 from components import toolhive as toolhive_component
 from components.config import load_config
-from components.edge import EdgeIngress, EdgeIngressArgs, credentials
+from components.edge import EdgeIngress, EdgeIngressArgs
 from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
@@ -23,7 +23,7 @@ plan = build_plan(config)
 
 # Every credential the components declare. In a real update a missing required one
 # stops the program here, before the first resource is registered.
-credential_specs = [*plan.credentials, *credentials(config), *monitoring_component.credentials(config)]
+credential_specs = [*plan.credentials, *edge_component.credentials(config), *monitoring_component.credentials(config)]
 preflight(config, credential_specs)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator

@@ -15,6 +15,7 @@ scrape targets); the component only applies them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,13 +109,8 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
     return out
 
 
-def credential_refs(specs: Sequence[CredentialSpec]) -> dict[str, SecretRef]:
-    """Every key of every spec as `<id>/<key>` -> SecretRef (what the SecretsLayer hands back)."""
-    return {f"{spec.id}/{key}": spec.ref(key) for spec in specs for key in spec.keys}
-
-
 def dns_credentials(config: StackConfig, refs: dict[str, SecretRef]) -> DnsCredentials:
-    """Pick the solver's and external-dns' refs (keyed `<credential id>/<key>`)."""
+    """Pick the solver's and external-dns' refs (SecretsLayer.refs: `<credential id>/<key>`)."""
     provider = config.dns.provider
     if provider == "http01-only":
         return DnsCredentials()
@@ -364,20 +360,8 @@ def external_dns_values(config: StackConfig, refs: Sequence[SecretRef]) -> dict[
 # ---------------------------------------------------------------------------
 
 
-def _np(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
-    return netpol.policy_object(name, namespace, selector, "edge", ingress=ingress, egress=egress, types=types)
-
-
-def _ports(*numbers: int) -> list[dict[str, Any]]:
-    return [{"protocol": "TCP", "port": n} for n in numbers]
-
-
-def _from_namespace(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
-def _internet(config: StackConfig, ports: Sequence[int]) -> dict[str, Any]:
-    return netpol.internet_egress(config.network, ports)
+# netpol.policy_object with this component's label.
+_np = functools.partial(netpol.policy_object, component="edge")
 
 
 def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
@@ -410,24 +394,26 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
         backends.setdefault(route.namespace, set()).add(route.port)
     for web in plan.web_routes:
         backends.setdefault(web.namespace, set()).add(web.port)
-    egress = [{"to": [_from_namespace(n)], "ports": _ports(*sorted(p))} for n, p in sorted(backends.items())]
+    egress = [{"to": [netpol.namespace_peer(n)], "ports": netpol.ports(p)} for n, p in sorted(backends.items())]
     if plan.dns_provider == "http01-only":
         # HTTP-01 solver pods run beside the Certificate, in this namespace.
         egress.append(
             {
-                "to": [{"podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}}],
-                "ports": _ports(HTTP01_SOLVER_PORT),
+                "to": [netpol.pod_peer({"acme.cert-manager.io/http01-solver": "true"})],
+                "ports": netpol.ports([HTTP01_SOLVER_PORT]),
             }
         )
     out = [
         *baseline_policies(ns, config),
-        _np("edge-clients", ns, proxy, ingress=[{"from": clients, "ports": _ports(80, 443)}]),
+        _np("edge-clients", ns, proxy, ingress=[{"from": clients, "ports": netpol.ports([80, 443])}]),
         _np("edge-backends", ns, proxy, egress=egress),
         _np(
             "edge-metrics",
             ns,
             proxy,
-            ingress=[{"from": [_from_namespace(plan.monitoring_namespace)], "ports": _ports(METRICS_PORT)}],
+            ingress=[
+                {"from": [netpol.namespace_peer(plan.monitoring_namespace)], "ports": netpol.ports([METRICS_PORT])}
+            ],
         ),
     ]
     if plan.dns_provider == "http01-only":
@@ -436,7 +422,7 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
                 "acme-http01-solver",
                 ns,
                 {"acme.cert-manager.io/http01-solver": "true"},
-                ingress=[{"from": [{"podSelector": {"matchLabels": proxy}}], "ports": _ports(HTTP01_SOLVER_PORT)}],
+                ingress=[{"from": [netpol.pod_peer(proxy)], "ports": netpol.ports([HTTP01_SOLVER_PORT])}],
             )
         )
     if plan.controller == "gateway-api":
@@ -447,17 +433,15 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
                 "gateway-agent-to-control-plane",
                 ns,
                 proxy,
-                egress=[
-                    {"to": [{"podSelector": {"matchLabels": NGF_CONTROL_PLANE_LABELS}}], "ports": _ports(443, 8443)}
-                ],
+                egress=[{"to": [netpol.pod_peer(NGF_CONTROL_PLANE_LABELS)], "ports": netpol.ports([443, 8443])}],
             ),
             _np(
                 "gateway-control-plane",
                 ns,
                 NGF_CONTROL_PLANE_LABELS,
                 ingress=[
-                    {"from": [{"podSelector": {"matchLabels": proxy}}], "ports": _ports(443, 8443)},
-                    {"from": [_from_namespace(plan.monitoring_namespace)], "ports": _ports(METRICS_PORT)},
+                    {"from": [netpol.pod_peer(proxy)], "ports": netpol.ports([443, 8443])},
+                    {"from": [netpol.namespace_peer(plan.monitoring_namespace)], "ports": netpol.ports([METRICS_PORT])},
                 ],
             ),
         ]
@@ -470,20 +454,28 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     out = [
         *baseline_policies(ns, config),
         # ACME and the DNS provider API are both HTTPS on the internet.
-        _np("cert-manager-acme", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=[_internet(config, acme_ports)]),
+        _np(
+            "cert-manager-acme",
+            ns,
+            CERT_MANAGER_CONTROLLER_LABELS,
+            egress=[netpol.internet_egress(config.network, acme_ports)],
+        ),
         _np(
             "cert-manager-metrics",
             ns,
             CERT_MANAGER_CONTROLLER_LABELS,
             ingress=[
-                {"from": [_from_namespace(config.monitoring.namespace)], "ports": _ports(CERT_MANAGER_METRICS_PORT)}
+                {
+                    "from": [netpol.namespace_peer(config.monitoring.namespace)],
+                    "ports": netpol.ports([CERT_MANAGER_METRICS_PORT]),
+                }
             ],
         ),
         _np(
             "cert-manager-webhook",
             ns,
             CERT_MANAGER_WEBHOOK_LABELS,
-            ingress=[{"from": _from_api_server(config), "ports": _ports(CERT_MANAGER_WEBHOOK_PORT)}],
+            ingress=[{"from": _from_api_server(config), "ports": netpol.ports([CERT_MANAGER_WEBHOOK_PORT])}],
         ),
     ]
     if config.dns.provider == "godaddy":
@@ -492,8 +484,8 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
                 "godaddy-webhook",
                 ns,
                 GODADDY_LABELS,
-                ingress=[{"from": _from_api_server(config), "ports": _ports(GODADDY_WEBHOOK_PORT)}],
-                egress=[_internet(config, [443])],
+                ingress=[{"from": _from_api_server(config), "ports": netpol.ports([GODADDY_WEBHOOK_PORT])}],
+                egress=[netpol.internet_egress(config.network)],
             )
         )
     return out
@@ -503,13 +495,16 @@ def external_dns_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.dns.external_dns_namespace
     return [
         *baseline_policies(ns, config),
-        _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[_internet(config, [443])]),
+        _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[netpol.internet_egress(config.network)]),
         _np(
             "external-dns-metrics",
             ns,
             EXTERNAL_DNS_LABELS,
             ingress=[
-                {"from": [_from_namespace(config.monitoring.namespace)], "ports": _ports(EXTERNAL_DNS_METRICS_PORT)}
+                {
+                    "from": [netpol.namespace_peer(config.monitoring.namespace)],
+                    "ports": netpol.ports([EXTERNAL_DNS_METRICS_PORT]),
+                }
             ],
         ),
     ]
@@ -549,22 +544,21 @@ def gateway_metrics_services(plan: EdgePlan, config: StackConfig) -> list[dict[s
 class EdgeIngressArgs:
     config: StackConfig
     routes: Sequence[Route]
+    # `create_namespaces(name, config)`, created by the caller first: the SecretsLayer
+    # writes the DNS credentials into them before cert-manager starts.
+    namespaces: Mapping[str, k8s.core.v1.Namespace]
     web_routes: Sequence[WebRoute] = ()
-    # SecretRefs by CredentialSpec id (from `credentials(config)` via the SecretsLayer).
+    # SecretsLayer.refs: `<credential id>/<key>` -> SecretRef (for `credentials(config)`).
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
     # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
     depends_on: Sequence[pulumi.Resource] = ()
-    # The namespaces of `create_namespaces(config)`, when the caller created them first.
-    namespaces: Mapping[str, k8s.core.v1.Namespace] | None = None
 
 
-def create_namespaces(
-    name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
-) -> dict[str, k8s.core.v1.Namespace]:
+def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.Namespace]:
     """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
     is not ours), cert-manager's, and external-dns' when it manages records."""
     edge, dns = config.edge, config.dns
-    opts = opts or pulumi.ResourceOptions()
+    opts = pulumi.ResourceOptions()
     out: dict[str, k8s.core.v1.Namespace] = {}
     if edge.controller != "existing":
         out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
@@ -603,9 +597,8 @@ class EdgeIngress(pulumi.ComponentResource):
         creds = dns_credentials(config, args.credential_refs)
         self._name = name
 
-        # Namespaces: created by the caller (so the SecretsLayer can put the DNS credential
-        # into cert-manager's namespace before cert-manager starts), or here.
-        owned = dict(args.namespaces) if args.namespaces is not None else create_namespaces(name, config, self._child())
+        # Namespaces: created by the caller (EdgeIngressArgs.namespaces).
+        owned = args.namespaces
         edge_ns = owned.get(edge.namespace) if plan.controller != "existing" else None
         cm_ns = owned[edge.cert_manager_namespace]
         extdns_ns = owned.get(dns.external_dns_namespace) if dns.manage_records else None

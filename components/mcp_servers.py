@@ -40,6 +40,9 @@ from components.plan import (
 TYPE = "mcp-datascience:index:MCPServerSet"
 API_VERSION = "toolhive.stacklok.dev/v1beta1"
 RUN_AS = 1000  # every image of the catalog runs as uid 1000 (images/, servers/)
+# Marks an MCPServer that runs caller-supplied code. The policy pack reads it
+# (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
+EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
 
 # The proxy pings its backend with a 5 s timeout, the same as its liveness probe's, so a
 # slow backend under load gets the proxy killed. Shorter pings, more tolerance
@@ -64,10 +67,6 @@ class MCPServerSetArgs:
     # `<credential id>/<key>` -> Secret key (SecretsLayer.refs); optional ones may be absent.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
     secrets_ready: Sequence[pulumi.Resource] = ()
-
-
-# Marks an MCPServer that runs caller-supplied code (read by policies/mcp_policies/mcp.py).
-EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
 
 
 # ---------------------------------------------------------------------------

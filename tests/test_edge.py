@@ -11,13 +11,14 @@ from components.contracts import Route, WebRoute
 from components.edge import (
     TYPE,
     controller_pod_selector,
-    credential_refs,
     credentials,
+    dns_credentials,
     nginx_ingress_values,
     scrape_targets,
 )
 from components.edge_plan import MCP_ALLOW_HEADERS, build_edge_plan, gateway_objects, nic_objects
 from components.plan import build_plan
+from components.secrets import Materialisation
 from tests.stackconfig import base_config
 
 SEVEN = ("huggingface", "dataset-viewer", "data-explorer", "pandas", "datahub", "penrose", "gov-data")
@@ -314,11 +315,18 @@ def test_credentials_per_provider():
     assert godaddy[1].keys == ("api-key", "api-secret")
     assert godaddy[1].namespace == "external-dns"
     assert credentials(cfg(dns={"provider": "http01-only"}, edge={"wildcard": False})) == []
-    assert set(credential_refs(godaddy)) == {
-        "godaddy-api-key/token",
-        "external-dns-godaddy/api-key",
-        "external-dns-godaddy/api-secret",
-    }
+
+
+def test_dns_credentials_are_found_among_the_secrets_layer_refs():
+    """The keys the edge looks up are the ones the SecretsLayer hands back."""
+    for dns in ({"manage_records": True}, {"provider": "cloudflare", "manage_records": True}):
+        config = cfg(dns=dns)
+        specs = credentials(config)
+        refs = Materialisation(present=tuple(specs), missing=(), skipped=(), problems=(), unused=()).refs
+        picked = dns_credentials(config, refs)
+        assert picked.solver == specs[0].ref(specs[0].keys[0])
+        assert set(picked.external_dns) == {specs[1].ref(k) for k in specs[1].keys}
+    assert set(refs) == {"cloudflare-api-token/api-token", "external-dns-cloudflare/api-token"}
 
 
 def test_cname_strategy_follow_reaches_the_solver(run):

@@ -233,9 +233,18 @@ def test_the_dockerfile_builds_exactly_the_upstream_release_of_versions_py(key: 
     else:
         pytest.fail(f"{key}: unknown upstream kind in {image.upstream!r}")
 
-    # uv, where a build stage uses it, is the pinned one.
-    for version in re.findall(r"\buv==([\w.]+)", text):
-        assert version == versions.IMAGE_BUILD_UV
+    # Every Python build stage installs uv, and the pinned one.
+    uv_pins = re.findall(r"\buv==([\w.]+)", text)
+    if any(s.base == versions.BASE_IMAGES["python-build"] for s in stages(dockerfile(key))):
+        assert uv_pins, f"{key}: the Python build stage installs no pinned uv"
+    assert set(uv_pins) <= {versions.IMAGE_BUILD_UV}, uv_pins
+
+
+def test_the_penrose_image_is_named_and_tagged_as_its_package():
+    """The server reports package.json's version (src/mcp/server.js): the image tag is that one."""
+    image = versions.SERVER_IMAGES["penrose"]
+    manifest = json.loads((ROOT / image.context / "package.json").read_text())
+    assert (image.repository, image.tag) == (manifest["name"], manifest["version"])
 
 
 @pytest.mark.parametrize("registry", [None, "registry.example.com/team/mcp"])

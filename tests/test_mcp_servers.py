@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from components.mcp_servers import EXECUTES_CODE_ANNOTATION
 from components.quantities import parse_quantity
 from offline.harness import PROJECT_ROOT, ProgramRun
+from policies.mcp_policies import kube
 
 NS = "data-science"
 REGISTRY = "ghcr.io/finetunings-ai/mcp-datascience"
@@ -180,12 +182,15 @@ def test_code_executing_server_is_behind_oidc_in_prod(prod):
 def test_only_code_executing_servers_carry_the_policy_annotation(prod):
     """The policy pack reads this annotation, so a user-defined code-running server is
     caught without listing its tools in the policy config."""
+    annotation = "mcp-datascience.finetunings.ai/executes-code"
     marked = {
         name
         for name, obj in objects(prod, "MCPServer").items()
-        if obj["metadata"].get("annotations", {}).get("mcp-datascience.finetunings.ai/executes-code") == "true"
+        if obj["metadata"].get("annotations", {}).get(annotation) == "true"
     }
     assert marked == {"data-exploration"}  # pandas runs with its code tool switched off
+    # The policy pack cannot import components/: its copy of the name is tied here.
+    assert EXECUTES_CODE_ANNOTATION == kube.EXECUTES_CODE_ANNOTATION == annotation
 
 
 def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
@@ -193,12 +198,12 @@ def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
     otel = spec["openTelemetry"]
     assert otel["enabled"] is True
     assert otel["endpoint"].endswith(".monitoring.svc.cluster.local:4318")
+    # Tracing on is also what keeps the endpoint valid (the operator's
+    # validateEndpointRequiresSignals: an endpoint needs a signal).
     assert otel["tracing"] == {"enabled": True, "samplingRate": "0.05"}
     # Metrics have one source: Prometheus scrapes /metrics; no OTLP copy of each series.
     assert otel["metrics"] == {"enabled": False}
     assert spec["prometheus"] == {"enabled": True}
-    # The operator's rule (validateEndpointRequiresSignals): an endpoint needs a signal.
-    assert otel["tracing"]["enabled"] or otel["metrics"]["enabled"]
 
 
 def test_gov_data_is_one_vmcp_endpoint(prod):
