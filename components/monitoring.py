@@ -54,7 +54,6 @@ KPS_RELEASE = "kube-prometheus-stack"
 # pod port agree: NetworkPolicies see the pod port, the edge routes to the Service port.
 GRAFANA_SERVICE = f"{KPS_RELEASE}-grafana"
 GRAFANA_PORT = 3000
-PROMETHEUS_SERVICE = f"{KPS_RELEASE}-prometheus"  # `kube-prometheus-stack.fullname`-prometheus
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 ALERTMANAGER_CLUSTER_PORT = 9094
