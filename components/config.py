@@ -288,7 +288,10 @@ class DnsConfig(Section):
 
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
 _PROM_BYTES = re.compile(r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")
-_GO_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
+# Jaeger's span TTL: a positive whole number of hours, minutes or seconds. Named apart from
+# the Secrets section's `_GO_DURATION` (any Go duration, `0s` included), which used to
+# rebind this name and so admitted `0s` as a TTL.
+_TTL_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
 
 
 def _prom_duration(value: str) -> str:
@@ -304,7 +307,7 @@ def _prom_bytes(value: str) -> str:
 
 
 def _go_duration(value: str) -> str:
-    if not _GO_DURATION.match(value):
+    if not _TTL_DURATION.match(value):
         raise ValueError("must be a duration in hours, minutes or seconds such as 168h")
     return value
 

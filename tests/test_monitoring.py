@@ -498,6 +498,16 @@ def test_retention_size_must_fit_the_volume():
     assert parse_config(config, "prod").monitoring.prometheus_storage == "100Gi"
 
 
+@pytest.mark.parametrize("value", ["0s", "0h", "500ms", "1.5h", "168"])
+def test_jaeger_retention_is_a_positive_whole_duration(value):
+    config = base_config()
+    config["monitoring"] = {"jaeger_retention": value}
+    with pytest.raises(ConfigError, match=r"monitoring\.jaeger_retention = '[^']+': must be a duration in hours"):
+        parse_config(config, "prod")
+    config["monitoring"] = {"jaeger_retention": "72h"}
+    assert parse_config(config, "prod").monitoring.jaeger_retention == "72h"
+
+
 def test_bad_threshold_is_a_config_error():
     config = base_config()
     config["monitoring"] = {"alerts": {"error_ratio": 5}}
