@@ -264,12 +264,6 @@ def _pod_security(uid: int, gid: int | None = None) -> dict[str, Any]:
     }
 
 
-def _container_security(uid: int, gid: int | None = None) -> dict[str, Any]:
-    ctx = container_security_context(uid)
-    ctx["runAsGroup"] = gid if gid is not None else uid
-    return ctx
-
-
 @dataclass(frozen=True)
 class SecretChoice:
     """Which Secrets Grafana and Alertmanager read (names only)."""
@@ -473,7 +467,7 @@ def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
         "replicaCount": 1,
         "resources": mon.collector_resources.as_k8s(),
         "podSecurityContext": _pod_security(COLLECTOR_UID),
-        "securityContext": _container_security(COLLECTOR_UID),
+        "securityContext": container_security_context(COLLECTOR_UID),
         "ports": {
             "otlp": {"enabled": True, "containerPort": OTLP_GRPC_PORT, "servicePort": OTLP_GRPC_PORT, **tcp},
             "otlp-http": {"enabled": True, "containerPort": OTLP_HTTP_PORT, "servicePort": OTLP_HTTP_PORT, **tcp},
@@ -555,7 +549,7 @@ def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
             "image": {"repository": versions.JAEGER_IMAGE["repository"], "tag": versions.JAEGER_IMAGE["tag"]},
             "resources": mon.jaeger_resources.as_k8s(),
             "podSecurityContext": _pod_security(JAEGER_UID),
-            "securityContext": _container_security(JAEGER_UID),
+            "securityContext": container_security_context(JAEGER_UID),
             "serviceAccount": {"automountServiceAccountToken": False},
             # `jaeger.extraVolumes`/`extraVolumeMounts` exist from chart 4.11.1 on
             # (jaegertracing/helm-charts#761, "Chart.yaml version bumped 4.11.0 -> 4.11.1";
