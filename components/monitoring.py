@@ -191,8 +191,8 @@ def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
         old = out.get(t.name)
         if old is None:
             out[t.name] = t
-        elif (old.namespace, old.selector, old.port, old.path) != (t.namespace, t.selector, t.port, t.path):
-            raise ValueError(f"two scrape targets are both named {t.name!r} ({old.namespace}, {t.namespace})")
+        elif old != t:
+            raise ValueError(f"two different scrape targets are both named {t.name!r}: {old} and {t}")
     return list(out.values())
 
 

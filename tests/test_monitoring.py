@@ -329,6 +329,9 @@ def test_duplicate_monitor_names_are_refused():
     assert monitoring.unique_targets([a, a]) == [a]
     with pytest.raises(ValueError, match="both named 'x'"):
         monitoring.unique_targets([a, ScrapeTarget("x", "ns2", {"a": "1"})])
+    # Any field counts: one ServiceMonitor cannot keep two scrape intervals.
+    with pytest.raises(ValueError, match="both named 'x'"):
+        monitoring.unique_targets([a, ScrapeTarget("x", "ns1", {"a": "1"}, interval="10s")])
 
 
 # --- PromQL ---------------------------------------------------------------------------
