@@ -614,11 +614,8 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {"from": [prometheus, grafana], "ports": netpol.ports([ALERTMANAGER_PORT, RELOADER_PORT])},
-                {"from": [netpol.pod_peer(ALERTMANAGER_PODS)], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
-                {
-                    "from": [netpol.pod_peer(ALERTMANAGER_PODS)],
-                    "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP"),
-                },
+                {"from": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
+                {"from": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP")},
             ],
             "egress": [
                 netpol.internet_egress(network, mon.alertmanager_egress_ports),
