@@ -106,6 +106,8 @@ JAEGER_LABELS = {
     "app.kubernetes.io/component": "all-in-one",
 }
 JAEGER_UID = 10001  # chart podSecurityContext default
+# Grafana's Jaeger datasource; the dashboards' trace links name this uid (tests tie them).
+JAEGER_DATASOURCE_UID = "jaeger"
 JAEGER_PVC = "jaeger-badger"
 BADGER_MOUNT = "/badger"
 
@@ -370,14 +372,14 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
                 # Exemplars with a trace_id would open the trace in the Jaeger datasource.
                 # Inert for now: Prometheus runs without `exemplar-storage` and no panel asks
                 # for exemplars; the dashboards link latency panels to Jaeger explicitly.
-                "exemplarTraceIdDestinations": {"datasourceUid": "jaeger", "traceIdLabelName": "trace_id"},
+                "exemplarTraceIdDestinations": {"datasourceUid": JAEGER_DATASOURCE_UID, "traceIdLabelName": "trace_id"},
             },
         },
         "additionalDataSources": [
             {
                 "name": "Jaeger",
                 "type": "jaeger",
-                "uid": "jaeger",
+                "uid": JAEGER_DATASOURCE_UID,
                 "access": "proxy",
                 "url": f"http://{service_host(JAEGER_SERVICE, ns)}:{JAEGER_QUERY_PORT}",
                 "editable": False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import promql_parser
 import pytest
@@ -626,6 +627,37 @@ def test_latency_panels_link_to_traces_and_server_dashboard_has_a_server_variabl
     assert {"datasource", "namespace", "server"} <= variables
     for panel in panels(boards["mcp-server.json"]):
         assert all("$server" in t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def _urls(node: Any) -> list[str]:
+    """Every link `url` anywhere in a dashboard (dashboard, panel and field links)."""
+    if isinstance(node, list):
+        return [u for v in node for u in _urls(v)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["url"]] if isinstance(node.get("url"), str) else []
+    return own + [u for v in node.values() for u in _urls(v)]
+
+
+def test_dashboard_links_open_provisioned_dashboards_and_the_jaeger_datasource(prod):
+    """Grafana resolves a link's target only at click time: a dashboard uid or a
+    datasource uid that does not exist gives an empty page, and nothing else fails."""
+    boards = dashboards()
+    uids = {board["uid"] for board in boards.values()}
+    [jaeger] = release_values(prod, "kube-prometheus-stack")["grafana"]["additionalDataSources"]
+    explore = 0
+    for name, board in boards.items():
+        for url in _urls(board):
+            if url.startswith("/d/"):
+                assert url.split("/")[2] in uids, (name, url)
+                continue
+            assert url.startswith("/explore?"), (name, url)
+            [panes] = parse_qs(urlsplit(url).query)["panes"]
+            for pane in json.loads(panes).values():
+                assert pane["datasource"] == jaeger["uid"], (name, url)
+                assert {q["datasource"]["uid"] for q in pane["queries"]} == {jaeger["uid"]}, (name, url)
+            explore += 1
+    assert explore >= len(boards)
 
 
 def _dashboard_patterns(label: str) -> set[str]:
