@@ -341,7 +341,7 @@ def test_duplicate_monitor_names_are_refused():
 
 def test_dashboard_queries_parse_and_name_only_known_metrics():
     seen: set[str] = set()
-    count = 0
+    count = variables = 0
     for name, board in dashboards().items():
         for panel in panels(board):
             for target in panel["targets"]:
@@ -358,11 +358,18 @@ def test_dashboard_queries_parse_and_name_only_known_metrics():
                 count += 1
         for var in board["templating"]["list"]:
             if var["type"] == "query":
-                # label_values(<selector>, <label>): the selector must parse too.
+                # label_values(<selector>, <label>): the selector parses, names one ToolHive
+                # metric, and the label is one its series carry.
                 query = var["query"]["query"]
-                selector = query.removeprefix("label_values(").rsplit(",", 1)[0]
-                assert metric_names(grafana_to_promql(selector)) <= TOOLHIVE
+                match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", query)
+                assert match, query
+                selector, label = match.groups()
+                [metric] = metric_names(grafana_to_promql(selector))
+                assert metric in TOOLHIVE, query
+                assert label in METRIC_LABELS[metric] | TARGET_LABELS, query
+                variables += 1
     assert count >= 20
+    assert variables >= 3  # namespace on both boards, server on the server board
     # The overview covers every ToolHive series the issue names.
     assert {
         "toolhive_mcp_requests_total",
