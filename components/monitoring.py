@@ -141,6 +141,9 @@ def web_routes(config: StackConfig) -> list[WebRoute]:
 
 
 GRAFANA_ADMIN = "grafana-admin"
+# The keys of the grafana-admin Secret (given or generated), named once.
+GRAFANA_USER_KEY = "admin-user"
+GRAFANA_PASSWORD_KEY = "admin-password"
 ALERTMANAGER_CONFIG = "alertmanager-config"
 ALERTMANAGER_KEY = "alertmanager.yaml"  # the key the Alertmanager CRD reads (configSecret)
 
@@ -156,7 +159,7 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
             id=GRAFANA_ADMIN,
             namespace=ns,
             secret_name=GRAFANA_ADMIN,
-            keys=("admin-user", "admin-password"),
+            keys=(GRAFANA_USER_KEY, GRAFANA_PASSWORD_KEY),
             purpose="Grafana admin login (grafana.admin.existingSecret); generated when not given",
             required=False,
         ),
@@ -279,10 +282,10 @@ class SecretChoice:
 def secret_choice(refs: Mapping[str, SecretRef]) -> SecretChoice:
     """Use the SecretsLayer's Secrets where provided; otherwise the generated Grafana
     Secret (same name) and no Alertmanager secret."""
-    user = refs.get(f"{GRAFANA_ADMIN}/admin-user")
-    password = refs.get(f"{GRAFANA_ADMIN}/admin-password")
+    user = refs.get(f"{GRAFANA_ADMIN}/{GRAFANA_USER_KEY}")
+    password = refs.get(f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}")
     if (user is None) != (password is None):
-        raise ValueError("grafana-admin must provide both admin-user and admin-password, or neither")
+        raise ValueError(f"{GRAFANA_ADMIN} must provide both {GRAFANA_USER_KEY} and {GRAFANA_PASSWORD_KEY}, or neither")
     if user and password and user.name != password.name:
         raise ValueError(f"grafana-admin keys are in two Secrets ({user.name}, {password.name}): use one")
     am = refs.get(f"{ALERTMANAGER_CONFIG}/{ALERTMANAGER_KEY}")
@@ -290,8 +293,8 @@ def secret_choice(refs: Mapping[str, SecretRef]) -> SecretChoice:
         raise ValueError(f"Alertmanager reads the key {ALERTMANAGER_KEY!r}, not {am.key!r}")
     return SecretChoice(
         grafana_secret=user.name if user else GRAFANA_ADMIN,
-        grafana_user_key=user.key if user else "admin-user",
-        grafana_password_key=password.key if password else "admin-password",
+        grafana_user_key=user.key if user else GRAFANA_USER_KEY,
+        grafana_password_key=password.key if password else GRAFANA_PASSWORD_KEY,
         alertmanager_secret=am.name if am else None,
     )
 
@@ -724,7 +727,7 @@ class MonitoringStack(pulumi.ComponentResource):
 
         # Grafana's admin login: the SecretsLayer's Secret, or a generated one.
         secret_deps: list[pulumi.Resource] = [self.namespace, *args.secrets_ready]
-        self.generated_admin = f"{GRAFANA_ADMIN}/admin-password" not in args.secret_refs
+        self.generated_admin = f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}" not in args.secret_refs
         if self.generated_admin:
             password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child())
             secret_deps.append(
@@ -738,8 +741,8 @@ class MonitoringStack(pulumi.ComponentResource):
                     },
                     type="Opaque",
                     data={
-                        "admin-user": pulumi.Output.secret(_b64("admin")),
-                        "admin-password": pulumi.Output.secret(password.result.apply(_b64)),
+                        GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
+                        GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
                     },
                     opts=child(self.namespace),
                 )
