@@ -116,6 +116,15 @@ def release_values(run: ProgramRun, name: str) -> dict[str, Any]:
     return run.release(name).inputs["values"]
 
 
+def _policies(run: ProgramRun, namespace: str = MON) -> dict[str, dict[str, Any]]:
+    """name -> spec of the NetworkPolicies in one namespace."""
+    return {
+        p["metadata"]["name"]: p["spec"]
+        for p in by_kind(run, "NetworkPolicy")
+        if p["metadata"]["namespace"] == namespace
+    }
+
+
 def metric_names(expr: str) -> set[str]:
     """Parse with a real PromQL parser and collect every selected metric name."""
     names: set[str] = set()
@@ -547,8 +556,7 @@ def test_telemetry_endpoint_is_the_collector_service(stack_runs, stack, rate):
     assert otel["metrics"] == {"enabled": False}
     assert set(values["alternateConfig"]["service"]["pipelines"]) == {"traces"}
     # The MCP proxies may reach it: their egress and the collector's ingress name 4318.
-    policies = {p["metadata"]["name"]: p for p in by_kind(run, "NetworkPolicy")}
-    collector_in = policies["otel-collector"]["spec"]["ingress"][0]
+    collector_in = _policies(run)["otel-collector"]["ingress"][0]
     assert collector_in["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MCP_NS}}}]
     assert collector_in["ports"] == [{"protocol": "TCP", "port": 4318}]
 
@@ -796,21 +804,15 @@ def test_credentials_are_optional_and_match_the_secret_keys():
 # --- NetworkPolicies ------------------------------------------------------------------
 
 
-def _monitoring_policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    return {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(run, "NetworkPolicy") if p["metadata"]["namespace"] == MON
-    }
-
-
 def test_monitoring_namespace_denies_by_default(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     for name in ("prometheus", "grafana", "otel-collector", "jaeger", "alertmanager"):
         assert policies[name]["policyTypes"] == ["Ingress", "Egress"], name
 
 
 def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     reached = {
         peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
         for rule in policies["prometheus"]["egress"]
@@ -821,9 +823,7 @@ def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
     scraped = {n for m in monitors for n in m["spec"]["namespaceSelector"]["matchNames"]} - {MON}
     assert scraped <= reached
     # Each MCP proxy admits the monitoring namespace on its proxy port (= the scraped `http` port).
-    mcp = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
-    }
+    mcp = _policies(prod, MCP_NS)
     for server in by_kind(prod, "MCPServer"):
         name, port = server["metadata"]["name"], server["spec"]["proxyPort"]
         ingress = mcp[f"mcp-{name}-proxy"]["ingress"]
@@ -838,9 +838,7 @@ def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
     from components.plan import VMCP_PORT, vmcp_selector
 
     monitors = by_kind(prod, "ServiceMonitor")
-    mcp = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
-    }
+    mcp = _policies(prod, MCP_NS)
     vmcps = by_kind(prod, "VirtualMCPServer")
     assert vmcps
     for vmcp in vmcps:
@@ -856,7 +854,7 @@ def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
 
 
 def test_uis_admit_only_the_edge_and_grafana(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     [grafana_in] = policies["grafana"]["ingress"]
     edge = grafana_in["from"][0]
     assert edge["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "nginx-ingress"}
