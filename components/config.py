@@ -287,8 +287,12 @@ class DnsConfig(Section):
 
 
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
-_PROM_BYTES = re.compile(r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")
-_GO_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
+# Number and unit captured: the retention check below sizes it against the volume.
+_PROM_BYTES = re.compile(r"^((?:[0-9]*[.])?[0-9]+)(?:([KMGTEP])i?)?B$")
+# Jaeger's span TTL: a positive whole number of hours, minutes or seconds. Named apart from
+# the Secrets section's `_GO_DURATION` (any Go duration, `0s` included), which used to
+# rebind this name and so admitted `0s` as a TTL.
+_TTL_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
 
 
 def _prom_duration(value: str) -> str:
@@ -304,7 +308,7 @@ def _prom_bytes(value: str) -> str:
 
 
 def _go_duration(value: str) -> str:
-    if not _GO_DURATION.match(value):
+    if not _TTL_DURATION.match(value):
         raise ValueError("must be a duration in hours, minutes or seconds such as 168h")
     return value
 
@@ -382,7 +386,7 @@ class MonitoringConfig(Section):
         if self.prometheus_storage is None:
             return self
         # Prometheus byte units are powers of 1024 (KB = KiB), like the Gi of the PVC.
-        match = re.match(r"^([0-9.]+)([KMGTPE]?)i?B$", self.prometheus_retention_size)
+        match = _PROM_BYTES.match(self.prometheus_retention_size)
         assert match is not None  # the field validator admitted it
         size = float(match.group(1)) * 1024 ** " KMGTPE".index(match.group(2) or " ")
         volume = float(parse_quantity(self.prometheus_storage))

@@ -54,7 +54,6 @@ KPS_RELEASE = "kube-prometheus-stack"
 # pod port agree: NetworkPolicies see the pod port, the edge routes to the Service port.
 GRAFANA_SERVICE = f"{KPS_RELEASE}-grafana"
 GRAFANA_PORT = 3000
-PROMETHEUS_SERVICE = f"{KPS_RELEASE}-prometheus"  # `kube-prometheus-stack.fullname`-prometheus
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 ALERTMANAGER_CLUSTER_PORT = 9094
@@ -107,6 +106,8 @@ JAEGER_LABELS = {
     "app.kubernetes.io/component": "all-in-one",
 }
 JAEGER_UID = 10001  # chart podSecurityContext default
+# Grafana's Jaeger datasource; the dashboards' trace links name this uid (tests tie them).
+JAEGER_DATASOURCE_UID = "jaeger"
 JAEGER_PVC = "jaeger-badger"
 BADGER_MOUNT = "/badger"
 
@@ -140,6 +141,9 @@ def web_routes(config: StackConfig) -> list[WebRoute]:
 
 
 GRAFANA_ADMIN = "grafana-admin"
+# The keys of the grafana-admin Secret (given or generated), named once.
+GRAFANA_USER_KEY = "admin-user"
+GRAFANA_PASSWORD_KEY = "admin-password"
 ALERTMANAGER_CONFIG = "alertmanager-config"
 ALERTMANAGER_KEY = "alertmanager.yaml"  # the key the Alertmanager CRD reads (configSecret)
 
@@ -155,7 +159,7 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
             id=GRAFANA_ADMIN,
             namespace=ns,
             secret_name=GRAFANA_ADMIN,
-            keys=("admin-user", "admin-password"),
+            keys=(GRAFANA_USER_KEY, GRAFANA_PASSWORD_KEY),
             purpose="Grafana admin login (grafana.admin.existingSecret); generated when not given",
             required=False,
         ),
@@ -192,8 +196,8 @@ def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
         old = out.get(t.name)
         if old is None:
             out[t.name] = t
-        elif (old.namespace, old.selector, old.port, old.path) != (t.namespace, t.selector, t.port, t.path):
-            raise ValueError(f"two scrape targets are both named {t.name!r} ({old.namespace}, {t.namespace})")
+        elif old != t:
+            raise ValueError(f"two different scrape targets are both named {t.name!r}: {old} and {t}")
     return list(out.values())
 
 
@@ -265,12 +269,6 @@ def _pod_security(uid: int, gid: int | None = None) -> dict[str, Any]:
     }
 
 
-def _container_security(uid: int, gid: int | None = None) -> dict[str, Any]:
-    ctx = container_security_context(uid)
-    ctx["runAsGroup"] = gid if gid is not None else uid
-    return ctx
-
-
 @dataclass(frozen=True)
 class SecretChoice:
     """Which Secrets Grafana and Alertmanager read (names only)."""
@@ -284,10 +282,10 @@ class SecretChoice:
 def secret_choice(refs: Mapping[str, SecretRef]) -> SecretChoice:
     """Use the SecretsLayer's Secrets where provided; otherwise the generated Grafana
     Secret (same name) and no Alertmanager secret."""
-    user = refs.get(f"{GRAFANA_ADMIN}/admin-user")
-    password = refs.get(f"{GRAFANA_ADMIN}/admin-password")
+    user = refs.get(f"{GRAFANA_ADMIN}/{GRAFANA_USER_KEY}")
+    password = refs.get(f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}")
     if (user is None) != (password is None):
-        raise ValueError("grafana-admin must provide both admin-user and admin-password, or neither")
+        raise ValueError(f"{GRAFANA_ADMIN} must provide both {GRAFANA_USER_KEY} and {GRAFANA_PASSWORD_KEY}, or neither")
     if user and password and user.name != password.name:
         raise ValueError(f"grafana-admin keys are in two Secrets ({user.name}, {password.name}): use one")
     am = refs.get(f"{ALERTMANAGER_CONFIG}/{ALERTMANAGER_KEY}")
@@ -295,8 +293,8 @@ def secret_choice(refs: Mapping[str, SecretRef]) -> SecretChoice:
         raise ValueError(f"Alertmanager reads the key {ALERTMANAGER_KEY!r}, not {am.key!r}")
     return SecretChoice(
         grafana_secret=user.name if user else GRAFANA_ADMIN,
-        grafana_user_key=user.key if user else "admin-user",
-        grafana_password_key=password.key if password else "admin-password",
+        grafana_user_key=user.key if user else GRAFANA_USER_KEY,
+        grafana_password_key=password.key if password else GRAFANA_PASSWORD_KEY,
         alertmanager_secret=am.name if am else None,
     )
 
@@ -377,14 +375,14 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
                 # Exemplars with a trace_id would open the trace in the Jaeger datasource.
                 # Inert for now: Prometheus runs without `exemplar-storage` and no panel asks
                 # for exemplars; the dashboards link latency panels to Jaeger explicitly.
-                "exemplarTraceIdDestinations": {"datasourceUid": "jaeger", "traceIdLabelName": "trace_id"},
+                "exemplarTraceIdDestinations": {"datasourceUid": JAEGER_DATASOURCE_UID, "traceIdLabelName": "trace_id"},
             },
         },
         "additionalDataSources": [
             {
                 "name": "Jaeger",
                 "type": "jaeger",
-                "uid": "jaeger",
+                "uid": JAEGER_DATASOURCE_UID,
                 "access": "proxy",
                 "url": f"http://{service_host(JAEGER_SERVICE, ns)}:{JAEGER_QUERY_PORT}",
                 "editable": False,
@@ -474,7 +472,7 @@ def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
         "replicaCount": 1,
         "resources": mon.collector_resources.as_k8s(),
         "podSecurityContext": _pod_security(COLLECTOR_UID),
-        "securityContext": _container_security(COLLECTOR_UID),
+        "securityContext": container_security_context(COLLECTOR_UID),
         "ports": {
             "otlp": {"enabled": True, "containerPort": OTLP_GRPC_PORT, "servicePort": OTLP_GRPC_PORT, **tcp},
             "otlp-http": {"enabled": True, "containerPort": OTLP_HTTP_PORT, "servicePort": OTLP_HTTP_PORT, **tcp},
@@ -556,7 +554,7 @@ def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
             "image": {"repository": versions.JAEGER_IMAGE["repository"], "tag": versions.JAEGER_IMAGE["tag"]},
             "resources": mon.jaeger_resources.as_k8s(),
             "podSecurityContext": _pod_security(JAEGER_UID),
-            "securityContext": _container_security(JAEGER_UID),
+            "securityContext": container_security_context(JAEGER_UID),
             "serviceAccount": {"automountServiceAccountToken": False},
             # `jaeger.extraVolumes`/`extraVolumeMounts` exist from chart 4.11.1 on
             # (jaegertracing/helm-charts#761, "Chart.yaml version bumped 4.11.0 -> 4.11.1";
@@ -621,11 +619,8 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {"from": [prometheus, grafana], "ports": netpol.ports([ALERTMANAGER_PORT, RELOADER_PORT])},
-                {"from": [netpol.pod_peer(ALERTMANAGER_PODS)], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
-                {
-                    "from": [netpol.pod_peer(ALERTMANAGER_PODS)],
-                    "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP"),
-                },
+                {"from": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT])},
+                {"from": [alertmanager], "ports": netpol.ports([ALERTMANAGER_CLUSTER_PORT], "UDP")},
             ],
             "egress": [
                 netpol.internet_egress(network, mon.alertmanager_egress_ports),
@@ -732,7 +727,7 @@ class MonitoringStack(pulumi.ComponentResource):
 
         # Grafana's admin login: the SecretsLayer's Secret, or a generated one.
         secret_deps: list[pulumi.Resource] = [self.namespace, *args.secrets_ready]
-        self.generated_admin = f"{GRAFANA_ADMIN}/admin-password" not in args.secret_refs
+        self.generated_admin = f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}" not in args.secret_refs
         if self.generated_admin:
             password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child())
             secret_deps.append(
@@ -746,8 +741,8 @@ class MonitoringStack(pulumi.ComponentResource):
                     },
                     type="Opaque",
                     data={
-                        "admin-user": pulumi.Output.secret(_b64("admin")),
-                        "admin-password": pulumi.Output.secret(password.result.apply(_b64)),
+                        GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
+                        GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
                     },
                     opts=child(self.namespace),
                 )

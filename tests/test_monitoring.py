@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import promql_parser
 import pytest
@@ -16,6 +17,7 @@ from components.contracts import SecretRef
 from components.monitoring_rules import prometheus_rule_spec
 from components.plan import proxy_selector
 from offline.harness import ProgramRun
+from policies.mcp_policies import secrets as policy_secrets
 from tests.stackconfig import base_config
 
 TYPE = "mcp-datascience:index:MonitoringStack"
@@ -112,6 +114,15 @@ def by_kind(run: ProgramRun, kind: str) -> list[dict[str, Any]]:
 
 def release_values(run: ProgramRun, name: str) -> dict[str, Any]:
     return run.release(name).inputs["values"]
+
+
+def _policies(run: ProgramRun, namespace: str = MON) -> dict[str, dict[str, Any]]:
+    """name -> spec of the NetworkPolicies in one namespace."""
+    return {
+        p["metadata"]["name"]: p["spec"]
+        for p in by_kind(run, "NetworkPolicy")
+        if p["metadata"]["namespace"] == namespace
+    }
 
 
 def metric_names(expr: str) -> set[str]:
@@ -329,6 +340,9 @@ def test_duplicate_monitor_names_are_refused():
     assert monitoring.unique_targets([a, a]) == [a]
     with pytest.raises(ValueError, match="both named 'x'"):
         monitoring.unique_targets([a, ScrapeTarget("x", "ns2", {"a": "1"})])
+    # Any field counts: one ServiceMonitor cannot keep two scrape intervals.
+    with pytest.raises(ValueError, match="both named 'x'"):
+        monitoring.unique_targets([a, ScrapeTarget("x", "ns1", {"a": "1"}, interval="10s")])
 
 
 # --- PromQL ---------------------------------------------------------------------------
@@ -336,7 +350,7 @@ def test_duplicate_monitor_names_are_refused():
 
 def test_dashboard_queries_parse_and_name_only_known_metrics():
     seen: set[str] = set()
-    count = 0
+    count = variables = 0
     for name, board in dashboards().items():
         for panel in panels(board):
             for target in panel["targets"]:
@@ -353,11 +367,18 @@ def test_dashboard_queries_parse_and_name_only_known_metrics():
                 count += 1
         for var in board["templating"]["list"]:
             if var["type"] == "query":
-                # label_values(<selector>, <label>): the selector must parse too.
+                # label_values(<selector>, <label>): the selector parses, names one ToolHive
+                # metric, and the label is one its series carry.
                 query = var["query"]["query"]
-                selector = query.removeprefix("label_values(").rsplit(",", 1)[0]
-                assert metric_names(grafana_to_promql(selector)) <= TOOLHIVE
+                match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", query)
+                assert match, query
+                selector, label = match.groups()
+                [metric] = metric_names(grafana_to_promql(selector))
+                assert metric in TOOLHIVE, query
+                assert label in METRIC_LABELS[metric] | TARGET_LABELS, query
+                variables += 1
     assert count >= 20
+    assert variables >= 3  # namespace on both boards, server on the server board
     # The overview covers every ToolHive series the issue names.
     assert {
         "toolhive_mcp_requests_total",
@@ -498,6 +519,16 @@ def test_retention_size_must_fit_the_volume():
     assert parse_config(config, "prod").monitoring.prometheus_storage == "100Gi"
 
 
+@pytest.mark.parametrize("value", ["0s", "0h", "500ms", "1.5h", "168"])
+def test_jaeger_retention_is_a_positive_whole_duration(value):
+    config = base_config()
+    config["monitoring"] = {"jaeger_retention": value}
+    with pytest.raises(ConfigError, match=r"monitoring\.jaeger_retention = '[^']+': must be a duration in hours"):
+        parse_config(config, "prod")
+    config["monitoring"] = {"jaeger_retention": "72h"}
+    assert parse_config(config, "prod").monitoring.jaeger_retention == "72h"
+
+
 def test_bad_threshold_is_a_config_error():
     config = base_config()
     config["monitoring"] = {"alerts": {"error_ratio": 5}}
@@ -525,8 +556,7 @@ def test_telemetry_endpoint_is_the_collector_service(stack_runs, stack, rate):
     assert otel["metrics"] == {"enabled": False}
     assert set(values["alternateConfig"]["service"]["pipelines"]) == {"traces"}
     # The MCP proxies may reach it: their egress and the collector's ingress name 4318.
-    policies = {p["metadata"]["name"]: p for p in by_kind(run, "NetworkPolicy")}
-    collector_in = policies["otel-collector"]["spec"]["ingress"][0]
+    collector_in = _policies(run)["otel-collector"]["ingress"][0]
     assert collector_in["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MCP_NS}}}]
     assert collector_in["ports"] == [{"protocol": "TCP", "port": 4318}]
 
@@ -614,6 +644,37 @@ def test_latency_panels_link_to_traces_and_server_dashboard_has_a_server_variabl
         assert all("$server" in t["expr"] for t in panel["targets"]), panel["title"]
 
 
+def _urls(node: Any) -> list[str]:
+    """Every link `url` anywhere in a dashboard (dashboard, panel and field links)."""
+    if isinstance(node, list):
+        return [u for v in node for u in _urls(v)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["url"]] if isinstance(node.get("url"), str) else []
+    return own + [u for v in node.values() for u in _urls(v)]
+
+
+def test_dashboard_links_open_provisioned_dashboards_and_the_jaeger_datasource(prod):
+    """Grafana resolves a link's target only at click time: a dashboard uid or a
+    datasource uid that does not exist gives an empty page, and nothing else fails."""
+    boards = dashboards()
+    uids = {board["uid"] for board in boards.values()}
+    [jaeger] = release_values(prod, "kube-prometheus-stack")["grafana"]["additionalDataSources"]
+    explore = 0
+    for name, board in boards.items():
+        for url in _urls(board):
+            if url.startswith("/d/"):
+                assert url.split("/")[2] in uids, (name, url)
+                continue
+            assert url.startswith("/explore?"), (name, url)
+            [panes] = parse_qs(urlsplit(url).query)["panes"]
+            for pane in json.loads(panes).values():
+                assert pane["datasource"] == jaeger["uid"], (name, url)
+                assert {q["datasource"]["uid"] for q in pane["queries"]} == {jaeger["uid"]}, (name, url)
+            explore += 1
+    assert explore >= len(boards)
+
+
 def _dashboard_patterns(label: str) -> set[str]:
     board = dashboards()["mcp-server.json"]
     exprs = [t["expr"] for p in panels(board) for t in p["targets"]]
@@ -695,7 +756,8 @@ def test_no_credential_in_any_rendered_object(stack_runs):
         for key in ("admin-user", "admin-password"):
             path = ("data", key)
             assert any(path[: len(p)] == tuple(p) for p in secret.secret_paths), key
-        assert secret.inputs["metadata"]["annotations"] == monitoring.GENERATED_BY
+        # Exactly the annotation the policy pack exempts (it cannot import components/).
+        assert secret.inputs["metadata"]["annotations"] == {policy_secrets.GENERATED_BY: policy_secrets.PULUMI_RANDOM}
 
 
 def test_grafana_admin_and_alertmanager_config_come_from_secrets(prod):
@@ -742,21 +804,15 @@ def test_credentials_are_optional_and_match_the_secret_keys():
 # --- NetworkPolicies ------------------------------------------------------------------
 
 
-def _monitoring_policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    return {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(run, "NetworkPolicy") if p["metadata"]["namespace"] == MON
-    }
-
-
 def test_monitoring_namespace_denies_by_default(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     for name in ("prometheus", "grafana", "otel-collector", "jaeger", "alertmanager"):
         assert policies[name]["policyTypes"] == ["Ingress", "Egress"], name
 
 
 def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     reached = {
         peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
         for rule in policies["prometheus"]["egress"]
@@ -767,9 +823,7 @@ def test_prometheus_may_reach_every_scraped_namespace_and_they_admit_it(prod):
     scraped = {n for m in monitors for n in m["spec"]["namespaceSelector"]["matchNames"]} - {MON}
     assert scraped <= reached
     # Each MCP proxy admits the monitoring namespace on its proxy port (= the scraped `http` port).
-    mcp = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
-    }
+    mcp = _policies(prod, MCP_NS)
     for server in by_kind(prod, "MCPServer"):
         name, port = server["metadata"]["name"], server["spec"]["proxyPort"]
         ingress = mcp[f"mcp-{name}-proxy"]["ingress"]
@@ -784,9 +838,7 @@ def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
     from components.plan import VMCP_PORT, vmcp_selector
 
     monitors = by_kind(prod, "ServiceMonitor")
-    mcp = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(prod, "NetworkPolicy") if p["metadata"]["namespace"] == MCP_NS
-    }
+    mcp = _policies(prod, MCP_NS)
     vmcps = by_kind(prod, "VirtualMCPServer")
     assert vmcps
     for vmcp in vmcps:
@@ -802,7 +854,7 @@ def test_vmcp_services_are_scraped_on_a_port_their_policy_admits(prod):
 
 
 def test_uis_admit_only_the_edge_and_grafana(prod):
-    policies = _monitoring_policies(prod)
+    policies = _policies(prod)
     [grafana_in] = policies["grafana"]["ingress"]
     edge = grafana_in["from"][0]
     assert edge["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "nginx-ingress"}
