@@ -403,7 +403,8 @@ class MonitoringConfig(Section):
 # data keys (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253 characters).
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 # Go durations as ExternalSecret.spec.refreshInterval takes them ("1h", "30m", "1h0m0s").
-_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+# Its own name: `_GO_DURATION` above is the stricter Jaeger retention rule.
+_REFRESH_INTERVAL = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 SEALING_SCOPES = ("strict", "namespace-wide", "cluster-wide")
 # The provider keys of ClusterSecretStore.spec.provider in external-secrets v2.9.0
 # (config/crds/bases/external-secrets.io_clustersecretstores.yaml; exactly one is set).
@@ -487,7 +488,7 @@ class ExternalSecretsConfig(Section):
     # Exactly one ESO provider block, as ClusterSecretStore.spec.provider takes it, for
     # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    refresh_interval: str = Field(default="1h", pattern=_GO_DURATION.pattern)
+    refresh_interval: str = Field(default="1h", pattern=_REFRESH_INTERVAL.pattern)
     # The operator reaches the store over public HTTPS; a store on a private network
     # (e.g. Vault at 10.0.0.5:8200) needs its address here: [{cidr: 10.0.0.5/32, ports: [8200]}].
     store_egress: tuple[EgressRule, ...] = ()

@@ -631,3 +631,15 @@ def test_every_credential_object_waits_for_its_namespace(runs, backend):
     for obj in objects:
         namespace = run.find("Namespace", obj.inputs["metadata"]["namespace"])
         assert run.depends_on(obj, namespace), obj.name
+
+
+def test_refresh_interval_takes_go_durations_without_loosening_other_durations():
+    """`secrets.external.refresh_interval` takes any Go duration; its rule once shared a
+    module name with `monitoring.jaeger_retention`'s stricter one and replaced it."""
+    for value in ("1h", "30m", "1h0m0s", "1.5h"):
+        config = parse_config({**base_config(), "secrets": {"external": {"refresh_interval": value}}}, "prod")
+        assert config.secrets.external.refresh_interval == value
+    with pytest.raises(pulumi.RunError, match=r"secrets\.external\.refresh_interval"):
+        parse_config({**base_config(), "secrets": {"external": {"refresh_interval": "1 hour"}}}, "prod")
+    with pytest.raises(pulumi.RunError, match=r"monitoring\.jaeger_retention"):
+        parse_config({**base_config(), "monitoring": {"jaeger_retention": "1h30m"}}, "prod")
