@@ -405,7 +405,9 @@ _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 # Go durations as ExternalSecret.spec.refreshInterval takes them ("1h", "30m", "1h0m0s").
 # Its own name: `_GO_DURATION` above is the stricter Jaeger retention rule.
 _REFRESH_INTERVAL = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
-SEALING_SCOPES = ("strict", "namespace-wide", "cluster-wide")
+# Where the controller may unseal a value: this namespace and name, this namespace, anywhere.
+SealingScope = Literal["strict", "namespace-wide", "cluster-wide"]
+SEALING_SCOPES: tuple[str, ...] = get_args(SealingScope)
 # The provider keys of ClusterSecretStore.spec.provider in external-secrets v2.9.0
 # (config/crds/bases/external-secrets.io_clustersecretstores.yaml; exactly one is set).
 EXTERNAL_PROVIDERS = (
@@ -463,7 +465,7 @@ class SealedSecretsConfig(Section):
     # credential id -> Secret key -> ciphertext (`python -m mcpds seal ... --write`).
     ciphertexts: dict[CredentialId, dict[SecretKey, Ciphertext]] = Field(default_factory=dict)
     # credential id -> the scope it was sealed with (default strict: this namespace and name only).
-    scopes: dict[CredentialId, Literal["strict", "namespace-wide", "cluster-wide"]] = Field(default_factory=dict)
+    scopes: dict[CredentialId, SealingScope] = Field(default_factory=dict)
 
 
 class RemoteRef(Section):

@@ -167,6 +167,19 @@ def test_one_trailing_newline_is_stripped_unless_kept(monkeypatch, capsys, key, 
         assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + sealed
 
 
+def test_the_command_shares_the_config_facts():
+    """mcpds/seal.py keeps its own copies (the CLI does not import the Pulumi program for
+    every command); they must stay those of components/ that read what it writes."""
+    from components import config, secrets
+    from mcpds import seal as command
+
+    assert command.PROJECT == config.PROJECT
+    assert command.SCOPES == config.SEALING_SCOPES
+    assert command._SECRET_KEY.pattern == config._SECRET_KEY.pattern
+    # Every scope but strict is an annotation on the SealedSecret.
+    assert set(secrets.SCOPE_ANNOTATIONS) == set(config.SEALING_SCOPES) - {"strict"}
+
+
 def test_the_value_is_never_an_argument():
     from mcpds.cli import build_parser
 
