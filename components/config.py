@@ -24,7 +24,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import pulumi
 from pydantic import (
@@ -556,15 +556,18 @@ class SecretsConfig(Section):
     external: ExternalSecretsConfig = ExternalSecretsConfig()
     pulumi: PulumiSecretsConfig = PulumiSecretsConfig()
 
-    def configured(self, backend: str | None = None) -> dict[str, set[str]]:
-        """credential id -> the keys the (given or selected) backend has a value for."""
-        backend = backend or self.backend
-        source: Mapping[str, Mapping[str, Any]] = {
-            "sealed": self.sealed.ciphertexts,
-            "external": self.external.remote_keys,
-            "pulumi": self.pulumi.values,
-        }[backend]
-        return {cid: set(keys) for cid, keys in source.items()}
+    # The field of `secrets.<backend>` that holds each backend's values, by credential id.
+    VALUE_FIELDS: ClassVar[dict[str, str]] = {"sealed": "ciphertexts", "external": "remote_keys", "pulumi": "values"}
+
+    @property
+    def values_path(self) -> str:
+        """The config path of the selected backend's values, e.g. `secrets.sealed.ciphertexts`."""
+        return f"secrets.{self.backend}.{self.VALUE_FIELDS[self.backend]}"
+
+    def configured(self) -> dict[str, set[str]]:
+        """credential id -> the keys the selected backend has a value for."""
+        values: Mapping[str, Mapping[str, Any]] = getattr(getattr(self, self.backend), self.VALUE_FIELDS[self.backend])
+        return {cid: set(keys) for cid, keys in values.items()}
 
 
 class StackConfig(Section):

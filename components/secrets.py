@@ -108,18 +108,9 @@ class Materialisation:
         return {ref_key(s, k): s.ref(k) for s in (*self.present, *self.missing) for k in s.keys}
 
 
-def _config_path(backend: str) -> str:
-    return {
-        "sealed": "secrets.sealed.ciphertexts",
-        "external": "secrets.external.remote_keys",
-        "pulumi": "secrets.pulumi.values",
-    }[backend]
-
-
 def plan_materialisation(config: StackConfig, specs: Sequence[CredentialSpec]) -> Materialisation:
-    backend = config.secrets.backend
     configured = config.secrets.configured()
-    path = _config_path(backend)
+    path = config.secrets.values_path
     present, missing, skipped, problems = [], [], [], []
     merged = merge_specs(specs)
     for spec in merged:
@@ -162,10 +153,12 @@ def how_to_provide(config: StackConfig, spec: CredentialSpec, stack: str) -> str
             )
         elif backend == "external":
             steps.append(
-                f"pulumi config set --path 'secrets.external.remote_keys.{spec.id}.{key}.key' <name in the store>"
+                f"pulumi config set --path '{config.secrets.values_path}.{spec.id}.{key}.key' <name in the store>"
             )
         else:
-            steps.append(f"pulumi config set --secret --path 'secrets.pulumi.values.{spec.id}.{key}'  (value on stdin)")
+            steps.append(
+                f"pulumi config set --secret --path '{config.secrets.values_path}.{spec.id}.{key}'  (value on stdin)"
+            )
     return f"credential '{spec.id}' ({spec.purpose}), Secret {spec.namespace}/{spec.secret_name}: " + "; ".join(steps)
 
 
