@@ -196,6 +196,16 @@ def test_each_store_provider_renders_schema_valid(validators, provider):
         assert validator.errors(obj) == []
 
 
+def test_provider_names_are_those_of_the_store_crd(validators):
+    """`secrets.external.provider` is checked against a list of its own (for a one-line
+    error with a suggestion): it is exactly the ClusterSecretStore v1 CRD's providers."""
+    from components.config import EXTERNAL_PROVIDERS
+
+    crd = validators("1.34").crds[("external-secrets.io", "v1", "ClusterSecretStore")]
+    providers = crd.schema["properties"]["spec"]["properties"]["provider"]["properties"]
+    assert sorted(EXTERNAL_PROVIDERS) == sorted(providers)
+
+
 def test_the_store_is_restricted_before_any_value_is_mapped(validators):
     """A ClusterSecretStore without `conditions` serves every namespace: it must never
     render unrestricted, not even while no credential has a remote key yet."""
