@@ -176,6 +176,26 @@ def secret_labels(spec: CredentialSpec) -> dict[str, str]:
 SECRET_ANNOTATIONS = {"sealedsecrets.bitnami.com/managed": "true"}
 
 
+def secret_metadata(spec: CredentialSpec) -> dict[str, Any]:
+    """Metadata of the Secret a credential becomes, identical with every backend."""
+    return {
+        "name": spec.secret_name,
+        "namespace": spec.namespace,
+        "labels": secret_labels(spec),
+        "annotations": dict(SECRET_ANNOTATIONS),
+    }
+
+
+def _object_metadata(spec: CredentialSpec) -> dict[str, Any]:
+    """Metadata of the SealedSecret or ExternalSecret that makes the credential's Secret
+    (named and namespaced like it)."""
+    return {
+        "name": spec.secret_name,
+        "namespace": spec.namespace,
+        "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
+    }
+
+
 def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
     """SealedSecret whose controller-made Secret is `spec.namespace/spec.secret_name`.
 
@@ -184,20 +204,12 @@ def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
     sealedsecret_expansion.go)."""
     sealed = config.secrets.sealed
     scope = sealed.scopes.get(spec.id, "strict")
-    annotations = {SCOPE_ANNOTATIONS[scope]: "true"} if scope in SCOPE_ANNOTATIONS else {}
-    template_meta: dict[str, Any] = {
-        "name": spec.secret_name,
-        "namespace": spec.namespace,
-        "labels": secret_labels(spec),
-    }
-    meta: dict[str, Any] = {
-        "name": spec.secret_name,
-        "namespace": spec.namespace,
-        "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
-    }
-    template_meta["annotations"] = {**SECRET_ANNOTATIONS, **annotations}
-    if annotations:
-        meta["annotations"] = dict(annotations)  # the controller picks the label from these
+    scoped = {SCOPE_ANNOTATIONS[scope]: "true"} if scope in SCOPE_ANNOTATIONS else {}
+    meta = _object_metadata(spec)
+    if scoped:
+        meta["annotations"] = scoped  # the controller picks the label from these
+    template_meta = secret_metadata(spec)
+    template_meta["annotations"].update(scoped)
     ciphertexts = sealed.ciphertexts[spec.id]
     return {
         "apiVersion": SEALED_API,
@@ -247,11 +259,7 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
     return {
         "apiVersion": EXTERNAL_API,
         "kind": "ExternalSecret",
-        "metadata": {
-            "name": spec.secret_name,
-            "namespace": spec.namespace,
-            "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
-        },
+        "metadata": _object_metadata(spec),
         "spec": {
             "refreshInterval": external.refresh_interval,
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": external.store_name},
@@ -579,12 +587,7 @@ class SecretsLayer(pulumi.ComponentResource):
         string_data = pulumi.Output.secret({key: values[key].get_secret_value() for key in spec.keys})
         return k8s.core.v1.Secret(
             f"{self._name}-secret-{spec.namespace}-{spec.secret_name}",
-            metadata={
-                "name": spec.secret_name,
-                "namespace": spec.namespace,
-                "labels": secret_labels(spec),
-                "annotations": dict(SECRET_ANNOTATIONS),
-            },
+            metadata=secret_metadata(spec),
             type="Opaque",
             string_data=string_data,
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),
