@@ -93,6 +93,15 @@ def merge_specs(specs: Sequence[CredentialSpec]) -> list[CredentialSpec]:
     return [merged[k] for k in sorted(merged)]
 
 
+def declared_specs(config: StackConfig) -> list[CredentialSpec]:
+    """Every credential the components declare, merged (`__main__.py` hands these to the
+    layer; `python -m mcpds seal --write` checks a value against them)."""
+    from components import edge, monitoring
+    from components.plan import build_plan
+
+    return merge_specs([*build_plan(config).credentials, *edge.credentials(config), *monitoring.credentials(config)])
+
+
 @dataclass(frozen=True)
 class Materialisation:
     """What the layer does with the declared specs under the selected backend."""

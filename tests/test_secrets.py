@@ -653,3 +653,27 @@ def test_refresh_interval_takes_go_durations_without_loosening_other_durations()
         parse_config({**base_config(), "secrets": {"external": {"refresh_interval": "1 hour"}}}, "prod")
     with pytest.raises(pulumi.RunError, match=r"monitoring\.jaeger_retention"):
         parse_config({**base_config(), "monitoring": {"jaeger_retention": "1h30m"}}, "prod")
+
+
+def test_declared_specs_are_the_credentials_the_program_hands_the_layer(monkeypatch):
+    """`python -m mcpds seal --write` checks a value against `declared_specs`; it must be
+    what `__main__.py` collects, or seal would check against other Secrets."""
+    import dataclasses
+    import sys
+
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    layer = sys.modules["components.secrets"]
+    seen: list[tuple[Any, list[Any]]] = []
+    real = layer.plan_materialisation
+
+    def recording(config, specs):
+        seen.append((config, list(specs)))
+        return real(config, specs)
+
+    monkeypatch.setattr(layer, "plan_materialisation", recording)
+    run_program("prod", preview=True)
+    assert seen
+    for config, specs in seen:
+        program = [dataclasses.astuple(s) for s in layer.merge_specs(specs)]
+        assert program == [dataclasses.astuple(s) for s in layer.declared_specs(config)]
+        assert {s[0] for s in program} >= {"godaddy-api-key", "hf-token"}
