@@ -788,9 +788,7 @@ def _describe(err: Mapping[str, Any], secret_keys: frozenset[str]) -> str:
         return message
     key = f"{PROJECT}:{_dotted(loc)}"
     # `secrets` and `secrets.pulumi` may hold credential values: never echo them.
-    secret = (
-        loc[0] in secret_keys or _is_secret_field(loc) or loc in (("secrets",),) or loc[:2] == ("secrets", "pulumi")
-    )
+    secret = loc[0] in secret_keys or _is_secret_field(loc) or loc == ("secrets",) or loc[:2] == ("secrets", "pulumi")
     value = "[secret]" if secret else _short(err.get("input"))
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -553,6 +553,11 @@ def test_plaintext_values_are_refused_without_echoing_them(run):
     assert "hf_PlainTextOops" not in message
     message = rejected(run, pulumi={"values": {"hf-token": {"token": 12345678}}, "bogus": 1})
     assert "12345678" not in message
+    # A value put directly under `secrets` (not a mapping) is not echoed either.
+    with pytest.raises(pulumi.RunError) as err:
+        parse_config({**base_config(), "secrets": "hf_PlainTextOops"}, "prod")
+    assert "mcp-datascience:secrets = [secret]: must be a mapping" in str(err.value)
+    assert "hf_PlainTextOops" not in str(err.value)
 
 
 def test_controller_namespace_must_not_be_a_component_namespace(run):
