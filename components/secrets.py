@@ -443,19 +443,16 @@ def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str |
     """Check the credentials before anything is registered.
 
     Raises `ConfigError` for partial or unknown keys, and, in a real update, for every
-    required credential without a value (each with the command that provides it);
-    warns otherwise. Call it before the program's first resource, so that `pulumi up`
-    stops before anything changes; `SecretsLayer` calls it again (it is idempotent)."""
+    required credential without a value (each with the command that provides it),
+    unless `secrets.allow_missing`. Call it before the program's first resource, so that
+    `pulumi up` stops before anything changes; `SecretsLayer` calls it again and warns
+    (once) about what it lets through."""
     stack = stack or pulumi.get_stack()
     plan = plan_materialisation(config, specs)
     if plan.problems:
         raise ConfigError(stack, list(plan.problems))
     lines = [how_to_provide(config, spec, stack) for spec in plan.missing]
-    if lines and _deploying():
-        if config.secrets.allow_missing:
-            for line in lines:
-                pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
-            return plan
+    if lines and _deploying() and not config.secrets.allow_missing:
         problems = [f"missing {line}" for line in lines]
         if config.secrets.backend == "sealed":
             problems.append(
@@ -497,9 +494,12 @@ class SecretsLayer(pulumi.ComponentResource):
         self.plan = preflight(config, args.specs, stack)
         for message in self.plan.unused:
             pulumi.warn(message)
-        for spec in self.plan.missing:
+        for spec in self.plan.missing:  # in an update, only with secrets.allow_missing
             line = how_to_provide(config, spec, stack)
-            pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
+            if _deploying():
+                pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
+            else:
+                pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
         self.refs = self.plan.refs
         self.ready = []
 

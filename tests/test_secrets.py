@@ -428,15 +428,25 @@ def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
                 "--namespace external-dns --name external-dns-godaddy --key api-secret --stack prod --write"):  # fmt: skip
         assert cmd in message
     assert "secrets.allow_missing true" in message  # the way out of the first-deploy chicken and egg
-    # With allow_missing the update goes ahead, warned, so the controller can be installed first.
+    # With allow_missing the update goes ahead, so the controller can be installed first
+    # (the SecretsLayer warns about it, see the next test).
     lenient = parse_config(
         {**base_config(), "dns": {"manage_records": True}, "secrets": {"allow_missing": True}}, "prod"
     )
-    warned: list[str] = []
-    monkeypatch.setattr(pulumi, "warn", warned.append)
     assert [s.id for s in preflight(lenient, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
-    assert len(warned) == 2  # one line per credential
-    assert all("secrets.allow_missing is true" in w for w in warned)
+
+
+def test_an_update_with_allow_missing_warns_once_per_credential(monkeypatch):
+    """`__main__.py` and the SecretsLayer both run the preflight: the update still says
+    once, and truly, that it deploys without the credential."""
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    run = run_program("prod", overrides={"secrets": {"allow_missing": True}})
+    warned = [m for level, m in run.logs if level == "warning" and "credential 'godaddy-api-key'" in m]
+    assert len(warned) == 1
+    assert warned[0].startswith("deploying without credential 'godaddy-api-key'")
+    assert "secrets.allow_missing is true" in warned[0]
+    assert run.release("sealed-secrets")  # the update installs the controller
 
 
 def test_a_refused_update_creates_nothing(monkeypatch):
