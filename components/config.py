@@ -24,7 +24,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import pulumi
 from pydantic import (
@@ -407,8 +407,11 @@ class MonitoringConfig(Section):
 # data keys (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253 characters).
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 # Go durations as ExternalSecret.spec.refreshInterval takes them ("1h", "30m", "1h0m0s").
-_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
-SEALING_SCOPES = ("strict", "namespace-wide", "cluster-wide")
+# Its own name: `_GO_DURATION` above is the stricter Jaeger retention rule.
+_REFRESH_INTERVAL = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+# Where the controller may unseal a value: this namespace and name, this namespace, anywhere.
+SealingScope = Literal["strict", "namespace-wide", "cluster-wide"]
+SEALING_SCOPES: tuple[str, ...] = get_args(SealingScope)
 # The provider keys of ClusterSecretStore.spec.provider in external-secrets v2.9.0
 # (config/crds/bases/external-secrets.io_clustersecretstores.yaml; exactly one is set).
 EXTERNAL_PROVIDERS = (
@@ -466,7 +469,7 @@ class SealedSecretsConfig(Section):
     # credential id -> Secret key -> ciphertext (`python -m mcpds seal ... --write`).
     ciphertexts: dict[CredentialId, dict[SecretKey, Ciphertext]] = Field(default_factory=dict)
     # credential id -> the scope it was sealed with (default strict: this namespace and name only).
-    scopes: dict[CredentialId, Literal["strict", "namespace-wide", "cluster-wide"]] = Field(default_factory=dict)
+    scopes: dict[CredentialId, SealingScope] = Field(default_factory=dict)
 
 
 class RemoteRef(Section):
@@ -491,7 +494,7 @@ class ExternalSecretsConfig(Section):
     # Exactly one ESO provider block, as ClusterSecretStore.spec.provider takes it, for
     # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    refresh_interval: str = Field(default="1h", pattern=_GO_DURATION.pattern)
+    refresh_interval: str = Field(default="1h", pattern=_REFRESH_INTERVAL.pattern)
     # The operator reaches the store over public HTTPS; a store on a private network
     # (e.g. Vault at 10.0.0.5:8200) needs its address here: [{cidr: 10.0.0.5/32, ports: [8200]}].
     store_egress: tuple[EgressRule, ...] = ()
@@ -557,15 +560,18 @@ class SecretsConfig(Section):
     external: ExternalSecretsConfig = ExternalSecretsConfig()
     pulumi: PulumiSecretsConfig = PulumiSecretsConfig()
 
-    def configured(self, backend: str | None = None) -> dict[str, set[str]]:
-        """credential id -> the keys the (given or selected) backend has a value for."""
-        backend = backend or self.backend
-        source: Mapping[str, Mapping[str, Any]] = {
-            "sealed": self.sealed.ciphertexts,
-            "external": self.external.remote_keys,
-            "pulumi": self.pulumi.values,
-        }[backend]
-        return {cid: set(keys) for cid, keys in source.items()}
+    # The field of `secrets.<backend>` that holds each backend's values, by credential id.
+    VALUE_FIELDS: ClassVar[dict[str, str]] = {"sealed": "ciphertexts", "external": "remote_keys", "pulumi": "values"}
+
+    @property
+    def values_path(self) -> str:
+        """The config path of the selected backend's values, e.g. `secrets.sealed.ciphertexts`."""
+        return f"secrets.{self.backend}.{self.VALUE_FIELDS[self.backend]}"
+
+    def configured(self) -> dict[str, set[str]]:
+        """credential id -> the keys the selected backend has a value for."""
+        values: Mapping[str, Mapping[str, Any]] = getattr(getattr(self, self.backend), self.VALUE_FIELDS[self.backend])
+        return {cid: set(keys) for cid, keys in values.items()}
 
 
 class StackConfig(Section):
@@ -786,9 +792,7 @@ def _describe(err: Mapping[str, Any], secret_keys: frozenset[str]) -> str:
         return message
     key = f"{PROJECT}:{_dotted(loc)}"
     # `secrets` and `secrets.pulumi` may hold credential values: never echo them.
-    secret = (
-        loc[0] in secret_keys or _is_secret_field(loc) or loc in (("secrets",),) or loc[:2] == ("secrets", "pulumi")
-    )
+    secret = loc[0] in secret_keys or _is_secret_field(loc) or loc == ("secrets",) or loc[:2] == ("secrets", "pulumi")
     value = "[secret]" if secret else _short(err.get("input"))
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -93,6 +93,15 @@ def merge_specs(specs: Sequence[CredentialSpec]) -> list[CredentialSpec]:
     return [merged[k] for k in sorted(merged)]
 
 
+def declared_specs(config: StackConfig) -> list[CredentialSpec]:
+    """Every credential the components declare, merged (`__main__.py` hands these to the
+    layer; `python -m mcpds seal --write` checks a value against them)."""
+    from components import edge, monitoring
+    from components.plan import build_plan
+
+    return merge_specs([*build_plan(config).credentials, *edge.credentials(config), *monitoring.credentials(config)])
+
+
 @dataclass(frozen=True)
 class Materialisation:
     """What the layer does with the declared specs under the selected backend."""
@@ -108,18 +117,9 @@ class Materialisation:
         return {ref_key(s, k): s.ref(k) for s in (*self.present, *self.missing) for k in s.keys}
 
 
-def _config_path(backend: str) -> str:
-    return {
-        "sealed": "secrets.sealed.ciphertexts",
-        "external": "secrets.external.remote_keys",
-        "pulumi": "secrets.pulumi.values",
-    }[backend]
-
-
 def plan_materialisation(config: StackConfig, specs: Sequence[CredentialSpec]) -> Materialisation:
-    backend = config.secrets.backend
     configured = config.secrets.configured()
-    path = _config_path(backend)
+    path = config.secrets.values_path
     present, missing, skipped, problems = [], [], [], []
     merged = merge_specs(specs)
     for spec in merged:
@@ -162,10 +162,12 @@ def how_to_provide(config: StackConfig, spec: CredentialSpec, stack: str) -> str
             )
         elif backend == "external":
             steps.append(
-                f"pulumi config set --path 'secrets.external.remote_keys.{spec.id}.{key}.key' <name in the store>"
+                f"pulumi config set --path '{config.secrets.values_path}.{spec.id}.{key}.key' <name in the store>"
             )
         else:
-            steps.append(f"pulumi config set --secret --path 'secrets.pulumi.values.{spec.id}.{key}'  (value on stdin)")
+            steps.append(
+                f"pulumi config set --secret --path '{config.secrets.values_path}.{spec.id}.{key}'  (value on stdin)"
+            )
     return f"credential '{spec.id}' ({spec.purpose}), Secret {spec.namespace}/{spec.secret_name}: " + "; ".join(steps)
 
 
@@ -183,6 +185,26 @@ def secret_labels(spec: CredentialSpec) -> dict[str, str]:
 SECRET_ANNOTATIONS = {"sealedsecrets.bitnami.com/managed": "true"}
 
 
+def secret_metadata(spec: CredentialSpec) -> dict[str, Any]:
+    """Metadata of the Secret a credential becomes, identical with every backend."""
+    return {
+        "name": spec.secret_name,
+        "namespace": spec.namespace,
+        "labels": secret_labels(spec),
+        "annotations": dict(SECRET_ANNOTATIONS),
+    }
+
+
+def _object_metadata(spec: CredentialSpec) -> dict[str, Any]:
+    """Metadata of the SealedSecret or ExternalSecret that makes the credential's Secret
+    (named and namespaced like it)."""
+    return {
+        "name": spec.secret_name,
+        "namespace": spec.namespace,
+        "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
+    }
+
+
 def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
     """SealedSecret whose controller-made Secret is `spec.namespace/spec.secret_name`.
 
@@ -191,20 +213,12 @@ def sealed_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]:
     sealedsecret_expansion.go)."""
     sealed = config.secrets.sealed
     scope = sealed.scopes.get(spec.id, "strict")
-    annotations = {SCOPE_ANNOTATIONS[scope]: "true"} if scope in SCOPE_ANNOTATIONS else {}
-    template_meta: dict[str, Any] = {
-        "name": spec.secret_name,
-        "namespace": spec.namespace,
-        "labels": secret_labels(spec),
-    }
-    meta: dict[str, Any] = {
-        "name": spec.secret_name,
-        "namespace": spec.namespace,
-        "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
-    }
-    template_meta["annotations"] = {**SECRET_ANNOTATIONS, **annotations}
-    if annotations:
-        meta["annotations"] = dict(annotations)  # the controller picks the label from these
+    scoped = {SCOPE_ANNOTATIONS[scope]: "true"} if scope in SCOPE_ANNOTATIONS else {}
+    meta = _object_metadata(spec)
+    if scoped:
+        meta["annotations"] = scoped  # the controller picks the label from these
+    template_meta = secret_metadata(spec)
+    template_meta["annotations"].update(scoped)
     ciphertexts = sealed.ciphertexts[spec.id]
     return {
         "apiVersion": SEALED_API,
@@ -254,11 +268,7 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
     return {
         "apiVersion": EXTERNAL_API,
         "kind": "ExternalSecret",
-        "metadata": {
-            "name": spec.secret_name,
-            "namespace": spec.namespace,
-            "labels": {**owner_labels(COMPONENT), CREDENTIAL_LABEL: spec.id},
-        },
+        "metadata": _object_metadata(spec),
         "spec": {
             "refreshInterval": external.refresh_interval,
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": external.store_name},
@@ -433,19 +443,16 @@ def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str |
     """Check the credentials before anything is registered.
 
     Raises `ConfigError` for partial or unknown keys, and, in a real update, for every
-    required credential without a value (each with the command that provides it);
-    warns otherwise. Call it before the program's first resource, so that `pulumi up`
-    stops before anything changes; `SecretsLayer` calls it again (it is idempotent)."""
+    required credential without a value (each with the command that provides it),
+    unless `secrets.allow_missing`. Call it before the program's first resource, so that
+    `pulumi up` stops before anything changes; `SecretsLayer` calls it again and warns
+    (once) about what it lets through."""
     stack = stack or pulumi.get_stack()
     plan = plan_materialisation(config, specs)
     if plan.problems:
         raise ConfigError(stack, list(plan.problems))
     lines = [how_to_provide(config, spec, stack) for spec in plan.missing]
-    if lines and _deploying():
-        if config.secrets.allow_missing:
-            for line in lines:
-                pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
-            return plan
+    if lines and _deploying() and not config.secrets.allow_missing:
         problems = [f"missing {line}" for line in lines]
         if config.secrets.backend == "sealed":
             problems.append(
@@ -487,9 +494,12 @@ class SecretsLayer(pulumi.ComponentResource):
         self.plan = preflight(config, args.specs, stack)
         for message in self.plan.unused:
             pulumi.warn(message)
-        for spec in self.plan.missing:
+        for spec in self.plan.missing:  # in an update, only with secrets.allow_missing
             line = how_to_provide(config, spec, stack)
-            pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
+            if _deploying():
+                pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
+            else:
+                pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")
         self.refs = self.plan.refs
         self.ready = []
 
@@ -586,12 +596,7 @@ class SecretsLayer(pulumi.ComponentResource):
         string_data = pulumi.Output.secret({key: values[key].get_secret_value() for key in spec.keys})
         return k8s.core.v1.Secret(
             f"{self._name}-secret-{spec.namespace}-{spec.secret_name}",
-            metadata={
-                "name": spec.secret_name,
-                "namespace": spec.namespace,
-                "labels": secret_labels(spec),
-                "annotations": dict(SECRET_ANNOTATIONS),
-            },
+            metadata=secret_metadata(spec),
             type="Opaque",
             string_data=string_data,
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),

@@ -223,14 +223,10 @@ def _plain(value: Any) -> tuple[Any, bool]:
 
 
 def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
-    """credential id -> CredentialSpec the stack's components declare (as `__main__.py`
-    collects them), or None when the stack's config does not load (the program reports
-    that itself)."""
+    """credential id -> CredentialSpec the stack's components declare, or None when the
+    stack's config does not load (the program reports that itself)."""
     from components.config import ConfigError, parse_config
-    from components.edge import credentials as edge_credentials
-    from components.monitoring import credentials as monitoring_credentials
-    from components.plan import build_plan
-    from components.secrets import merge_specs
+    from components.secrets import declared_specs
 
     prefix = f"{PROJECT}:"
     raw, secret_keys = {}, set()
@@ -242,9 +238,7 @@ def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
                 secret_keys.add(key)
     try:
         stack_config = parse_config(raw, stack, frozenset(secret_keys))
-        specs = [*build_plan(stack_config).credentials, *edge_credentials(stack_config),
-                 *monitoring_credentials(stack_config)]  # fmt: skip
-        return {spec.id: spec for spec in merge_specs(specs)}
+        return {spec.id: spec for spec in declared_specs(stack_config)}
     except (ConfigError, ValueError, TypeError, KeyError):  # the program reports these itself
         return None
 

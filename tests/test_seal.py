@@ -167,12 +167,27 @@ def test_one_trailing_newline_is_stripped_unless_kept(monkeypatch, capsys, key, 
         assert controller_unseal(key, out, b"data-science/hf-token") == VALUE + sealed
 
 
+def test_the_command_shares_the_config_facts():
+    """mcpds/seal.py keeps its own copies (the CLI does not import the Pulumi program for
+    every command); they must stay those of components/ that read what it writes."""
+    from components import config, secrets
+    from mcpds import seal as command
+
+    assert command.PROJECT == config.PROJECT
+    assert command.SCOPES == config.SEALING_SCOPES
+    assert command._SECRET_KEY.pattern == config._SECRET_KEY.pattern
+    # Every scope but strict is an annotation on the SealedSecret.
+    assert set(secrets.SCOPE_ANNOTATIONS) == set(config.SEALING_SCOPES) - {"strict"}
+
+
 def test_the_value_is_never_an_argument():
     from mcpds.cli import build_parser
 
     seal = build_parser()._subparsers._group_actions[0].choices["seal"]
     options = {o for action in seal._actions for o in action.option_strings}
-    assert not options & {"--value", "--from-literal", "--literal", "--secret"}
+    # Every option, so a new one (a `--value`, `--from-literal`, ...) has to be looked at here.
+    assert options == {"-h", "--help", "--cert", "--namespace", "--name", "--key", "--id", "--scope", "--from-env",
+                       "--keep-newline", "--stack", "--write", "--project-dir"}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -213,28 +228,22 @@ def test_bad_certificate_is_a_one_line_error(monkeypatch, capsys, key, tmp_path,
 @pytest.mark.parametrize(
     "case",
     [
-        (["--namespace", "Data_Science"], VALUE, "--namespace 'Data_Science' is not a namespace name"),
-        (["--name", "HF token"], VALUE, "--name 'HF token' is not a Secret name"),
-        (["--key", "to/ken"], VALUE, "--key 'to/ken' is not a Secret key"),
-        ([], b"", "the value from stdin is empty"),
-        ([], b"\n", "the value from stdin is empty"),
-        (["--from-env", "MCPDS_TEST_UNSET_VAR"], VALUE, "environment variable MCPDS_TEST_UNSET_VAR is not set"),
-        (["--write"], VALUE, "--write needs --stack"),
-        (["--stack", "prod"], VALUE, "--stack is only used with --write"),
+        ({"namespace": "Data_Science"}, [], VALUE, "--namespace 'Data_Science' is not a namespace name"),
+        ({"name": "HF token"}, [], VALUE, "--name 'HF token' is not a Secret name"),
+        ({"key": "to/ken"}, [], VALUE, "--key 'to/ken' is not a Secret key"),
+        ({}, [], b"", "the value from stdin is empty"),
+        ({}, [], b"\n", "the value from stdin is empty"),
+        ({}, ["--from-env", "MCPDS_TEST_UNSET_VAR"], VALUE, "environment variable MCPDS_TEST_UNSET_VAR is not set"),
+        ({}, ["--write"], VALUE, "--write needs --stack"),
+        ({}, ["--stack", "prod"], VALUE, "--stack is only used with --write"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, cert_pem, case):
-    argv, stdin, expected = case
-    base = {"--namespace": "data-science", "--name": "hf-token", "--key": "token"}
-    flags = dict(zip(argv[::2], argv[1::2], strict=False)) if argv and argv[0] in base else {}
-    args = ["--cert", str(cert_pem)]
-    for flag, default in base.items():
-        args += [flag, flags.get(flag, default)]
-    args += [a for a in argv if a not in flags and a not in flags.values()]
+    target, extra, stdin, expected = case
     monkeypatch.delenv("MCPDS_TEST_UNSET_VAR", raising=False)
-    code, out, err = seal_cli(monkeypatch, capsys, args, stdin=stdin)
+    code, out, err = seal_cli(monkeypatch, capsys, [*args_for(cert_pem, **target), *extra], stdin=stdin)
     assert (code, out) == (2, "")
-    assert err == f"mcpds: error: {err.removeprefix('mcpds: error: ')}"
+    assert err.startswith("mcpds: error: ")
     assert expected in err
     assert len(err.splitlines()) == 1
 

@@ -196,6 +196,16 @@ def test_each_store_provider_renders_schema_valid(validators, provider):
         assert validator.errors(obj) == []
 
 
+def test_provider_names_are_those_of_the_store_crd(validators):
+    """`secrets.external.provider` is checked against a list of its own (for a one-line
+    error with a suggestion): it is exactly the ClusterSecretStore v1 CRD's providers."""
+    from components.config import EXTERNAL_PROVIDERS
+
+    crd = validators("1.34").crds[("external-secrets.io", "v1", "ClusterSecretStore")]
+    providers = crd.schema["properties"]["spec"]["properties"]["provider"]["properties"]
+    assert sorted(EXTERNAL_PROVIDERS) == sorted(providers)
+
+
 def test_the_store_is_restricted_before_any_value_is_mapped(validators):
     """A ClusterSecretStore without `conditions` serves every namespace: it must never
     render unrestricted, not even while no credential has a remote key yet."""
@@ -418,15 +428,25 @@ def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
                 "--namespace external-dns --name external-dns-godaddy --key api-secret --stack prod --write"):  # fmt: skip
         assert cmd in message
     assert "secrets.allow_missing true" in message  # the way out of the first-deploy chicken and egg
-    # With allow_missing the update goes ahead, warned, so the controller can be installed first.
+    # With allow_missing the update goes ahead, so the controller can be installed first
+    # (the SecretsLayer warns about it, see the next test).
     lenient = parse_config(
         {**base_config(), "dns": {"manage_records": True}, "secrets": {"allow_missing": True}}, "prod"
     )
-    warned: list[str] = []
-    monkeypatch.setattr(pulumi, "warn", warned.append)
     assert [s.id for s in preflight(lenient, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
-    assert len(warned) == 2  # one line per credential
-    assert all("secrets.allow_missing is true" in w for w in warned)
+
+
+def test_an_update_with_allow_missing_warns_once_per_credential(monkeypatch):
+    """`__main__.py` and the SecretsLayer both run the preflight: the update still says
+    once, and truly, that it deploys without the credential."""
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    run = run_program("prod", overrides={"secrets": {"allow_missing": True}})
+    warned = [m for level, m in run.logs if level == "warning" and "credential 'godaddy-api-key'" in m]
+    assert len(warned) == 1
+    assert warned[0].startswith("deploying without credential 'godaddy-api-key'")
+    assert "secrets.allow_missing is true" in warned[0]
+    assert run.release("sealed-secrets")  # the update installs the controller
 
 
 def test_a_refused_update_creates_nothing(monkeypatch):
@@ -543,6 +563,11 @@ def test_plaintext_values_are_refused_without_echoing_them(run):
     assert "hf_PlainTextOops" not in message
     message = rejected(run, pulumi={"values": {"hf-token": {"token": 12345678}}, "bogus": 1})
     assert "12345678" not in message
+    # A value put directly under `secrets` (not a mapping) is not echoed either.
+    with pytest.raises(pulumi.RunError) as err:
+        parse_config({**base_config(), "secrets": "hf_PlainTextOops"}, "prod")
+    assert "mcp-datascience:secrets = [secret]: must be a mapping" in str(err.value)
+    assert "hf_PlainTextOops" not in str(err.value)
 
 
 def test_controller_namespace_must_not_be_a_component_namespace(run):
@@ -631,3 +656,39 @@ def test_every_credential_object_waits_for_its_namespace(runs, backend):
     for obj in objects:
         namespace = run.find("Namespace", obj.inputs["metadata"]["namespace"])
         assert run.depends_on(obj, namespace), obj.name
+
+
+def test_refresh_interval_takes_go_durations_without_loosening_other_durations():
+    """`secrets.external.refresh_interval` takes any Go duration; its rule once shared a
+    module name with `monitoring.jaeger_retention`'s stricter one and replaced it."""
+    for value in ("1h", "30m", "1h0m0s", "1.5h"):
+        config = parse_config({**base_config(), "secrets": {"external": {"refresh_interval": value}}}, "prod")
+        assert config.secrets.external.refresh_interval == value
+    with pytest.raises(pulumi.RunError, match=r"secrets\.external\.refresh_interval"):
+        parse_config({**base_config(), "secrets": {"external": {"refresh_interval": "1 hour"}}}, "prod")
+    with pytest.raises(pulumi.RunError, match=r"monitoring\.jaeger_retention"):
+        parse_config({**base_config(), "monitoring": {"jaeger_retention": "1h30m"}}, "prod")
+
+
+def test_declared_specs_are_the_credentials_the_program_hands_the_layer(monkeypatch):
+    """`python -m mcpds seal --write` checks a value against `declared_specs`; it must be
+    what `__main__.py` collects, or seal would check against other Secrets."""
+    import dataclasses
+    import sys
+
+    run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
+    layer = sys.modules["components.secrets"]
+    seen: list[tuple[Any, list[Any]]] = []
+    real = layer.plan_materialisation
+
+    def recording(config, specs):
+        seen.append((config, list(specs)))
+        return real(config, specs)
+
+    monkeypatch.setattr(layer, "plan_materialisation", recording)
+    run_program("prod", preview=True)
+    assert seen
+    for config, specs in seen:
+        program = [dataclasses.astuple(s) for s in layer.merge_specs(specs)]
+        assert program == [dataclasses.astuple(s) for s in layer.declared_specs(config)]
+        assert {s[0] for s in program} >= {"godaddy-api-key", "hf-token"}
