@@ -289,9 +289,8 @@ class DnsConfig(Section):
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
 # Number and unit captured: the retention check below sizes it against the volume.
 _PROM_BYTES = re.compile(r"^((?:[0-9]*[.])?[0-9]+)(?:([KMGTEP])i?)?B$")
-# Jaeger's span TTL: a positive whole number of hours, minutes or seconds. Named apart from
-# the Secrets section's `_GO_DURATION` (any Go duration, `0s` included), which used to
-# rebind this name and so admitted `0s` as a TTL.
+# Jaeger's span TTL: a positive whole number of hours, minutes or seconds (stricter than
+# the Secrets section's `_REFRESH_INTERVAL`, which admits any Go duration, `0s` included).
 _TTL_DURATION = re.compile(r"^[1-9][0-9]*(h|m|s)$")
 
 
@@ -307,7 +306,7 @@ def _prom_bytes(value: str) -> str:
     return value
 
 
-def _go_duration(value: str) -> str:
+def _ttl_duration(value: str) -> str:
     if not _TTL_DURATION.match(value):
         raise ValueError("must be a duration in hours, minutes or seconds such as 168h")
     return value
@@ -317,7 +316,7 @@ def _go_duration(value: str) -> str:
 # (monitoring.coreos.com Prometheus `retention` / `retentionSize`); Go durations for Jaeger.
 PrometheusDuration = Annotated[str, AfterValidator(_prom_duration)]
 PrometheusByteSize = Annotated[str, AfterValidator(_prom_bytes)]
-GoDuration = Annotated[str, AfterValidator(_go_duration)]
+TtlDuration = Annotated[str, AfterValidator(_ttl_duration)]
 
 
 class AlertThresholds(Section):
@@ -360,7 +359,7 @@ class MonitoringConfig(Section):
     # Jaeger v2 trace storage: `badger` on a PVC (survives restarts) or `memory`.
     jaeger_storage: Literal["badger", "memory"] = "badger"
     jaeger_storage_size: Quantity = "20Gi"
-    jaeger_retention: GoDuration = "168h"  # badger span TTL
+    jaeger_retention: TtlDuration = "168h"  # badger span TTL
     jaeger_max_traces: int = Field(default=100_000, ge=1000)  # memory store cap
     # Alertmanager may reach receivers (chat, paging, mail) on these internet ports.
     alertmanager_egress_ports: tuple[Port, ...] = (443, 587)
@@ -407,7 +406,6 @@ class MonitoringConfig(Section):
 # data keys (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253 characters).
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 # Go durations as ExternalSecret.spec.refreshInterval takes them ("1h", "30m", "1h0m0s").
-# Its own name: `_GO_DURATION` above is the stricter Jaeger retention rule.
 _REFRESH_INTERVAL = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 # Where the controller may unseal a value: this namespace and name, this namespace, anywhere.
 SealingScope = Literal["strict", "namespace-wide", "cluster-wide"]
