@@ -15,7 +15,7 @@ from components.k8s import restricted_namespace
 from components.mcp_servers import MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
-from components.secrets import SecretsLayer, SecretsLayerArgs, preflight
+from components.secrets import SecretsLayer, SecretsLayerArgs, declared_specs, preflight
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
@@ -23,7 +23,7 @@ plan = build_plan(config)
 
 # Every credential the components declare. In a real update a missing required one
 # stops the program here, before the first resource is registered.
-credential_specs = [*plan.credentials, *edge_component.credentials(config), *monitoring_component.credentials(config)]
+credential_specs = declared_specs(config)
 preflight(config, credential_specs)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator

@@ -687,7 +687,7 @@ class MonitoringStackArgs:
     # Services to scrape, one ServiceMonitor each (plan, ToolHive operator, edge, ...).
     scrape_targets: Sequence[ScrapeTarget]
     # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
-    # (components.edge.credential_refs); only for credentials it actually has.
+    # (SecretsLayer.refs, keys from components.secrets.ref_key); only for credentials it has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
     secrets_ready: Sequence[pulumi.Resource] = ()
     # The `monitoring` namespace, when the caller created it first (so the SecretsLayer
