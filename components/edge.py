@@ -364,23 +364,6 @@ def external_dns_values(config: StackConfig, refs: Sequence[SecretRef]) -> dict[
 _np = functools.partial(netpol.policy_object, component="edge")
 
 
-def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
-    """Admission/APIService webhooks are called by the API server (network.api_server_cidrs;
-    any address when unset, since the control plane's source address is cluster-specific)."""
-    cidrs = config.network.api_server_cidrs or ("0.0.0.0/0",)
-    return [{"ipBlock": {"cidr": c}} for c in cidrs]
-
-
-def baseline_policies(namespace: str, config: StackConfig) -> list[dict[str, Any]]:
-    """Default deny, DNS, and the Kubernetes API for every pod (controllers, webhooks and
-    hook Jobs all talk to it)."""
-    return [
-        _np("default-deny", namespace, {}, types=["Ingress", "Egress"]),
-        _np("allow-dns", namespace, {}, egress=[netpol.dns_egress(config.network)]),
-        _np("allow-kubernetes-api", namespace, {}, egress=[netpol.api_server_egress(config.network)]),
-    ]
-
-
 def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str, Any]]:
     """The controller namespace: clients in on 80/443, out only to the routed Services."""
     ns = plan.namespace
@@ -404,7 +387,7 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
             }
         )
     out = [
-        *baseline_policies(ns, config),
+        *netpol.baseline_policies(ns, "edge", config.network),
         _np("edge-clients", ns, proxy, ingress=[{"from": clients, "ports": netpol.ports([80, 443])}]),
         _np("edge-backends", ns, proxy, egress=egress),
         _np(
@@ -452,7 +435,7 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.edge.cert_manager_namespace
     acme_ports = [443, 80] if config.dns.provider == "http01-only" else [443]  # 80: HTTP-01 self-check
     out = [
-        *baseline_policies(ns, config),
+        *netpol.baseline_policies(ns, "edge", config.network),
         # ACME and the DNS provider API are both HTTPS on the internet.
         _np(
             "cert-manager-acme",
@@ -475,7 +458,9 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
             "cert-manager-webhook",
             ns,
             CERT_MANAGER_WEBHOOK_LABELS,
-            ingress=[{"from": _from_api_server(config), "ports": netpol.ports([CERT_MANAGER_WEBHOOK_PORT])}],
+            ingress=[
+                {"from": netpol.from_api_server(config.network), "ports": netpol.ports([CERT_MANAGER_WEBHOOK_PORT])}
+            ],
         ),
     ]
     if config.dns.provider == "godaddy":
@@ -484,7 +469,9 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
                 "godaddy-webhook",
                 ns,
                 GODADDY_LABELS,
-                ingress=[{"from": _from_api_server(config), "ports": netpol.ports([GODADDY_WEBHOOK_PORT])}],
+                ingress=[
+                    {"from": netpol.from_api_server(config.network), "ports": netpol.ports([GODADDY_WEBHOOK_PORT])}
+                ],
                 egress=[netpol.internet_egress(config.network)],
             )
         )
@@ -494,7 +481,7 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
 def external_dns_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.dns.external_dns_namespace
     return [
-        *baseline_policies(ns, config),
+        *netpol.baseline_policies(ns, "edge", config.network),
         _np("external-dns-provider-api", ns, EXTERNAL_DNS_LABELS, egress=[netpol.internet_egress(config.network)]),
         _np(
             "external-dns-metrics",

@@ -102,6 +102,23 @@ def policy_object(
     }
 
 
+def from_api_server(network: NetworkConfig) -> list[dict[str, Any]]:
+    """Peers for traffic the API server sends (webhook calls, `kubectl` service proxy):
+    network.api_server_cidrs, or any address when unset, since the control plane's
+    source address is cluster-specific."""
+    return [{"ipBlock": {"cidr": c}} for c in network.api_server_cidrs or (INTERNET,)]
+
+
+def baseline_policies(namespace: str, component: str, network: NetworkConfig) -> list[dict[str, Any]]:
+    """A namespace of the stack's own: default deny, then DNS and the Kubernetes API for
+    every pod (controllers, webhooks and hook Jobs all talk to it)."""
+    return [
+        policy_object("default-deny", namespace, {}, component, types=["Ingress", "Egress"]),
+        policy_object("allow-dns", namespace, {}, component, egress=[dns_egress(network)]),
+        policy_object("allow-kubernetes-api", namespace, {}, component, egress=[api_server_egress(network)]),
+    ]
+
+
 def network_policy(
     resource_name: str,
     *,

@@ -26,6 +26,7 @@ naming each missing credential and the command that provides it.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -363,22 +364,7 @@ ESO_WEBHOOK_PORT = 10250  # chart webhook.port
 ESO_METRICS_PORT = 8080  # chart metrics.listen.port (controller, webhook and cert controller)
 
 
-def _policy(name: str, namespace: str, selector: Mapping[str, str], *, ingress=None, egress=None, types=None):
-    return netpol.policy_object(name, namespace, selector, COMPONENT, ingress=ingress, egress=egress, types=types)
-
-
-def _from_api_server(config: StackConfig) -> list[dict[str, Any]]:
-    """The API server calls webhooks and proxies `kubeseal --fetch-cert`; its source
-    address is cluster-specific (network.api_server_cidrs, any address when unset)."""
-    return [{"ipBlock": {"cidr": c}} for c in config.network.api_server_cidrs or ("0.0.0.0/0",)]
-
-
-def _baseline(namespace: str, config: StackConfig) -> list[dict[str, Any]]:
-    return [
-        _policy("default-deny", namespace, {}, types=["Ingress", "Egress"]),
-        _policy("allow-dns", namespace, {}, egress=[netpol.dns_egress(config.network)]),
-        _policy("allow-kubernetes-api", namespace, {}, egress=[netpol.api_server_egress(config.network)]),
-    ]
+_policy = functools.partial(netpol.policy_object, component=COMPONENT)
 
 
 def network_policies(config: StackConfig) -> list[dict[str, Any]]:
@@ -393,12 +379,16 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
             ns,
             SEALED_CONTROLLER_LABELS,
             ingress=[
-                {"from": _from_api_server(config), "ports": netpol.ports([SEALED_HTTP_PORT])},
+                {"from": netpol.from_api_server(config.network), "ports": netpol.ports([SEALED_HTTP_PORT])},
                 {"from": [from_monitoring], "ports": netpol.ports([SEALED_METRICS_PORT])},
             ],
             egress=[netpol.dns_egress(config.network), netpol.api_server_egress(config.network)],
         )
-        return [controller] if ns == "kube-system" else [*_baseline(ns, config), controller]
+        return (
+            [controller]
+            if ns == "kube-system"
+            else [*netpol.baseline_policies(ns, COMPONENT, config.network), controller]
+        )
     if secrets.backend == "external" and secrets.external.install_operator:
         ns = secrets.external.namespace
         store = [netpol.internet_egress(config.network, [443])]
@@ -407,7 +397,7 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
             for rule in secrets.external.store_egress
         ]
         return [
-            *_baseline(ns, config),
+            *netpol.baseline_policies(ns, COMPONENT, config.network),
             # Only the controller talks to the store; the webhook and cert controller
             # need nothing beyond DNS and the API server.
             _policy("external-secrets-store", ns, ESO_CONTROLLER_LABELS, egress=store),
@@ -415,7 +405,7 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
                 "external-secrets-webhook",
                 ns,
                 ESO_WEBHOOK_LABELS,
-                ingress=[{"from": _from_api_server(config), "ports": netpol.ports([ESO_WEBHOOK_PORT])}],
+                ingress=[{"from": netpol.from_api_server(config.network), "ports": netpol.ports([ESO_WEBHOOK_PORT])}],
             ),
             _policy(
                 "external-secrets-metrics",
