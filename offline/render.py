@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
 
 
@@ -51,10 +52,6 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
-
-
-# What `pulumi stack output --json` prints for a secret output without --show-secrets.
-SECRET_OUTPUT = "[secret]"
 
 
 def stack_outputs(run: ProgramRun) -> dict[str, Any]:
