@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from components.contracts import Route
 from mcpds.cli import CliError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -225,6 +226,8 @@ def _check_route(raw: Any, index: int, source: str) -> None:
 
 def parse(data: Any, source: str) -> StackOutputs:
     """Stack outputs (a dict) -> StackOutputs; a clear CliError when they do not fit."""
+    from components.config import McpConfig
+
     if not isinstance(data, dict):
         raise CliError(f"{source}: expected a JSON object of stack outputs, got {type(data).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in data]
@@ -259,7 +262,8 @@ def parse(data: Any, source: str) -> StackOutputs:
         base_url=base_url,
         routes=tuple(sorted(routes, key=lambda r: r.path)),
         penrose_outputs_url=penrose_outputs_url or None,
-        mcp_namespace=str(data.get("mcp_namespace") or "data-science"),
+        # Outputs from before `mcp_namespace` was exported: the config's default namespace.
+        mcp_namespace=str(data.get("mcp_namespace") or McpConfig.model_fields["namespace"].default),
         servers=servers,
     )
 
@@ -278,7 +282,7 @@ def _route(
     raw: dict[str, Any], servers: dict[str, dict[str, Any]], base_url: str, mcp_urls: dict[str, str]
 ) -> RouteInfo:
     name, path = str(raw["name"]), str(raw["path"])
-    mcp_path = str(raw.get("mcp_path") or "/mcp")
+    mcp_path = str(raw.get("mcp_path") or Route.mcp_path)  # absent: the contract's default
     if name in servers:
         members: tuple[str, ...] = (name,)
         tools = tuple(servers[name].get("tools") or ())

@@ -41,9 +41,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from components.contracts import Route
 from mcpds.cli import CliError
 from mcpds.outputs import OIDC_TOKEN_ENV, RouteInfo, StackOutputs, add_source_arguments, load_from_args
 
+# The health endpoint of a route (components/contracts.py; outputs do not export it per route).
+HEALTH_PATH = Route.health_path
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
 
@@ -305,7 +308,7 @@ async def _penrose(route: RouteInfo, client: Any, http: Any, recorder: _Recorder
 async def _health(route: RouteInfo, opts: Options) -> Check:
     import httpx2
 
-    url = f"{route.base}/health"
+    url = f"{route.base}{HEALTH_PATH}"
     start = time.perf_counter()
     try:
         async with httpx2.AsyncClient(
@@ -527,7 +530,7 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
 
     ns = outputs.mcp_namespace
     targets = [
-        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
+        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}{HEALTH_PATH}")
         for r in outputs.routes
         if r.service and r.port and (not only or r.name in only)
     ]
@@ -539,7 +542,7 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
         plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
         plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
     every_target = [
-        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
+        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}{HEALTH_PATH}")
         for r in outputs.routes
         if r.service and r.port
     ]
