@@ -529,23 +529,20 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
     from components.plan import backend_selector
 
     ns = outputs.mcp_namespace
-    targets = [
-        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}{HEALTH_PATH}")
-        for r in outputs.routes
-        if r.service and r.port and (not only or r.name in only)
-    ]
-    sources = sorted(outputs.servers)
-    if only:
-        sources = sorted({m for r in outputs.routes if r.name in only for m in r.members} & set(outputs.servers))
-    plan = []
-    for name, url in targets:
-        plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
-        plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
     every_target = [
         (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}{HEALTH_PATH}")
         for r in outputs.routes
         if r.service and r.port
     ]
+    sources = sorted(outputs.servers)
+    if only:
+        sources = sorted({m for r in outputs.routes if r.name in only for m in r.members} & set(outputs.servers))
+    plan = []
+    for name, url in every_target:
+        if only and name not in only:
+            continue
+        plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
+        plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
     for i, source in enumerate(sources):
         labels = backend_selector(source)
         others = [(n, u) for n, u in every_target if n != source]
