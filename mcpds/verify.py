@@ -215,34 +215,12 @@ async def _session_checks(
                 transport = streamable_http_client(route.url, http_client=http)
                 async with Client(transport, mode=mode, cache=None) as client:
                     version = client.protocol_version
-                    handshake = _ms(start)
-                    if mode == "legacy" or version == MODERN:
-                        checks.append(
-                            Check(
-                                route.name,
-                                label,
-                                "pass",
-                                f"negotiated {version}",
-                                None,
-                                handshake,
-                                {"negotiated": version},
-                            )
-                        )
-                    else:
-                        checks.append(
-                            Check(
-                                route.name,
-                                label,
-                                "info",
-                                f"not offered; server speaks {version} only",
-                                None,
-                                handshake,
-                                {"negotiated": version},
-                            )
-                        )
-                    stage = (
-                        f"tools/list ({version})" if mode == "legacy" or version == MODERN else "tools/list (fallback)"
-                    )
+                    # A server that only speaks the handshake era is reported, not failed.
+                    offered = mode == "legacy" or version == MODERN
+                    detail = f"negotiated {version}" if offered else f"not offered; server speaks {version} only"
+                    status = "pass" if offered else "info"
+                    checks.append(Check(route.name, label, status, detail, None, _ms(start), {"negotiated": version}))
+                    stage = f"tools/list ({version})" if offered else "tools/list (fallback)"
                     start = time.perf_counter()
                     tools = await _list_tools(client)
                     checks.append(
