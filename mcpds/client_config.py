@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -65,7 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help=f"comma-separated subset of {','.join(CLIENTS)} (default: all)",
     )
-    parser.add_argument("--base-url", metavar="URL", help="use this base URL instead of the stack's base_url")
     parser.set_defaults(func=run)
 
 
@@ -230,11 +228,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [c for c in clients if c not in CLIENTS]
     if unknown or not clients:
         raise CliError(f"--clients {args.clients!r}: unknown {', '.join(unknown) or '(empty)'}; choose from {CLIENTS}")
-    if args.base_url and not re.match(r"https?://[^/:?#]+", args.base_url):
-        raise CliError(f"--base-url {args.base_url!r}: must be a URL such as https://mcp.example.com")
     outputs = load_from_args(args)
-    if args.base_url:
-        outputs = outputs.with_base_url(args.base_url)
     if not outputs.routes:
         raise CliError(f"{outputs.source}: the stack publishes no MCP route, so there is nothing to configure")
     out = args.out or PROJECT_ROOT / "build" / "clients" / outputs.environment

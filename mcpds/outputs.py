@@ -101,12 +101,21 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--stack", metavar="NAME", help="read the outputs with `pulumi stack output --json --stack NAME`"
     )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="use this base URL instead of the stack's base_url (a staging host, a port-forward)",
+    )
 
 
 def load_from_args(args: argparse.Namespace) -> StackOutputs:
-    if args.outputs is not None:
-        return load_file(args.outputs)
-    return load_stack(args.stack)
+    """The outputs named by `--outputs`/`--stack`, moved under `--base-url` if given."""
+    if args.base_url is not None and not is_http_url(args.base_url):
+        raise CliError(
+            f"--base-url {args.base_url!r}: must be an http(s) URL with a host, such as https://mcp.example.com"
+        )
+    outputs = load_file(args.outputs) if args.outputs is not None else load_stack(args.stack)
+    return outputs.with_base_url(args.base_url) if args.base_url else outputs
 
 
 def load_file(path: Path) -> StackOutputs:
@@ -171,7 +180,7 @@ def _expect(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
     return value
 
 
-def _http_url(value: str) -> bool:
+def is_http_url(value: str) -> bool:
     parsed = urlparse(value)
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
 
@@ -237,7 +246,7 @@ def parse(data: Any, source: str) -> StackOutputs:
             "(pulumi stack output --json), deployed with a current version of the program?"
         )
     base_url = str(_expect(data, "base_url", str, source)).rstrip("/")
-    if not _http_url(base_url):
+    if not is_http_url(base_url):
         raise CliError(f"{source}: base_url {base_url!r} is not an http(s) URL with a host")
     servers: dict[str, dict[str, Any]] = _expect(data, "mcp_servers", dict, source)
     _check_servers(servers, source)
@@ -249,7 +258,7 @@ def parse(data: Any, source: str) -> StackOutputs:
         raise CliError(f"{source}: mcp_routes lists {', '.join(dupes)} more than once")
     mcp_urls = _optional(data, "mcp_urls", dict, "", source) or {}
     for name, url in mcp_urls.items():
-        if not isinstance(url, str) or not _http_url(url):
+        if not isinstance(url, str) or not is_http_url(url):
             raise CliError(f"{source}: mcp_urls.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
     penrose_outputs_url = _optional(data, "penrose_outputs_url", str, "", source)
     for key in ("environment", "domain", "mcp_namespace"):

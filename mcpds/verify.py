@@ -43,7 +43,14 @@ from urllib.parse import urljoin, urlparse
 
 from components.contracts import Route
 from mcpds.cli import CliError
-from mcpds.outputs import OIDC_TOKEN_ENV, RouteInfo, StackOutputs, add_source_arguments, load_from_args
+from mcpds.outputs import (
+    OIDC_TOKEN_ENV,
+    RouteInfo,
+    StackOutputs,
+    add_source_arguments,
+    is_http_url,
+    load_from_args,
+)
 
 # The health endpoint of a route (components/contracts.py; outputs do not export it per route).
 HEALTH_PATH = Route.health_path
@@ -599,7 +606,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Exit 0: all checks passed; 1: a check failed; 2: bad arguments or outputs.",
     )
     add_source_arguments(parser)
-    parser.add_argument("--base-url", metavar="URL", help="check this base URL instead of the stack's base_url")
     parser.add_argument(
         "--token-env",
         default=OIDC_TOKEN_ENV,
@@ -628,7 +634,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.trace_wait >= 0:
         raise CliError(f"--trace-wait {args.trace_wait}: must be zero or a positive number of seconds")
     for flag, url in (("--prometheus", args.prometheus), ("--jaeger", args.jaeger)):
-        if url is not None and not re.match(r"https?://[^/:?#]+", url):
+        if url is not None and not is_http_url(url):
             raise CliError(f"{flag} {url!r}: must be a URL such as http://localhost:9090 (a port-forward)")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
         raise CliError(f"--token-env {args.token_env!r}: give the NAME of an environment variable, not a token")
@@ -641,10 +647,6 @@ def run(args: argparse.Namespace) -> int:
         except ssl.SSLError as exc:
             raise CliError(f"--ca-bundle {args.ca_bundle}: not a PEM CA bundle ({exc})") from None
     outputs = load_from_args(args)
-    if args.base_url:
-        if not re.match(r"https?://[^/:?#]+", args.base_url):
-            raise CliError(f"--base-url {args.base_url!r}: must start with https:// (or http://)")
-        outputs = outputs.with_base_url(args.base_url)
     only = {r.strip() for r in args.routes.split(",") if r.strip()} if args.routes else None
     if only and (unknown := only - {r.name for r in outputs.routes}):
         names = ", ".join(r.name for r in outputs.routes)
