@@ -287,6 +287,13 @@ def _caller_token(server: str) -> str | None:
     return CALLER_TOKEN_ENV.get(server, server.upper().replace("-", "_") + "_TOKEN")
 
 
+def caller_token_envs() -> list[str]:
+    """The variables of every catalog server that reads the caller's own token."""
+    from components.catalog import CATALOG
+
+    return sorted(env for name in CATALOG if (env := _caller_token(name)))
+
+
 def _route(
     raw: dict[str, Any], servers: dict[str, dict[str, Any]], base_url: str, mcp_urls: dict[str, str]
 ) -> RouteInfo:

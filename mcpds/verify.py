@@ -48,6 +48,7 @@ from mcpds.outputs import (
     RouteInfo,
     StackOutputs,
     add_source_arguments,
+    caller_token_envs,
     is_http_url,
     load_from_args,
 )
@@ -611,7 +612,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=OIDC_TOKEN_ENV,
         metavar="VAR",
         help=f"environment variable holding the bearer token for routes with auth (default {OIDC_TOKEN_ENV}); "
-        "routes taking the caller's own token read their own variable (HF_TOKEN, DATAHUB_TOKEN)",
+        f"routes taking the caller's own token read their own variable ({', '.join(caller_token_envs())})",
     )
     parser.add_argument("--ca-bundle", type=Path, metavar="FILE", help="PEM bundle of CAs to trust (private CA)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
