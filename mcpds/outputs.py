@@ -63,10 +63,8 @@ class RouteInfo:
 class StackOutputs:
     source: str  # where they were read from, for messages
     environment: str
-    domain: str
     base_url: str
     routes: tuple[RouteInfo, ...]
-    penrose_outputs_url: str | None
     mcp_namespace: str
     servers: dict[str, dict[str, Any]]
 
@@ -81,11 +79,11 @@ class StackOutputs:
         base = base_url.rstrip("/")
         old = self.base_url.rstrip("/")
 
-        def move(url: str | None) -> str | None:
-            return base + url[len(old) :] if url and url.startswith(old) else url
+        def move(url: str) -> str:
+            return base + url[len(old) :] if url.startswith(old) else url
 
-        routes = tuple(replace(r, url=move(r.url) or r.url, base=move(r.base) or r.base) for r in self.routes)
-        return replace(self, base_url=base, routes=routes, penrose_outputs_url=move(self.penrose_outputs_url))
+        routes = tuple(replace(r, url=move(r.url), base=move(r.base)) for r in self.routes)
+        return replace(self, base_url=base, routes=routes)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -260,17 +258,15 @@ def parse(data: Any, source: str) -> StackOutputs:
     for name, url in mcp_urls.items():
         if not isinstance(url, str) or not is_http_url(url):
             raise CliError(f"{source}: mcp_urls.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
-    penrose_outputs_url = _optional(data, "penrose_outputs_url", str, "", source)
-    for key in ("environment", "domain", "mcp_namespace"):
+    # Also the outputs read only for messages or not at all: a wrong type means an edited file.
+    for key in ("environment", "domain", "mcp_namespace", "penrose_outputs_url"):
         _optional(data, key, str, "", source)
     routes = [_route(raw, servers, base_url, mcp_urls) for raw in raw_routes]
     return StackOutputs(
         source=source,
         environment=str(data.get("environment") or "unknown"),
-        domain=str(data.get("domain") or urlparse(base_url).hostname or ""),
         base_url=base_url,
         routes=tuple(sorted(routes, key=lambda r: r.path)),
-        penrose_outputs_url=penrose_outputs_url or None,
         # Outputs from before `mcp_namespace` was exported: the config's default namespace.
         mcp_namespace=str(data.get("mcp_namespace") or McpConfig.model_fields["namespace"].default),
         servers=servers,
