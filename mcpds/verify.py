@@ -82,6 +82,17 @@ FAILURES = {
 }
 
 
+# HTTP answers with a failure class of their own, whichever check got them.
+STATUS_FAILURES = {
+    401: "unauthorized",
+    403: "unauthorized",
+    404: "not-found",
+    502: "upstream-down",
+    503: "upstream-down",
+    504: "upstream-down",
+}
+
+
 @dataclass
 class Check:
     route: str
@@ -127,10 +138,10 @@ def classify(exc: BaseException, statuses: list[int]) -> tuple[str, str]:
     import httpx2
 
     leaves = list(_leaves(exc))
-    for status, kind in ((401, "unauthorized"), (403, "unauthorized"), (404, "not-found")):
+    for status in (401, 403, 404):  # auth and routing first: they explain a later 5xx
         if status in statuses:
-            return kind, f"HTTP {status}"
-    if upstream := [s for s in statuses if s in (502, 503, 504)]:
+            return STATUS_FAILURES[status], f"HTTP {status}"
+    if upstream := [s for s in statuses if STATUS_FAILURES.get(s) == "upstream-down"]:
         return "upstream-down", f"HTTP {upstream[-1]}"
     for leaf in leaves:
         if isinstance(leaf, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(leaf) or "SSL:" in str(leaf):
@@ -277,7 +288,7 @@ async def _penrose(route: RouteInfo, client: Any, http: Any, recorder: _Recorder
             Check(route.name, "penrose output", "pass", f"{len(response.content)} B {ctype}", None, _ms(start))
         )
     else:
-        kind = {404: "not-found", 401: "unauthorized", 403: "unauthorized"}.get(response.status_code, "penrose")
+        kind = STATUS_FAILURES.get(response.status_code, "penrose")
         checks.append(
             Check(
                 route.name,
@@ -308,15 +319,8 @@ async def _health(route: RouteInfo, opts: Options) -> Check:
         return Check(route.name, "health", "pass", "HTTP 200", None, _ms(start))
     if response.status_code == 404:
         return Check(route.name, "health", "info", "not published at the edge (edge.publish_health)", None, _ms(start))
-    kind = {401: "unauthorized", 403: "unauthorized", 502: "upstream-down", 504: "upstream-down"}
-    return Check(
-        route.name,
-        "health",
-        "fail",
-        f"GET {url}: HTTP {response.status_code}",
-        kind.get(response.status_code, "health"),
-        _ms(start),
-    )
+    kind = STATUS_FAILURES.get(response.status_code, "health")
+    return Check(route.name, "health", "fail", f"GET {url}: HTTP {response.status_code}", kind, _ms(start))
 
 
 async def _auth_enforced(route: RouteInfo, opts: Options) -> Check:

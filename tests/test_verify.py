@@ -187,6 +187,7 @@ def test_stopped_server_is_reported_as_down(loopback, tmp_path):
     code, report = _verify(tmp_path, loopback.outputs, routes=["doomed"])
     assert code == 1
     assert _failures(report)[("doomed", "mcp 2025-11-25")] == "upstream-down"  # nginx answers 502
+    assert _failures(report)[("doomed", "health")] == "upstream-down"  # every check classes a 502 alike
 
 
 def test_nothing_listening_is_connection_refused(loopback, tmp_path):
