@@ -37,13 +37,14 @@ from mcpds.outputs import PROJECT_ROOT, RouteInfo, StackOutputs, add_source_argu
 # mcp-remote, pinned (npm `mcp-remote`, the newest release when this was written):
 # `npx -y` runs exactly this version on every client machine.
 MCP_REMOTE = "mcp-remote@0.15.1"
-CLIENTS = ("claude-desktop", "connectors", "vscode", "claude-code")
+# Each client and the file written for it under --out (its writer: WRITERS, below them).
 FILES = {
     "claude-desktop": "claude_desktop_config.json",
     "connectors": "connectors.md",
     "vscode": ".vscode/mcp.json",
     "claude-code": "claude-code.sh",
 }
+CLIENTS = tuple(FILES)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -161,10 +162,12 @@ def connectors(outputs: StackOutputs) -> str:
     return "\n".join(lines) + "\n"
 
 
+WRITERS = {"claude-desktop": claude_desktop, "connectors": connectors, "vscode": vscode, "claude-code": claude_code}
+
+
 def render(outputs: StackOutputs, clients: tuple[str, ...] = CLIENTS) -> dict[str, Any]:
     """{relative path: JSON object or text} for the chosen clients."""
-    makers = {"claude-desktop": claude_desktop, "connectors": connectors, "vscode": vscode, "claude-code": claude_code}
-    return {FILES[c]: makers[c](outputs) for c in clients}
+    return {FILES[c]: WRITERS[c](outputs) for c in clients}
 
 
 def _merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:
