@@ -209,6 +209,16 @@ def test_workflow_recipes_name_only_published_tools(stack_runs):
         assert set(route.tools) & set(named), route.name
 
 
+def test_workflow_recipes_name_only_token_variables_the_tools_read():
+    """docs/workflows.md names the variables `client-config` and `verify` use, no others."""
+    from offline.harness import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "workflows.md").read_text()
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]*_TOKEN)`", text))
+    assert named, "the recipes name no token variable"
+    assert named <= {OIDC_TOKEN_ENV, *caller_token_envs()}
+
+
 def test_sse_route_uses_sse_everywhere():
     outputs = parse(
         {
