@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,14 @@ from mcpds.outputs import PROJECT_ROOT, RouteInfo, StackOutputs, add_source_argu
 # mcp-remote, pinned (npm `mcp-remote`, the newest release when this was written):
 # `npx -y` runs exactly this version on every client machine.
 MCP_REMOTE = "mcp-remote@0.15.1"
-CLIENTS = ("claude-desktop", "connectors", "vscode", "claude-code")
+# Each client and the file written for it under --out (its writer: WRITERS, below them).
 FILES = {
     "claude-desktop": "claude_desktop_config.json",
     "connectors": "connectors.md",
     "vscode": ".vscode/mcp.json",
     "claude-code": "claude-code.sh",
 }
+CLIENTS = tuple(FILES)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,7 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help=f"comma-separated subset of {','.join(CLIENTS)} (default: all)",
     )
-    parser.add_argument("--base-url", metavar="URL", help="use this base URL instead of the stack's base_url")
     parser.set_defaults(func=run)
 
 
@@ -163,10 +162,12 @@ def connectors(outputs: StackOutputs) -> str:
     return "\n".join(lines) + "\n"
 
 
+WRITERS = {"claude-desktop": claude_desktop, "connectors": connectors, "vscode": vscode, "claude-code": claude_code}
+
+
 def render(outputs: StackOutputs, clients: tuple[str, ...] = CLIENTS) -> dict[str, Any]:
     """{relative path: JSON object or text} for the chosen clients."""
-    makers = {"claude-desktop": claude_desktop, "connectors": connectors, "vscode": vscode, "claude-code": claude_code}
-    return {FILES[c]: makers[c](outputs) for c in clients}
+    return {FILES[c]: WRITERS[c](outputs) for c in clients}
 
 
 def _merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:
@@ -230,11 +231,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [c for c in clients if c not in CLIENTS]
     if unknown or not clients:
         raise CliError(f"--clients {args.clients!r}: unknown {', '.join(unknown) or '(empty)'}; choose from {CLIENTS}")
-    if args.base_url and not re.match(r"https?://[^/:?#]+", args.base_url):
-        raise CliError(f"--base-url {args.base_url!r}: must be a URL such as https://mcp.example.com")
     outputs = load_from_args(args)
-    if args.base_url:
-        outputs = outputs.with_base_url(args.base_url)
     if not outputs.routes:
         raise CliError(f"{outputs.source}: the stack publishes no MCP route, so there is nothing to configure")
     out = args.out or PROJECT_ROOT / "build" / "clients" / outputs.environment

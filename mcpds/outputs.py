@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from components.contracts import Route
 from mcpds.cli import CliError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +63,8 @@ class RouteInfo:
 class StackOutputs:
     source: str  # where they were read from, for messages
     environment: str
-    domain: str
     base_url: str
     routes: tuple[RouteInfo, ...]
-    penrose_outputs_url: str | None
     mcp_namespace: str
     servers: dict[str, dict[str, Any]]
 
@@ -80,11 +79,11 @@ class StackOutputs:
         base = base_url.rstrip("/")
         old = self.base_url.rstrip("/")
 
-        def move(url: str | None) -> str | None:
-            return base + url[len(old) :] if url and url.startswith(old) else url
+        def move(url: str) -> str:
+            return base + url[len(old) :] if url.startswith(old) else url
 
-        routes = tuple(replace(r, url=move(r.url) or r.url, base=move(r.base) or r.base) for r in self.routes)
-        return replace(self, base_url=base, routes=routes, penrose_outputs_url=move(self.penrose_outputs_url))
+        routes = tuple(replace(r, url=move(r.url), base=move(r.base)) for r in self.routes)
+        return replace(self, base_url=base, routes=routes)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,12 +99,21 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--stack", metavar="NAME", help="read the outputs with `pulumi stack output --json --stack NAME`"
     )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="use this base URL instead of the stack's base_url (a staging host, a port-forward)",
+    )
 
 
 def load_from_args(args: argparse.Namespace) -> StackOutputs:
-    if args.outputs is not None:
-        return load_file(args.outputs)
-    return load_stack(args.stack)
+    """The outputs named by `--outputs`/`--stack`, moved under `--base-url` if given."""
+    if args.base_url is not None and not is_http_url(args.base_url):
+        raise CliError(
+            f"--base-url {args.base_url!r}: must be an http(s) URL with a host, such as https://mcp.example.com"
+        )
+    outputs = load_file(args.outputs) if args.outputs is not None else load_stack(args.stack)
+    return outputs.with_base_url(args.base_url) if args.base_url else outputs
 
 
 def load_file(path: Path) -> StackOutputs:
@@ -170,7 +178,7 @@ def _expect(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
     return value
 
 
-def _http_url(value: str) -> bool:
+def is_http_url(value: str) -> bool:
     parsed = urlparse(value)
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
 
@@ -225,6 +233,8 @@ def _check_route(raw: Any, index: int, source: str) -> None:
 
 def parse(data: Any, source: str) -> StackOutputs:
     """Stack outputs (a dict) -> StackOutputs; a clear CliError when they do not fit."""
+    from components.config import McpConfig
+
     if not isinstance(data, dict):
         raise CliError(f"{source}: expected a JSON object of stack outputs, got {type(data).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in data]
@@ -234,7 +244,7 @@ def parse(data: Any, source: str) -> StackOutputs:
             "(pulumi stack output --json), deployed with a current version of the program?"
         )
     base_url = str(_expect(data, "base_url", str, source)).rstrip("/")
-    if not _http_url(base_url):
+    if not is_http_url(base_url):
         raise CliError(f"{source}: base_url {base_url!r} is not an http(s) URL with a host")
     servers: dict[str, dict[str, Any]] = _expect(data, "mcp_servers", dict, source)
     _check_servers(servers, source)
@@ -246,20 +256,19 @@ def parse(data: Any, source: str) -> StackOutputs:
         raise CliError(f"{source}: mcp_routes lists {', '.join(dupes)} more than once")
     mcp_urls = _optional(data, "mcp_urls", dict, "", source) or {}
     for name, url in mcp_urls.items():
-        if not isinstance(url, str) or not _http_url(url):
+        if not isinstance(url, str) or not is_http_url(url):
             raise CliError(f"{source}: mcp_urls.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
-    penrose_outputs_url = _optional(data, "penrose_outputs_url", str, "", source)
-    for key in ("environment", "domain", "mcp_namespace"):
+    # Also the outputs read only for messages or not at all: a wrong type means an edited file.
+    for key in ("environment", "domain", "mcp_namespace", "penrose_outputs_url"):
         _optional(data, key, str, "", source)
     routes = [_route(raw, servers, base_url, mcp_urls) for raw in raw_routes]
     return StackOutputs(
         source=source,
         environment=str(data.get("environment") or "unknown"),
-        domain=str(data.get("domain") or urlparse(base_url).hostname or ""),
         base_url=base_url,
         routes=tuple(sorted(routes, key=lambda r: r.path)),
-        penrose_outputs_url=penrose_outputs_url or None,
-        mcp_namespace=str(data.get("mcp_namespace") or "data-science"),
+        # Outputs from before `mcp_namespace` was exported: the config's default namespace.
+        mcp_namespace=str(data.get("mcp_namespace") or McpConfig.model_fields["namespace"].default),
         servers=servers,
     )
 
@@ -274,11 +283,18 @@ def _caller_token(server: str) -> str | None:
     return CALLER_TOKEN_ENV.get(server, server.upper().replace("-", "_") + "_TOKEN")
 
 
+def caller_token_envs() -> list[str]:
+    """The variables of every catalog server that reads the caller's own token."""
+    from components.catalog import CATALOG
+
+    return sorted(env for name in CATALOG if (env := _caller_token(name)))
+
+
 def _route(
     raw: dict[str, Any], servers: dict[str, dict[str, Any]], base_url: str, mcp_urls: dict[str, str]
 ) -> RouteInfo:
     name, path = str(raw["name"]), str(raw["path"])
-    mcp_path = str(raw.get("mcp_path") or "/mcp")
+    mcp_path = str(raw.get("mcp_path") or Route.mcp_path)  # absent: the contract's default
     if name in servers:
         members: tuple[str, ...] = (name,)
         tools = tuple(servers[name].get("tools") or ())

@@ -41,9 +41,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from components.contracts import Route
 from mcpds.cli import CliError
-from mcpds.outputs import OIDC_TOKEN_ENV, RouteInfo, StackOutputs, add_source_arguments, load_from_args
+from mcpds.outputs import (
+    OIDC_TOKEN_ENV,
+    RouteInfo,
+    StackOutputs,
+    add_source_arguments,
+    caller_token_envs,
+    is_http_url,
+    load_from_args,
+)
 
+# The health endpoint of a route (components/contracts.py; outputs do not export it per route).
+HEALTH_PATH = Route.health_path
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
 
@@ -68,6 +79,17 @@ FAILURES = {
     "metrics": "no toolhive_mcp_requests_total samples in Prometheus for this server",
     "trace": "the verifier's trace did not reach Jaeger",
     "query-error": "monitoring query failed",
+}
+
+
+# HTTP answers with a failure class of their own, whichever check got them.
+STATUS_FAILURES = {
+    401: "unauthorized",
+    403: "unauthorized",
+    404: "not-found",
+    502: "upstream-down",
+    503: "upstream-down",
+    504: "upstream-down",
 }
 
 
@@ -116,10 +138,10 @@ def classify(exc: BaseException, statuses: list[int]) -> tuple[str, str]:
     import httpx2
 
     leaves = list(_leaves(exc))
-    for status, kind in ((401, "unauthorized"), (403, "unauthorized"), (404, "not-found")):
+    for status in (401, 403, 404):  # auth and routing first: they explain a later 5xx
         if status in statuses:
-            return kind, f"HTTP {status}"
-    if upstream := [s for s in statuses if s in (502, 503, 504)]:
+            return STATUS_FAILURES[status], f"HTTP {status}"
+    if upstream := [s for s in statuses if STATUS_FAILURES.get(s) == "upstream-down"]:
         return "upstream-down", f"HTTP {upstream[-1]}"
     for leaf in leaves:
         if isinstance(leaf, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(leaf) or "SSL:" in str(leaf):
@@ -212,34 +234,12 @@ async def _session_checks(
                 transport = streamable_http_client(route.url, http_client=http)
                 async with Client(transport, mode=mode, cache=None) as client:
                     version = client.protocol_version
-                    handshake = _ms(start)
-                    if mode == "legacy" or version == MODERN:
-                        checks.append(
-                            Check(
-                                route.name,
-                                label,
-                                "pass",
-                                f"negotiated {version}",
-                                None,
-                                handshake,
-                                {"negotiated": version},
-                            )
-                        )
-                    else:
-                        checks.append(
-                            Check(
-                                route.name,
-                                label,
-                                "info",
-                                f"not offered; server speaks {version} only",
-                                None,
-                                handshake,
-                                {"negotiated": version},
-                            )
-                        )
-                    stage = (
-                        f"tools/list ({version})" if mode == "legacy" or version == MODERN else "tools/list (fallback)"
-                    )
+                    # A server that only speaks the handshake era is reported, not failed.
+                    offered = mode == "legacy" or version == MODERN
+                    detail = f"negotiated {version}" if offered else f"not offered; server speaks {version} only"
+                    status = "pass" if offered else "info"
+                    checks.append(Check(route.name, label, status, detail, None, _ms(start), {"negotiated": version}))
+                    stage = f"tools/list ({version})" if offered else "tools/list (fallback)"
                     start = time.perf_counter()
                     tools = await _list_tools(client)
                     checks.append(
@@ -288,7 +288,7 @@ async def _penrose(route: RouteInfo, client: Any, http: Any, recorder: _Recorder
             Check(route.name, "penrose output", "pass", f"{len(response.content)} B {ctype}", None, _ms(start))
         )
     else:
-        kind = {404: "not-found", 401: "unauthorized", 403: "unauthorized"}.get(response.status_code, "penrose")
+        kind = STATUS_FAILURES.get(response.status_code, "penrose")
         checks.append(
             Check(
                 route.name,
@@ -305,7 +305,7 @@ async def _penrose(route: RouteInfo, client: Any, http: Any, recorder: _Recorder
 async def _health(route: RouteInfo, opts: Options) -> Check:
     import httpx2
 
-    url = f"{route.base}/health"
+    url = f"{route.base}{HEALTH_PATH}"
     start = time.perf_counter()
     try:
         async with httpx2.AsyncClient(
@@ -319,15 +319,8 @@ async def _health(route: RouteInfo, opts: Options) -> Check:
         return Check(route.name, "health", "pass", "HTTP 200", None, _ms(start))
     if response.status_code == 404:
         return Check(route.name, "health", "info", "not published at the edge (edge.publish_health)", None, _ms(start))
-    kind = {401: "unauthorized", 403: "unauthorized", 502: "upstream-down", 504: "upstream-down"}
-    return Check(
-        route.name,
-        "health",
-        "fail",
-        f"GET {url}: HTTP {response.status_code}",
-        kind.get(response.status_code, "health"),
-        _ms(start),
-    )
+    kind = STATUS_FAILURES.get(response.status_code, "health")
+    return Check(route.name, "health", "fail", f"GET {url}: HTTP {response.status_code}", kind, _ms(start))
 
 
 async def _auth_enforced(route: RouteInfo, opts: Options) -> Check:
@@ -526,23 +519,20 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
     from components.plan import backend_selector
 
     ns = outputs.mcp_namespace
-    targets = [
-        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
+    every_target = [
+        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}{HEALTH_PATH}")
         for r in outputs.routes
-        if r.service and r.port and (not only or r.name in only)
+        if r.service and r.port
     ]
     sources = sorted(outputs.servers)
     if only:
         sources = sorted({m for r in outputs.routes if r.name in only for m in r.members} & set(outputs.servers))
     plan = []
-    for name, url in targets:
+    for name, url in every_target:
+        if only and name not in only:
+            continue
         plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
         plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
-    every_target = [
-        (r.name, f"http://{r.service}.{ns}.svc.cluster.local:{r.port}/health")
-        for r in outputs.routes
-        if r.service and r.port
-    ]
     for i, source in enumerate(sources):
         labels = backend_selector(source)
         others = [(n, u) for n, u in every_target if n != source]
@@ -621,13 +611,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Exit 0: all checks passed; 1: a check failed; 2: bad arguments or outputs.",
     )
     add_source_arguments(parser)
-    parser.add_argument("--base-url", metavar="URL", help="check this base URL instead of the stack's base_url")
     parser.add_argument(
         "--token-env",
         default=OIDC_TOKEN_ENV,
         metavar="VAR",
         help=f"environment variable holding the bearer token for routes with auth (default {OIDC_TOKEN_ENV}); "
-        "routes taking the caller's own token read their own variable (HF_TOKEN, DATAHUB_TOKEN)",
+        f"routes taking the caller's own token read their own variable ({', '.join(caller_token_envs())})",
     )
     parser.add_argument("--ca-bundle", type=Path, metavar="FILE", help="PEM bundle of CAs to trust (private CA)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
@@ -650,7 +639,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.trace_wait >= 0:
         raise CliError(f"--trace-wait {args.trace_wait}: must be zero or a positive number of seconds")
     for flag, url in (("--prometheus", args.prometheus), ("--jaeger", args.jaeger)):
-        if url is not None and not re.match(r"https?://[^/:?#]+", url):
+        if url is not None and not is_http_url(url):
             raise CliError(f"{flag} {url!r}: must be a URL such as http://localhost:9090 (a port-forward)")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
         raise CliError(f"--token-env {args.token_env!r}: give the NAME of an environment variable, not a token")
@@ -663,10 +652,6 @@ def run(args: argparse.Namespace) -> int:
         except ssl.SSLError as exc:
             raise CliError(f"--ca-bundle {args.ca_bundle}: not a PEM CA bundle ({exc})") from None
     outputs = load_from_args(args)
-    if args.base_url:
-        if not re.match(r"https?://[^/:?#]+", args.base_url):
-            raise CliError(f"--base-url {args.base_url!r}: must start with https:// (or http://)")
-        outputs = outputs.with_base_url(args.base_url)
     only = {r.strip() for r in args.routes.split(",") if r.strip()} if args.routes else None
     if only and (unknown := only - {r.name for r in outputs.routes}):
         names = ", ".join(r.name for r in outputs.routes)

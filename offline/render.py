@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
 
 
@@ -51,10 +52,6 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
-
-
-# What `pulumi stack output --json` prints for a secret output without --show-secrets.
-SECRET_OUTPUT = "[secret]"
 
 
 def stack_outputs(run: ProgramRun) -> dict[str, Any]:
@@ -100,12 +97,6 @@ def _argument_problem(args: argparse.Namespace) -> str | None:
     """A one-line problem with the arguments, found before the (slow) program run."""
     if not _STACK_NAME.match(args.stack) or args.stack in (".", ".."):
         return f"--stack {args.stack!r} is not a stack name (letters, digits, '-', '_', '.'; e.g. dev or prod)"
-    stack_file = args.root / f"Pulumi.{args.stack}.yaml"
-    if stack_file.is_file():
-        try:
-            stack_file.read_text()
-        except UnicodeDecodeError as exc:
-            return f"{stack_file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"
     for parent in (args.out, *args.out.parents):
         if parent.exists():
             if not parent.is_dir():

@@ -10,7 +10,7 @@ import shlex
 import pytest
 
 from mcpds import cli, client_config
-from mcpds.outputs import parse
+from mcpds.outputs import OIDC_TOKEN_ENV, caller_token_envs, parse
 from offline import render
 from offline.render import stack_outputs
 
@@ -20,8 +20,9 @@ PLANTED = "planted-secret-value-3b9d"  # in every token variable while configs a
 @pytest.fixture(params=["dev", "prod"])
 def generated(request, stack_runs, tmp_path, monkeypatch):
     """Run the CLI on the stack's outputs.json, as `make clients` does after `make render`."""
-    for var in ("MCP_TOKEN", "HF_TOKEN", "DATAHUB_TOKEN", "MCP_TOKEN_HEADER"):
+    for var in (OIDC_TOKEN_ENV, *caller_token_envs()):
         monkeypatch.setenv(var, PLANTED)
+        monkeypatch.setenv(f"{var}_HEADER", PLANTED)  # Claude Desktop's header variables too
     run = stack_runs[request.param]
     # The render's own writer, on the session's run (render.main is tested below).
     _, _, outputs_file = render.write_render(run, tmp_path / "render")
@@ -59,6 +60,9 @@ def test_claude_desktop_config(generated):
             var = header.split("${")[1].rstrip("}")
             assert entry["env"][var].startswith("Bearer <")
             assert entry["env"][var].endswith(">")
+        assert len(headers) == len(entry.get("env", {}))  # a header exactly where a variable is set
+    # huggingface and datahub take the caller's token in both stacks: the checks above ran.
+    assert any("--header" in entry["args"] for entry in servers.values())
 
 
 def test_vscode_mcp_json(generated):
@@ -67,6 +71,7 @@ def test_vscode_mcp_json(generated):
     assert set(config) == {"inputs", "servers"}
     assert set(config["servers"]) == set(_routes(run))
     input_ids = {i["id"] for i in config["inputs"]}
+    assert input_ids, "the caller-token routes need at least one input"
     for i in config["inputs"]:
         assert i["type"] == "promptString"
         assert i["password"] is True
@@ -79,6 +84,9 @@ def test_vscode_mcp_json(generated):
             assert ref, value
             assert ref.group(1) in input_ids
         assert re.fullmatch(r"^[a-zA-Z][a-zA-Z0-9_-]*$", name)  # VS Code server-name pattern
+    # Every declared input is used by a server's header (no stray prompts).
+    used = {v.split("input:")[1].rstrip("}") for e in config["servers"].values() for v in e.get("headers", {}).values()}
+    assert used == input_ids
 
 
 def test_claude_code_lines(generated):
@@ -96,6 +104,7 @@ def test_claude_code_lines(generated):
             # Single-quoted in the script: the placeholder reaches .mcp.json unexpanded.
             assert re.fullmatch(r"Authorization: Bearer \$\{[A-Z_]+\}", rest[1])
     assert seen == _routes(run)
+    assert any("--header" in shlex.split(line) for line in lines)  # the header branch above ran
 
 
 def test_connectors_list(generated):
@@ -198,6 +207,16 @@ def test_workflow_recipes_name_only_published_tools(stack_runs):
     # The four workflows and three outcomes reach every published route.
     for route in parse(stack_outputs(stack_runs["dev"]), "dev").routes:
         assert set(route.tools) & set(named), route.name
+
+
+def test_workflow_recipes_name_only_token_variables_the_tools_read():
+    """docs/workflows.md names the variables `client-config` and `verify` use, no others."""
+    from offline.harness import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "workflows.md").read_text()
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]*_TOKEN)`", text))
+    assert named, "the recipes name no token variable"
+    assert named <= {OIDC_TOKEN_ENV, *caller_token_envs()}
 
 
 def test_sse_route_uses_sse_everywhere():

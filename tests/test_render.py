@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components import versions
 from offline import render
 from offline.harness import PROJECT_ROOT, StackFileError, read_stack_file
 from tests.stackconfig import BASE
@@ -28,9 +29,10 @@ def test_dev_and_prod_render_the_operator(tmp_path, capsys):
         assert {"kind": "Namespace", "name": "toolhive-system"} in [
             {"kind": o["kind"], "name": o["metadata"]["name"]} for o in objects
         ]
-        charts = {r["chart"].rsplit("/", 1)[-1]: r["version"] for r in releases}
-        assert charts["toolhive-operator-crds"] == "0.44.0"
-        assert charts["toolhive-operator"] == "0.44.0"
+        # The pins in components/versions.py, whole chart references included.
+        charts = {r["chart"]: r["version"] for r in releases}
+        for pin in (versions.TOOLHIVE_OPERATOR_CRDS, versions.TOOLHIVE_OPERATOR):
+            assert charts[pin.chart] == pin.version
         for r in releases:
             assert set(r) == {"name", "namespace", "chart", "repository", "version", "values"}
     printed = capsys.readouterr().out

@@ -79,7 +79,7 @@ def loopback(dev, tmp_path_factory):
             "environment": "loopback",
             "domain": "127.0.0.1",
             "base_url": base,
-            "mcp_namespace": "data-science",
+            "mcp_namespace": dev_out["mcp_namespace"],
             "mcp_routes": routes,
             "mcp_servers": servers,
             "mcp_urls": {r["name"]: f"{base}{r['path']}/mcp" for r in routes},
@@ -187,6 +187,7 @@ def test_stopped_server_is_reported_as_down(loopback, tmp_path):
     code, report = _verify(tmp_path, loopback.outputs, routes=["doomed"])
     assert code == 1
     assert _failures(report)[("doomed", "mcp 2025-11-25")] == "upstream-down"  # nginx answers 502
+    assert _failures(report)[("doomed", "health")] == "upstream-down"  # every check classes a 502 alike
 
 
 def test_nothing_listening_is_connection_refused(loopback, tmp_path):
@@ -243,19 +244,20 @@ def test_group_route_expects_prefixed_tools():
 
 def test_probe_plan_covers_every_server(dev):
     outputs = parse(stack_outputs(dev), "dev")
+    ns = outputs.mcp_namespace
     plan = verify.probe_plan(outputs)
     whys = [p["why"] for p in plan]
     for server in outputs.servers:
         assert f"{server} backend -> Kubernetes API" in whys
     for route in outputs.routes:  # the group's vMCP included
-        assert f"unlabelled pod in data-science -> {route.name}" in whys
-        assert any(w.startswith(f"pod in default -> {route.name} ({route.service}.data-science") for w in whys)
+        assert f"unlabelled pod in {ns} -> {route.name}" in whys
+        assert any(w.startswith(f"pod in default -> {route.name} ({route.service}.{ns}") for w in whys)
     # Code-executing data-exploration has no egress: the internet must be unreachable.
     assert "data-exploration backend (no egress allowed) -> internet" in whys
     for probe in plan:
         argv = shlex.split(probe["command"])
         assert argv[:2] == ["kubectl", "-n"]
-        assert argv[2] in ("data-science", "default")
+        assert argv[2] in (ns, "default")
         assert "--rm" in argv
         overrides = json.loads(next(a for a in argv if a.startswith("--overrides=")).split("=", 1)[1])
         # Pod Security `restricted` admits the probe pod.
@@ -356,11 +358,12 @@ def test_bad_flags_fail_before_any_request(dev, tmp_path, capsys):
 
 def test_probe_plan_follows_routes(dev):
     outputs = parse(stack_outputs(dev), "dev")
+    ns = outputs.mcp_namespace
     plan = verify.probe_plan(outputs, {"penrose", "gov-data"})
     whys = [p["why"] for p in plan]
-    assert "unlabelled pod in data-science -> penrose" in whys
-    assert "unlabelled pod in data-science -> gov-data" in whys
-    assert not any(w.startswith(("unlabelled pod in data-science -> pandas", "pandas backend")) for w in whys)
+    assert f"unlabelled pod in {ns} -> penrose" in whys
+    assert f"unlabelled pod in {ns} -> gov-data" in whys
+    assert not any(w.startswith((f"unlabelled pod in {ns} -> pandas", "pandas backend")) for w in whys)
     # The group's members are probed from their own backends.
     for member in ("datagov", "treasury", "nasa-cmr", "penrose"):
         assert f"{member} backend -> Kubernetes API" in whys

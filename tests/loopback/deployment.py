@@ -2,8 +2,8 @@
 
 nginx is configured from a route table (public prefix -> upstream port) the way the
 edge publishes MCP routes: the prefix is stripped (`/penrose/mcp` reaches the server as
-`/mcp`), HTTP/1.1 to the upstream, response and request buffering off, 3600 s read and
-send timeouts. It runs as an unprivileged process (uid 65534 when the tests run as
+`/mcp`), HTTP/1.1 to the upstream, response and request buffering off, read and send
+timeouts of the edge's default `edge.stream_timeout_seconds`. It runs as an unprivileged process (uid 65534 when the tests run as
 root) on a free port, with every path under its own prefix directory.
 """
 
@@ -22,9 +22,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.config import EdgeConfig
 from offline.harness import PROJECT_ROOT
 
 PENROSE_DIR = PROJECT_ROOT / "servers" / "penrose-mcp"
+# The edge's read/send timeout for streams, as the config model defaults it.
+STREAM_TIMEOUT = EdgeConfig.model_fields["stream_timeout_seconds"].default
 NOBODY = 65534
 
 
@@ -76,8 +79,8 @@ def nginx_config(prefix: Path, port: int, routes: dict[str, int], tls: tuple[int
             proxy_buffering off;
             proxy_request_buffering off;
             proxy_cache off;
-            proxy_read_timeout 3600s;
-            proxy_send_timeout 3600s;
+            proxy_read_timeout {STREAM_TIMEOUT}s;
+            proxy_send_timeout {STREAM_TIMEOUT}s;
         }}"""
         )
     listen = f"listen 127.0.0.1:{port};"
