@@ -37,7 +37,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
+# How long a server may take to start listening (or Penrose to pass its self-test). Only
+# an upper bound: the wait returns as soon as it is up; generous because `make test` runs
+# two pytest workers beside it on a two-core machine.
+START_TIMEOUT = 60.0
+
+
+def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -152,7 +158,7 @@ def start_nginx(
         preexec_fn=preexec,  # noqa: PLW1509 (tests only, no threads yet)
     )
     try:
-        wait_port(port, proc, timeout=10)
+        wait_port(port, proc)
     except RuntimeError as exc:
         log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
         stderr = proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else ""
@@ -237,8 +243,8 @@ def start_penrose(public_base_url: str, port: int, wait: bool = True) -> subproc
 
 
 def wait_penrose(proc: subprocess.Popen, port: int) -> None:
-    wait_port(port, proc, timeout=30)
-    deadline = time.monotonic() + 30
+    wait_port(port, proc)
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"penrose-mcp exited with {proc.returncode}")
