@@ -54,6 +54,8 @@ KPS_RELEASE = "kube-prometheus-stack"
 # pod port agree: NetworkPolicies see the pod port, the edge routes to the Service port.
 GRAFANA_SERVICE = f"{KPS_RELEASE}-grafana"
 GRAFANA_PORT = 3000
+# `kube-prometheus-stack.fullname`-prometheus: the policy pack's metricsServices must cover it.
+PROMETHEUS_SERVICE = f"{KPS_RELEASE}-prometheus"
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 ALERTMANAGER_CLUSTER_PORT = 9094
@@ -631,7 +633,8 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
         "grafana": {
             "podSelector": {"matchLabels": GRAFANA_PODS},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [edge, prometheus], "ports": netpol.ports([GRAFANA_PORT])}],
+            # The edge only: Grafana's /metrics is off, nothing scrapes it.
+            "ingress": [{"from": [edge], "ports": netpol.ports([GRAFANA_PORT])}],
             "egress": [
                 {"to": [prometheus], "ports": netpol.ports([PROMETHEUS_PORT])},
                 {"to": [alertmanager], "ports": netpol.ports([ALERTMANAGER_PORT])},

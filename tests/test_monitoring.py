@@ -14,6 +14,7 @@ import pytest
 from components import monitoring
 from components.config import AlertThresholds, ConfigError, parse_config
 from components.contracts import SecretRef
+from components.edge import controller_pod_selector
 from components.monitoring_rules import prometheus_rule_spec
 from components.plan import proxy_selector
 from offline.harness import ProgramRun
@@ -893,3 +894,12 @@ def test_grafana_serves_no_metrics_on_its_published_port(prod):
     grafana = release_values(prod, "kube-prometheus-stack")["grafana"]
     assert grafana["grafana.ini"]["metrics"] == {"enabled": False}
     assert grafana["serviceMonitor"] == {"enabled": False}
+    # Nothing scrapes it, so only the edge controller may reach Grafana's port.
+    edge_ns, edge_pods = controller_pod_selector(parse_config(base_config(), "prod"))  # shipped prod: default edge
+    [rule] = _policies(prod)["grafana"]["ingress"]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": edge_ns}},
+            "podSelector": {"matchLabels": edge_pods},
+        }
+    ]
