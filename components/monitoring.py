@@ -590,7 +590,7 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
     scrape_namespaces = sorted({t.namespace for t in scrape_targets} - {ns})
     dns_pods = netpol.namespace_peer(network.dns_namespace, network.dns_pod_labels)
     alertmanager = netpol.pod_peer(ALERTMANAGER_PODS)
-    everywhere_but_metadata = [{"ipBlock": {"cidr": netpol.INTERNET, "except": [netpol.METADATA_CIDR]}}]
+    everywhere_but_metadata = [netpol.ANY_BUT_METADATA]
     return {
         "default-deny": netpol.default_deny_spec(),
         "allow-dns": netpol.dns_spec(network),

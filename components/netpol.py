@@ -20,6 +20,8 @@ from components.k8s import labels
 
 METADATA_CIDR = "169.254.169.254/32"  # cloud instance metadata (AWS, GCP, Azure)
 INTERNET = "0.0.0.0/0"
+# Any address but cloud metadata: the peer for cluster-specific addresses (API server, nodes).
+ANY_BUT_METADATA = {"ipBlock": {"cidr": INTERNET, "except": [METADATA_CIDR]}}
 
 
 def ports(numbers: Iterable[int], protocol: str = "TCP") -> list[dict[str, Any]]:
@@ -61,7 +63,7 @@ def api_server_egress(network: NetworkConfig) -> dict[str, Any]:
     if network.api_server_cidrs:
         peers = [{"ipBlock": {"cidr": c}} for c in network.api_server_cidrs]
     else:
-        peers = [{"ipBlock": {"cidr": INTERNET, "except": [METADATA_CIDR]}}]
+        peers = [ANY_BUT_METADATA]
     return {"to": peers, "ports": ports(network.api_server_ports)}
 
 
