@@ -760,7 +760,7 @@ def read_project_config() -> tuple[dict[str, Any], frozenset[str]]:
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     raw: dict[str, Any] = {}
     for full_key in sorted(k for k in keys if k.startswith(prefix)):
-        raw[full_key[len(prefix) :]] = _decode(runtime_config.get_config(full_key))
+        raw[full_key[len(prefix) :]] = decode_config_value(runtime_config.get_config(full_key))
     secrets = frozenset(
         k[len(prefix) :] for k in keys if k.startswith(prefix) and runtime_config.is_config_secret(k)
     ) | frozenset(k[len(prefix) :] for k in runtime_config.get_config_secret_keys_env() if k.startswith(prefix))
@@ -773,7 +773,7 @@ def load_config() -> StackConfig:
     return parse_config(raw, pulumi.get_stack(), secrets)
 
 
-def _decode(value: Any) -> Any:
+def decode_config_value(value: Any) -> Any:
     """Pulumi passes structured config as JSON text and scalars as plain strings."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:

@@ -47,8 +47,11 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.config import StackConfig, parse_config
-from components.config import _decode as decode_config_value  # what read_project_config applies
+from components.config import (
+    StackConfig,
+    decode_config_value,  # what read_project_config applies
+    parse_config,
+)
 from offline.harness import (
     PROJECT,
     PROJECT_ROOT,
