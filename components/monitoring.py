@@ -35,7 +35,7 @@ from components.config import MonitoringConfig, StackConfig
 from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, TelemetryTarget, WebRoute
 from components.edge import controller_pod_selector
 from components.helm import helm_release
-from components.k8s import container_security_context, labels, owner_labels, restricted_namespace
+from components.k8s import container_security_context, labels, owner_labels
 from components.monitoring_rules import prometheus_rule_spec
 
 TYPE = "mcp-datascience:index:MonitoringStack"
@@ -689,13 +689,13 @@ class MonitoringStackArgs:
     config: StackConfig
     # Services to scrape, one ServiceMonitor each (plan, ToolHive operator, edge, ...).
     scrape_targets: Sequence[ScrapeTarget]
+    # The `monitoring` namespace, created by `__main__.py` before the SecretsLayer puts
+    # Grafana's and Alertmanager's Secrets into it (as the edge's namespaces are).
+    namespace: k8s.core.v1.Namespace
     # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
     # (SecretsLayer.refs, keys from components.secrets.ref_key); only for credentials it has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
     secrets_ready: Sequence[pulumi.Resource] = ()
-    # The `monitoring` namespace, when the caller created it first (so the SecretsLayer
-    # can put Grafana's and Alertmanager's Secrets into it); else created here.
-    namespace: k8s.core.v1.Namespace | None = None
 
 
 def _b64(value: str) -> str:
@@ -716,7 +716,7 @@ class MonitoringStack(pulumi.ComponentResource):
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        self.namespace = args.namespace or restricted_namespace(f"{name}-namespace", ns, "monitoring", child())
+        self.namespace = args.namespace
         # NetworkPolicies first: pods start confined.
         for policy_name, spec in network_policies(config, targets).items():
             netpol.network_policy(

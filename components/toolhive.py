@@ -39,11 +39,11 @@ class ToolHiveOperatorArgs:
     config: ToolHiveConfig
     # Namespaces the operator manages when namespace-scoped (StackConfig.operator_namespaces).
     watched_namespaces: Sequence[str]
+    monitoring_namespace: str  # Prometheus scrapes the operator from here (config.monitoring.namespace)
     # The chart writes a RoleBinding into each watched namespace, so the namespaces
     # this stack creates must exist before the operator release.
     namespaces_created: Sequence[pulumi.Resource] = field(default_factory=tuple)
     network: NetworkConfig = field(default_factory=NetworkConfig)
-    monitoring_namespace: str = "monitoring"  # Prometheus scrapes the operator from here
 
 
 def scrape_targets(config: ToolHiveConfig) -> list[ScrapeTarget]:
