@@ -3,8 +3,8 @@
 Everything the MCP layer decides lives here and is tested without Pulumi: which servers
 run, with which image, size, env, secrets, egress and replicas; which routes the edge
 publishes; which Services Prometheus scrapes; which credentials the secrets layer must
-provide. `validate()` reports every problem at once (it runs inside config validation,
-before any resource); `build_plan()` assumes a valid config.
+provide. `validate()` reports every problem at once (`stack_config.parse_config` runs it
+after the config model, before any resource); `build_plan()` assumes a valid config.
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
 from components import versions
 from components.catalog import CATALOG, GROUPS, GroupSpec
+from components.config import OidcConfig, StackConfig
 from components.config_types import Resources
 from components.contracts import CredentialSpec, Route, ScrapeTarget
 from components.server_spec import Autoscale, EgressRule, SecretEnv, ServerOverride, ServerSpec
-
-if TYPE_CHECKING:  # config.py imports this module: type names only, no import cycle
-    from components.config import OidcConfig, StackConfig
 
 PROJECT = "mcp-datascience"
 # Labels this stack adds to the pods and Services the operator creates (for people and
@@ -348,7 +346,7 @@ def _built_image(config: StackConfig, key: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Validation (runs inside StackConfig validation)
+# Validation (stack_config.parse_config runs it after the config model)
 # ---------------------------------------------------------------------------
 
 

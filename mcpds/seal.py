@@ -225,8 +225,10 @@ def _plain(value: Any) -> tuple[Any, bool]:
 def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
     """credential id -> CredentialSpec the stack's components declare, or None when the
     stack's config does not load (the program reports that itself)."""
-    from components.config import ConfigError, parse_config
-    from components.secrets import declared_specs
+    from components.config_errors import ConfigError
+    from components.credentials import declared_specs
+    from components.plan import build_plan
+    from components.stack_config import parse_config
 
     prefix = f"{PROJECT}:"
     raw, secret_keys = {}, set()
@@ -238,7 +240,7 @@ def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
                 secret_keys.add(key)
     try:
         stack_config = parse_config(raw, stack, frozenset(secret_keys))
-        return {spec.id: spec for spec in declared_specs(stack_config)}
+        return {spec.id: spec for spec in declared_specs(stack_config, build_plan(stack_config))}
     except (ConfigError, ValueError, TypeError, KeyError):  # the program reports these itself
         return None
 

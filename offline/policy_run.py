@@ -47,8 +47,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.config import (
-    StackConfig,
+from components.config import StackConfig
+from components.stack_config import (
     decode_config_value,  # what read_project_config applies
     parse_config,
 )
@@ -303,7 +303,7 @@ def evaluate(
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = PROJECT_ROOT) -> StackConfig:
-    """The stack's validated config, read the way the program reads it (components/config.py
+    """The stack's validated config, read the way the program reads it (components/stack_config.py
     load_config): `secure:` values become secret placeholders (their ciphertext cannot be
     decrypted offline) and structured values are JSON-decoded."""
     raw = read_stack_file(stack, root)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from components.config import ConfigError, parse_config
+from components.config_errors import ConfigError
 from components.contracts import Route, WebRoute
 from components.edge import (
     TYPE,
@@ -19,6 +19,7 @@ from components.edge import (
 from components.edge_plan import MCP_ALLOW_HEADERS, build_edge_plan, gateway_objects, nic_objects
 from components.plan import build_plan
 from components.secrets import Materialisation
+from components.stack_config import parse_config
 from tests.stackconfig import base_config
 
 SEVEN = ("huggingface", "dataset-viewer", "data-explorer", "pandas", "datahub", "penrose", "gov-data")
@@ -459,7 +460,7 @@ BAD = [
         "mcp-datascience:edge.cors_origins",
         "not an origin",
     ),
-    ({"edge": {"client_max_body_size": "1g"}}, "mcp-datascience:edge.client_max_body_size", "pattern"),
+    ({"edge": {"client_max_body_size": "1g"}}, "mcp-datascience:edge.client_max_body_size", "nginx size"),
 ]
 
 

@@ -20,9 +20,9 @@ import pytest
 
 from components import versions
 from components.catalog import CATALOG
-from components.config import parse_config
 from components.plan import build_plan
 from components.server_spec import ServerSpec
+from components.stack_config import parse_config
 from tests.stackconfig import base_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,10 +9,11 @@ import pytest
 
 from components import versions
 from components.catalog import CATALOG, GROUPS
-from components.config import ConfigError, parse_config
+from components.config_errors import ConfigError
 from components.contracts import CredentialSpec, SecretRef
 from components.mcp_servers import mcpserver_spec
 from components.plan import build_plan
+from components.stack_config import parse_config
 from tests.stackconfig import base_config
 
 
