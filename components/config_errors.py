@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, get_args, get_origin
 
 import pulumi
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 PROJECT = "mcp-datascience"
 REDACTED = "[secret]"
@@ -123,8 +123,9 @@ def shown(value: Any, secret: bool = False) -> str:
 # Locations: key paths, the model behind them, the keys allowed there
 # ---------------------------------------------------------------------------
 
-# pydantic adds validator and union tags to locations, e.g. `function-after[...]`.
-_TAG = re.compile(r"^[a-z_-]+\[.*\]$")
+# pydantic adds validator and union tags to locations (`function-after[...]`), and
+# `[key]` after a mapping key that is itself invalid.
+_TAG = re.compile(r"^[a-z_-]*\[.*\]$")
 
 
 def clean_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -153,8 +154,9 @@ def strip_optional(annotation: Any) -> Any:
             return annotation
 
 
-def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class a location points into, following dict, list and Optional fields."""
+def annotation_at(root: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    """The type annotation a location points at, following models, dicts, lists and
+    Optional; None when the location leaves the model (an unknown key)."""
     annotation: Any = root
     for part in loc:
         annotation = strip_optional(annotation)
@@ -166,10 +168,15 @@ def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             if part not in annotation.model_fields:
                 return None
-            annotation = annotation.model_fields[part].annotation
+            annotation = annotation.model_fields[part].rebuild_annotation()  # with its validators
         else:
             return None
-    annotation = strip_optional(annotation)
+    return annotation
+
+
+def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class a location points into."""
+    annotation = strip_optional(annotation_at(root, loc))
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
@@ -218,23 +225,29 @@ def _yaml_key(loc: tuple[Any, ...]) -> str:
     return "-" if isinstance(last, int) else f"{last}:"
 
 
-def _text_expected(loc: tuple[Any, ...], value: Any) -> str:
-    """A string key that got a YAML number or boolean: say what YAML did and how to quote it."""
+def _text_expected(loc: tuple[Any, ...], value: Any, root: type[BaseModel], secret: bool) -> str:
+    """A text key that got a YAML number or boolean: how to quote it, when the quoted text
+    would do; what the key takes, when it would not."""
+    if isinstance(value, (dict, list)):
+        return "must be a single text value, not a " + ("mapping" if isinstance(value, dict) else "list")
+    if secret or not isinstance(value, (bool, int, float)):
+        return "must be text (in quotes)"
+    literal = json.dumps(value)
+    annotation = annotation_at(root, loc)
+    if annotation is not None:
+        try:
+            TypeAdapter(annotation).validate_python(literal)
+        except ValidationError as exc:
+            return _words(str(exc.errors()[0]["type"]), exc.errors()[0], loc, root, secret)
     if isinstance(value, bool):
-        literal = "true" if value else "false"
         return (
             f'must be text, but YAML reads an unquoted {literal} as a boolean: quote it, {_yaml_key(loc)} "{literal}"'
         )
-    if isinstance(value, (int, float)):
-        literal = json.dumps(value)
-        lost = " (YAML drops trailing zeros: an unquoted 1.10 arrives as 1.1)" if isinstance(value, float) else ""
-        return (
-            f"must be text, but YAML reads an unquoted {literal} as a number{lost}: write it in quotes, "
-            f'{_yaml_key(loc)} "{literal}"'
-        )
-    if isinstance(value, (dict, list)):
-        return "must be a single text value, not a " + ("mapping" if isinstance(value, dict) else "list")
-    return "must be text"
+    lost = " (YAML drops trailing zeros: an unquoted 1.10 arrives as 1.1)" if isinstance(value, float) else ""
+    return (
+        f"must be text, but YAML reads an unquoted {literal} as a number{lost}: write it in quotes, "
+        f'{_yaml_key(loc)} "{literal}"'
+    )
 
 
 def _words(kind: str, err: Mapping[str, Any], loc: tuple[Any, ...], root: type[BaseModel], secret: bool) -> str:
@@ -249,7 +262,7 @@ def _words(kind: str, err: Mapping[str, Any], loc: tuple[Any, ...], root: type[B
         hint = "" if secret else did_you_mean(value, re.findall(r"'([^']*)'", expected))
         return f"must be {expected}.{hint}".rstrip(".") if expected else "is not allowed here"
     if kind == "string_type":
-        return "must be text (quote it)" if secret else _text_expected(loc, value)
+        return _text_expected(loc, value, root, secret)
     if kind in ("value_error", "assertion_error"):
         return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind in _BOUNDS:

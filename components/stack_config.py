@@ -92,22 +92,28 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def read_project_config(stack: str) -> tuple[dict[str, Any], frozenset[str]]:
-    """The project's keys from the Pulumi runtime, structured values JSON-decoded."""
-    from pulumi.runtime import config as runtime_config
-
-    prefix = f"{PROJECT}:"
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    problems = namespace_problems(keys)
+def project_config(
+    values: Mapping[str, Any], secret_keys: Iterable[str], stack: str
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """Our keys (without the prefix) from every config key Pulumi hands the program, and
+    which of them are secret. Refuses a namespace that is a misspelling of ours."""
+    problems = namespace_problems(values)
     if problems:
         raise ConfigError(stack, problems)
-    raw: dict[str, Any] = {}
-    for full_key in sorted(k for k in keys if k.startswith(prefix)):
-        raw[full_key[len(prefix) :]] = decode_config_value(runtime_config.get_config(full_key))
-    secrets = frozenset(
-        k[len(prefix) :] for k in keys if k.startswith(prefix) and runtime_config.is_config_secret(k)
-    ) | frozenset(k[len(prefix) :] for k in runtime_config.get_config_secret_keys_env() if k.startswith(prefix))
-    return raw, secrets
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: decode_config_value(v) for k, v in sorted(values.items()) if k.startswith(prefix)}
+    return raw, frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
+
+
+def read_project_config(stack: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """`project_config` of what the Pulumi runtime holds for this program."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    secret_keys = {k for k in keys if runtime_config.is_config_secret(k)} | set(
+        runtime_config.get_config_secret_keys_env()
+    )
+    return project_config({k: runtime_config.get_config(k) for k in keys}, secret_keys, stack)
 
 
 def load_config() -> StackConfig:

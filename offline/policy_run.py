@@ -48,12 +48,8 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.config import StackConfig
-from components.stack_config import (
-    decode_config_value,  # what read_project_config applies
-    parse_config,
-)
+from components.stack_config import parse_config, project_config
 from offline.harness import (
-    PROJECT,
     PROJECT_ROOT,
     ProgramRun,
     Registered,
@@ -310,10 +306,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
     if overrides:
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
-    prefix = f"{PROJECT}:"
-    data = {k[len(prefix) :]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)}
-    secrets = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
-    return parse_config(data, stack, secrets)
+    return parse_config(*project_config(values, secret_keys, stack), stack)
 
 
 def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None) -> str:
