@@ -85,7 +85,7 @@ def load_public_key(pem: bytes, source: str = "the certificate") -> Any:
     except Exception as exc:  # cryptography raises its own types for unsupported keys
         raise CliError(f"{source} could not be read as a certificate or public key ({exc}): {fix}") from None
     if not isinstance(key, rsa.RSAPublicKey):
-        raise CliError(f"{source} holds a {type(key).__name__}, not an RSA public key: the controller's keys are RSA")
+        raise CliError(f"{source} holds a key that is not RSA: the controller's keys are RSA, fetch its certificate")
     return key
 
 
@@ -337,7 +337,9 @@ def register(subparsers: Any) -> None:
         description="Encrypt one Secret value (read from stdin or --from-env, never from the command line) "
         "for the cluster's Sealed Secrets controller, and print it or write it into Pulumi.<stack>.yaml.",
     )
-    parser.add_argument("--cert", required=True, type=Path, help="controller certificate (kubeseal --fetch-cert)")
+    parser.add_argument(
+        "--cert", required=True, type=Path, metavar="FILE", help="controller certificate (kubeseal --fetch-cert)"
+    )
     parser.add_argument("--namespace", required=True, help="namespace of the Secret")
     parser.add_argument("--name", required=True, help="name of the Secret")
     parser.add_argument("--key", required=True, help="key inside the Secret, e.g. token")
@@ -351,7 +353,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--stack", help="stack whose Pulumi.<stack>.yaml receives the ciphertext (with --write)")
     parser.add_argument("--write", action="store_true", help="write into Pulumi.<stack>.yaml instead of printing")
-    parser.add_argument("--project-dir", type=Path, default=Path("."), help="where Pulumi.<stack>.yaml is (default .)")
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path("."), metavar="DIR", help="where Pulumi.<stack>.yaml is (default .)"
+    )
     parser.set_defaults(func=run)
 
 

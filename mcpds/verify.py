@@ -685,7 +685,11 @@ def run(args: argparse.Namespace) -> int:
             tmp.write_text(json.dumps(report(outputs, checks, plan), indent=2) + "\n")
             tmp.replace(args.json)
         except OSError as exc:
-            print(f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}; "
+                "pass --json with a file you can write",
+                file=sys.stderr,
+            )
             return 2
         print(f"\nwrote {args.json}")
     if failures:

@@ -22,7 +22,6 @@ Helm charts render (policies check releases through their values).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import inspect
 import json
@@ -49,6 +48,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.config import StackConfig
 from components.stack_config import parse_config, project_config
+from mcpds.cli import PREFIX, UsageParser
 from offline.harness import (
     PROJECT_ROOT,
     ProgramRun,
@@ -181,7 +181,7 @@ def reconcile(
             props = {k: v for k, v in value.items() if k != "enforcementLevel"}
             level = level_of(key, value.get("enforcementLevel"))
         else:
-            problems.append(f"{key}: must be an enforcement level or an object, not {type(value).__name__}")
+            problems.append(f"{key}: must be an enforcement level (a string) or an object of settings, not {value!r}")
             continue
         current = result[key]
         result[key] = PolicySetting(level or current.level, {**current.properties, **props})
@@ -404,14 +404,14 @@ def format_report(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.policy_run", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m offline.policy_run", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--config", type=Path, help="policy config file (default: policies/config/<stack>.json)")
     args = parser.parse_args(argv)
     try:
         report = check_stack(args.stack, args.config)
     except (StackFileError, PolicyConfigError, pulumi.RunError) as exc:
-        print(f"policy: {exc}", file=sys.stderr)
+        print(f"{PREFIX}{exc}", file=sys.stderr)
         return 2
     print(format_report(report))
     return report.exit_code

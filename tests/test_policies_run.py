@@ -555,7 +555,7 @@ def test_command_bad_config_file_exits_2_with_one_line(tmp_path, capsys, content
     path.write_text(content)
     assert main(["--stack", "dev", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("policy: ")
+    assert err.startswith("mcpds: error: ")
     assert fragment in err
     assert "Traceback" not in err
     assert err.count("\n") == 1
