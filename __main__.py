@@ -12,7 +12,7 @@ from components import toolhive as toolhive_component
 from components.credentials import declared_specs
 from components.edge import EdgeIngress, EdgeIngressArgs
 from components.k8s import restricted_namespace
-from components.mcp_servers import MCPServerSet, MCPServerSetArgs
+from components.mcp_servers import IMAGE_REGISTRY_ANNOTATION, MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
 from components.secrets import SecretsLayer, SecretsLayerArgs, preflight
@@ -28,9 +28,14 @@ credential_specs = declared_specs(config, plan)
 preflight(config, credential_specs)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
-# chart writes its RoleBinding into it.
+# chart writes its RoleBinding into it. It declares the registry of the stack's own
+# images, which the policy pack's image-registry rule admits there.
 mcp_namespace = restricted_namespace(
-    "mcp-namespace", config.mcp.namespace, component="mcp-servers", opts=pulumi.ResourceOptions()
+    "mcp-namespace",
+    config.mcp.namespace,
+    component="mcp-servers",
+    opts=pulumi.ResourceOptions(),
+    annotations={IMAGE_REGISTRY_ANNOTATION: config.images.registry},
 )
 
 # The namespaces that hold credentials exist before the SecretsLayer writes into them.

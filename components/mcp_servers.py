@@ -43,6 +43,9 @@ RUN_AS = 1000  # every image of the catalog runs as uid 1000 (images/, servers/)
 # Marks an MCPServer that runs caller-supplied code. The policy pack reads it
 # (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
+# On the MCP namespace: the registry this stack's own images come from (`images.registry`).
+# The policy pack's image-registry rule admits it there, so it follows the stack config.
+IMAGE_REGISTRY_ANNOTATION = "mcp-datascience.finetunings.ai/image-registry"
 
 # The proxy pings its backend with a 5 s timeout, the same as its liveness probe's, so a
 # slow backend under load gets the proxy killed. Shorter pings, more tolerance

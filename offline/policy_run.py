@@ -306,7 +306,8 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
     if overrides:
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
-    return parse_config(*project_config(values, secret_keys, stack), stack)
+    data, secrets = project_config(values, secret_keys, stack)
+    return parse_config(data, stack, secrets)
 
 
 def stack_secrets_backend(stack: str, overrides: Mapping[str, Any] | None = None) -> str:

@@ -15,8 +15,8 @@ import pytest
 from components import edge_plan, mcp_servers, monitoring, plan, versions
 from components import secrets as secrets_layer
 from components.catalog import CATALOG, GROUPS
-from components.config import ImagesConfig, SealedSecretsConfig
-from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile
+from components.config import SealedSecretsConfig
+from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile, stack_config
 from policies.mcp_policies import ALL_POLICIES, edge, kube, network, secrets, stack, workloads
 
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
@@ -65,13 +65,27 @@ def test_default_deny_defaults_are_the_components_ones():
     assert exempt == [SealedSecretsConfig.model_fields["controller_namespace"].default]
 
 
-def test_registry_default_is_toolhive_and_the_default_images_registry():
-    """The schema default admits exactly the ToolHive images and the project's own."""
-    allowed = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
-    toolhive, own = allowed
-    assert own == ImagesConfig.model_fields["registry"].default
+def test_registry_default_is_toolhive_and_the_stack_declares_its_own():
+    """The schema default admits exactly the ToolHive images; the stack's own registry is
+    declared on its MCP namespace under the annotation the pack reads."""
+    (toolhive,) = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
     for image in versions.TOOLHIVE_IMAGES.values():
         assert kube.registry_allowed(kube.parse_image(image), [toolhive]), image
+    assert kube.IMAGE_REGISTRY_ANNOTATION == mcp_servers.IMAGE_REGISTRY_ANNOTATION
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_mcp_namespace_declares_the_stacks_registry(stack, stack_runs):
+    run = stack_runs[stack]
+    namespaces = workloads.declared_registries([r for r in _policy_resources(run) if r.resource_type == kube.NAMESPACE])
+    config = stack_config(stack)
+    assert namespaces == {config.mcp.namespace: config.images.registry}
+
+
+def _policy_resources(run):
+    from tests.policy_support import resource
+
+    return [resource(r.type, r.inputs, r.name) for r in run.resources if r.type == kube.NAMESPACE]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)

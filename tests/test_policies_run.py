@@ -24,7 +24,6 @@ from offline.policy_run import (
     load_policy_config,
     main,
     reconcile,
-    stack_config,
     stack_secrets_backend,
 )
 from policies.mcp_policies import ALL_POLICIES, kube
@@ -170,11 +169,9 @@ def test_allowed_registries_cover_every_pinned_image(path):
     allowed = reconcile(ALL_POLICIES, load_policy_config(path))["workload-image-registry"].properties[
         "allowedRegistries"
     ]
-    registry = stack_config(path.stem).images.registry  # read as the program reads it
     refs = [
         *pinned_workload_images(),
         f"quay.io/jetstack/cert-manager-controller:{versions.CERT_MANAGER.version}",  # the chart's own default
-        *(f"{registry}/{image.repository}:{image.tag}" for image in versions.SERVER_IMAGES.values()),
     ]
     for ref in refs:
         assert kube.registry_allowed(kube.parse_image(ref), allowed), ref
@@ -395,6 +392,24 @@ def test_literal_data_in_a_secrets_layer_template_fails_prod(run, tmp_path, back
     assert found.resource.endswith(f":{kind})")  # the resource, by name and type
     assert f"{kind} data-science/hf-token writes literal data into its Secret" in found.message
     assert "hf_literal" not in found.message
+
+
+def test_the_registry_rule_follows_the_stacks_images_registry():
+    """A fork sets images.registry and nothing else: the shipped policy config passes it,
+    because the stack declares its registry on the MCP namespace. An image override from
+    another registry is still refused."""
+    fork = "registry.example.com/team/mcp"
+    report = check_stack("prod", overrides={"images.registry": fork})
+    assert report.of("workload-image-registry") == []
+    assert report.exit_code == 0
+
+    mirror = "docker.io/someone/pandas-mcp@sha256:" + "0" * 64
+    report = check_stack("prod", overrides={"images.registry": fork, "mcp.servers.pandas.image": mirror})
+    found = report.of("workload-image-registry")
+    assert found
+    assert {v.level for v in found} == {MANDATORY}
+    assert all("(docker.io/someone/pandas-mcp) is not from an allowed registry" in v.message for v in found)
+    assert {v.resource.split()[0] for v in found} == {"mcp-mcpserver-pandas"}
 
 
 @pytest.mark.parametrize(("stack", "code", "level"), [("prod", 1, MANDATORY), ("dev", 0, ADVISORY)])

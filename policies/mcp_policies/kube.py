@@ -82,6 +82,10 @@ MCP_SERVICE = re.compile(r"^(mcp-[a-z0-9-]+-proxy|vmcp-[a-z0-9-]+)$")
 
 # Annotation by which a component marks an MCPServer as running caller-supplied code.
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
+# Annotation on the namespace of the MCP servers: the registry the stack's own images come
+# from (`images.registry`), so the registry rule follows the stack config.
+IMAGE_REGISTRY_ANNOTATION = "mcp-datascience.finetunings.ai/image-registry"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
 # ---------------------------------------------------------------------------
