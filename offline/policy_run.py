@@ -194,7 +194,7 @@ def reconcile(
             problems.append(f"{key}: must be an enforcement level or an object, not {type(value).__name__}")
             continue
         current = result[key]
-        relaxes = _relaxations(by_name[key], level, props, current.properties)
+        relaxes = relaxations(by_name[key], level, props, current.properties)
         if relaxes and not str(props.get(REASON) or "").strip():
             problems.append(
                 f"{key}: relaxes the policy ({', '.join(relaxes)}) without a reason: add {REASON!r} beside it, "
@@ -214,7 +214,7 @@ def reconcile(
 WEAKER = (EnforcementLevel.ADVISORY, EnforcementLevel.DISABLED)
 
 
-def _relaxations(
+def relaxations(
     policy: Policy, level: EnforcementLevel | None, props: Mapping[str, Any], defaults: Mapping[str, Any]
 ) -> list[str]:
     """What an entry of the config file weakens: its enforcement level, or a property the

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
 
 from .kube import (
     EXECUTES_CODE_ANNOTATION,
@@ -60,7 +61,10 @@ UNKNOWN_IMAGE = "(unknown image)"
 
 
 def _image_name(server: PolicyResource) -> str | None:
-    image = get(server.props, "spec", "image")
+    try:
+        image = get(server.props, "spec", "image")
+    except UnknownValueError:
+        return None  # unknown during preview: judged by its declaration, failing closed without one
     if not isinstance(image, str) or not image:
         return None
     return parse_image(image).repository.rsplit("/", 1)[-1]
