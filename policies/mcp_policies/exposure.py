@@ -73,7 +73,7 @@ def _values_exposure(chart: str, values: Any, edge_services: Mapping[str, str]) 
         if key == "type" and node in EXTERNAL_TYPES and "service" in parent.lower() and not at_edge_service:
             yield f"values {dotted(path)}: {node} exposes a Service outside the cluster"
         elif key == "externalIPs" and as_list(node) and not at_edge_service:
-            yield f"values {dotted(path)}: externalIPs {as_list(node)}"
+            yield f"values {dotted(path)}: {as_list(node)} expose a Service on those addresses"
         elif _host_port(key, node):
             yield f"values {dotted(path)}: opens a host port"
 
