@@ -121,11 +121,11 @@ def test_code_execution_facts_are_the_catalogs():
 def test_edge_and_chart_facts_are_the_components_ones(run):
     # The edge controller charts and where their values put the controller's own Service.
     nic = run("prod", **{"edge.service_type": "NodePort"}).release("nginx-ingress").inputs
-    assert exposure.chart_name(nic) in exposure.EDGE_CONTROLLER_SERVICES
-    path = exposure.EDGE_CONTROLLER_SERVICES[exposure.chart_name(nic)].split(".")
+    assert kube.chart_name(nic) in exposure.EDGE_CONTROLLER_SERVICES
+    path = exposure.EDGE_CONTROLLER_SERVICES[kube.chart_name(nic)].split(".")
     assert kube.get(nic["values"], *path, "type") == "NodePort"
     ngf = run("prod", **{"edge.controller": "gateway-api"}).release("nginx-gateway-fabric").inputs
-    path = exposure.EDGE_CONTROLLER_SERVICES[exposure.chart_name(ngf)].split(".")
+    path = exposure.EDGE_CONTROLLER_SERVICES[kube.chart_name(ngf)].split(".")
     assert kube.get(ngf["values"], *path, "type") == "LoadBalancer"
     assert set(isolation.BREADTH_CONFIG["edgeControllerCharts"]["default"]) == set(exposure.EDGE_CONTROLLER_SERVICES)
     # The ToolHive operator chart and the Sealed Secrets chart, as versions.py pins them.

@@ -23,6 +23,7 @@ from .kube import (
     WORKLOAD_TYPES,
     as_dict,
     as_list,
+    chart_name,
     describe,
     dotted,
     get,
@@ -40,10 +41,6 @@ EXTERNAL_TYPES = ("LoadBalancer", "NodePort")
 # Edge controller charts (last segment of the chart reference) -> the values path of the
 # controller's own Service: the one place a LoadBalancer/NodePort Service belongs.
 EDGE_CONTROLLER_SERVICES = {"nginx-ingress": "controller.service", "nginx-gateway-fabric": "nginx.service"}
-
-
-def chart_name(props: Mapping[str, Any]) -> str:
-    return str(props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 # ---------------------------------------------------------------------------

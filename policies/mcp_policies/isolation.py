@@ -17,13 +17,14 @@ from pulumi_policy import PolicyResource, ReportViolation, Severity, StackValida
 
 from .base import stack_policy, string_list
 from .codeexec import CODE_FACTS_CONFIG, describe_tools, executing_servers
-from .exposure import EDGE_CONTROLLER_SERVICES, chart_name
+from .exposure import EDGE_CONTROLLER_SERVICES
 from .kube import (
     HELM_RELEASE,
     MCP_SERVER,
     NETWORK_POLICY,
     as_dict,
     as_list,
+    chart_name,
     describe,
     get,
     namespace_of,

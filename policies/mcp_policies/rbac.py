@@ -23,6 +23,7 @@ from .kube import (
     WORKLOAD_TYPES,
     as_dict,
     as_list,
+    chart_name,
     describe,
     dotted,
     get,
@@ -185,8 +186,7 @@ OPERATOR_CHART = "toolhive-operator"  # stacklok/toolhive deploy/charts/operator
 def _check_operator_scope(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     if args.resource_type != HELM_RELEASE:
         return
-    chart = str(args.props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
-    if chart != OPERATOR_CHART:
+    if chart_name(args.props) != OPERATOR_CHART:
         return
     where = describe(args.resource_type, args.props, args.name)
     rbac = as_dict(get(args.props, "values", "operator", "rbac"))
