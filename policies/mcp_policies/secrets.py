@@ -122,6 +122,7 @@ SECRET_NO_LITERAL_DATA = stack_policy(
     "and point the chart at that Secret (existingSecret and the like), or generate it with pulumi-random and "
     "annotate the Secret.",
     config=SECRET_CONFIG,
+    relaxing=("valuesCredentialKeys",),
 )
 
 
@@ -170,6 +171,7 @@ ENV_NO_LITERAL_CREDENTIALS = resource_policy(
     remediation="Reference a Secret key instead (MCPServer spec.secrets / catalog secret_env, or "
     "valueFrom.secretKeyRef), or list a non-secret name under allowedNames.",
     config=ENV_CONFIG,
+    relaxing=("namePattern", "allowedNames"),
 )
 
 
@@ -207,6 +209,7 @@ CONFIG_MAP_NO_CREDENTIALS = resource_policy(
     remediation="Put the value in a Secret through the SecretsLayer and reference it (secretKeyRef, a mounted "
     "Secret, Grafana's $__file{...}); keep only the reference in the ConfigMap.",
     config={"namePattern": ENV_CONFIG["namePattern"]},
+    relaxing=("namePattern",),
 )
 
 POLICIES = [SECRET_NO_LITERAL_DATA, ENV_NO_LITERAL_CREDENTIALS, CONFIG_MAP_NO_CREDENTIALS]
