@@ -13,8 +13,12 @@ does (research/pulumi.md §1c):
   file exactly as `pulumi preview --policy-pack-config` reconciles them
   (pkg/resource/analyzer/config.go ReconcilePolicyPackConfig: schema defaults, then
   `all`, then the policy's own entry), validated against the policy's schema.
+- stricter than the engine: a misspelt property fails, and so does a relaxation without
+  its reason (an enforcement level below mandatory, or a property the policy lists as a
+  relaxation, changed without `"reason"` beside it) and an `all` below mandatory.
 
-Prints violations grouped by policy with the resource, exits 1 when any is mandatory,
+Prints violations grouped by policy with the resource, then each relaxation with its
+reason; exits 1 when any violation is mandatory,
 0 otherwise (advisory ones are printed), 2 for a bad stack or policy config file.
 What the offline run cannot see: values only the provider computes, and the objects
 Helm charts render (policies check releases through their values).

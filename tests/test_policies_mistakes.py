@@ -35,6 +35,14 @@ def wildcard_role(run: ProgramRun) -> None:
     _add(run, "rbac.authorization.k8s.io/v1", "ClusterRole", {"metadata": {"name": "debug-reader"}, "rules": rules})
 
 
+def chart_wildcard_rule(run: ProgramRun) -> None:
+    values = run.release("sealed-secrets").inputs["values"]
+    values["rbac"] = {
+        "namespacedRoles": True,
+        "extraRules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}],
+    }
+
+
 def secrets_for_mcp_backend(run: ProgramRun) -> None:
     rules = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
     meta = {"name": "read-secrets", "namespace": "data-science"}
@@ -140,6 +148,7 @@ def public_grafana(run: ProgramRun) -> None:
 
 MISTAKES: list[tuple[Callable[[ProgramRun], None], str, str]] = [
     (wildcard_role, "rbac-no-admin-or-wildcard", "ClusterRole debug-reader rules[0] grants '*' in apiGroups"),
+    (chart_wildcard_rule, "rbac-no-admin-or-wildcard", "values rbac.extraRules.0 grants '*' in resources"),
     (secrets_for_mcp_backend, "rbac-mcp-service-account-least-privilege", "and grants resource secrets"),
     (
         token_in_backend,

@@ -1,5 +1,6 @@
-"""How every policy of the pack is declared: name, description, default enforcement,
-severity, remediation text and (where it takes any) a config schema with defaults.
+"""How every policy of the pack is declared: name, description, default enforcement
+(mandatory), severity, remediation text, and a config schema: the policy's properties
+with their defaults plus `reason`, and which properties relax the rule.
 
 The engine fills schema defaults before it hands config to a policy
 (pkg/resource/analyzer/config.go createConfigWithDefaults); unit tests and callers that

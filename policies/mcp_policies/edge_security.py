@@ -70,7 +70,7 @@ def _truthy(node: Any) -> bool:
         return node
     if isinstance(node, str):
         return node.strip() not in _FALSE
-    return bool(node) and not isinstance(node, (Mapping, list))
+    return bool(node) and not isinstance(node, (Mapping, Sequence))
 
 
 def _annotation_problems(props: Mapping[str, Any]) -> Iterator[str]:

@@ -49,7 +49,7 @@ def _wildcards(rule: Mapping[str, Any]) -> list[str]:
 def _values_rules(values: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(path, rule) for every PolicyRule-shaped mapping (it has `verbs`) in a chart's values."""
     for path, node in walk(values):
-        if isinstance(node, Mapping) and isinstance(node.get("verbs"), list) and path:
+        if path and isinstance(node, Mapping) and as_list(node.get("verbs")):
             yield dotted(path), node
 
 
