@@ -85,8 +85,8 @@ def unreachable_upstreams(server: ServerPlan, network: NetworkConfig, key: str) 
         except ValueError:
             address = None
         if address is not None:
-            where = "a private address" if any(address in n for n in private) else "a public address"
-            public = where == "a public address"
+            public = not any(address in n for n in private)
+            where = "a public address" if public else "a private address"
         else:
             public = not _private_name(host)
             where = "a public name" if public else "an in-cluster or private name"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError, parse_config
+from components import netpol
+from components.config import ConfigError, NetworkConfig, parse_config
 from components.plan import UNAUTHENTICATED_CODE, build_plan
 from tests.stackconfig import base_config
 
@@ -277,3 +278,15 @@ def test_a_code_executing_server_gets_no_public_egress():
     private = {**NOTEBOOK, "egress_rules": ({"cidr": "10.20.0.0/16", "ports": (5432,)},)}
     plan = build_plan(parse_config(config("dev", custom_servers={"notebook": private}), stack="dev"))
     assert plan.server("notebook").egress_rules[0].cidr == "10.20.0.0/16"
+
+
+# ---------------------------------------------------------------------------
+# Webhooks: the API server's addresses, never the internet
+# ---------------------------------------------------------------------------
+
+
+def test_webhooks_admit_the_api_server_addresses_or_private_ranges_never_the_internet():
+    unset = [p["ipBlock"]["cidr"] for p in netpol.from_api_server(NetworkConfig())]
+    assert unset == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]  # link-local left out
+    named = netpol.from_api_server(NetworkConfig(api_server_cidrs=("10.0.0.10/32",)))
+    assert named == [{"ipBlock": {"cidr": "10.0.0.10/32"}}]
