@@ -115,7 +115,8 @@ class GroupOverride(Section):
     # true: one VirtualMCPServer at the group's path aggregates the members' tools;
     # false: each member is published on its own at <group path>/<member>.
     aggregate: bool = True
-    auth: Literal["none", "oidc"] = "none"
+    # Unset: OIDC when a member runs caller-supplied code and mcp.oidc is set, else none.
+    auth: Literal["none", "oidc"] | None = None
 
 
 class McpConfig(Section):

@@ -13,8 +13,12 @@ does (research/pulumi.md §1c):
   file exactly as `pulumi preview --policy-pack-config` reconciles them
   (pkg/resource/analyzer/config.go ReconcilePolicyPackConfig: schema defaults, then
   `all`, then the policy's own entry), validated against the policy's schema.
+- stricter than the engine: a misspelt property fails, and so does a relaxation without
+  its reason (an enforcement level below mandatory, or a property the policy lists as a
+  relaxation, changed without `"reason"` beside it) and an `all` below mandatory.
 
-Prints violations grouped by policy with the resource, exits 1 when any is mandatory,
+Prints violations grouped by policy with the resource, then each relaxation with its
+reason; exits 1 when any violation is mandatory,
 0 otherwise (advisory ones are printed), 2 for a bad stack or policy config file.
 What the offline run cannot see: values only the provider computes, and the objects
 Helm charts render (policies check releases through their values).
@@ -59,7 +63,7 @@ from offline.harness import (
     to_pulumi_config,
     with_overrides,
 )
-from policies.mcp_policies.base import schema_defaults
+from policies.mcp_policies.base import REASON, RELAXING_PROPERTIES, schema_defaults
 
 CONFIG_DIR = PROJECT_ROOT / "policies" / "config"
 LEVELS = {level.value: level for level in EnforcementLevel}
@@ -91,6 +95,7 @@ class Report:
     policies: list[Policy]
     resource_count: int
     violations: list[Violation] = field(default_factory=list)
+    relaxed: dict[str, str] = field(default_factory=dict)  # policy -> the reason the config gives
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -166,7 +171,12 @@ def reconcile(
     if "all" in raw:
         all_value = raw["all"]
         level = level_of("all", all_value if isinstance(all_value, str) else all_value.get("enforcementLevel"))
-        if level is not None:
+        if level in WEAKER:
+            problems.append(
+                f"all: {level.value!r} would relax every policy at once; relax policies one by one, each with "
+                f"its {REASON!r} beside it"
+            )
+        elif level is not None:
             result = {k: PolicySetting(level, v.properties) for k, v in result.items()}
     for key, value in raw.items():
         if key == "all":
@@ -184,6 +194,12 @@ def reconcile(
             problems.append(f"{key}: must be an enforcement level (a string) or an object of settings, not {value!r}")
             continue
         current = result[key]
+        relaxes = relaxations(by_name[key], level, props, current.properties)
+        if relaxes and not str(props.get(REASON) or "").strip():
+            problems.append(
+                f"{key}: relaxes the policy ({', '.join(relaxes)}) without a reason: add {REASON!r} beside it, "
+                "saying why this environment needs it"
+            )
         result[key] = PolicySetting(level or current.level, {**current.properties, **props})
     for name, setting in result.items():
         validator = jsonschema.Draft7Validator(schema_of(by_name[name]))
@@ -193,6 +209,21 @@ def reconcile(
     if problems:
         raise PolicyConfigError(f"{source} is not valid for the pack: " + "; ".join(problems))
     return result
+
+
+WEAKER = (EnforcementLevel.ADVISORY, EnforcementLevel.DISABLED)
+
+
+def relaxations(
+    policy: Policy, level: EnforcementLevel | None, props: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> list[str]:
+    """What an entry of the config file weakens: its enforcement level, or a property the
+    policy lists as relaxing set to something other than its schema default."""
+    out = [f"enforcementLevel {level.value}"] if level in WEAKER else []
+    for prop in sorted(RELAXING_PROPERTIES.get(policy.name, ())):
+        if prop in props and props[prop] != defaults.get(prop):
+            out.append(prop)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -242,6 +273,9 @@ def evaluate(
     config_path: Path = Path(),
 ) -> Report:
     report = Report(stack, config_path, list(policies), len(resources))
+    report.relaxed = {
+        p.name: str(settings[p.name].properties[REASON]) for p in policies if settings[p.name].properties.get(REASON)
+    }
     names = {r.urn: f"{r.name} ({r.type})" for r in resources}
     # The analyzer wraps props so that reading a value unknown during preview raises.
     props = {r.urn: unknown_checking_proxy(engine_shaped(r.inputs)) for r in resources}
@@ -395,6 +429,10 @@ def format_report(report: Report) -> str:
             lines.append(f"  - {v.resource}: {v.message}")
         if policy.remediation_steps:
             lines.append(f"    fix: {policy.remediation_steps}")
+    if report.relaxed:
+        lines.append("")
+        lines.append(f"Relaxed by {shown}:")
+        lines += [f"  - {name}: {reason}" for name, reason in sorted(report.relaxed.items())]
     failed = {v.policy for v in report.mandatory}
     lines.append("")
     lines.append(

@@ -150,6 +150,11 @@ def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in as_dict(metadata(props).get("labels")).items()}
 
 
+def chart_name(release_props: Mapping[str, Any]) -> str:
+    """A Helm release's chart by name: the last segment of its chart reference."""
+    return str(release_props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
+
+
 def describe(resource_type: str, props: Mapping[str, Any], fallback: str = "") -> str:
     """`Kind namespace/name` (or `Kind name` for cluster-scoped objects)."""
     if resource_type == HELM_RELEASE:

@@ -189,6 +189,7 @@ DROP_ALL_CAPABILITIES = resource_policy(
         "allows (NET_BIND_SERVICE to bind ports below 1024)."
     ),
     config=CAPABILITIES_CONFIG,
+    relaxing=("allowedAddedCapabilities",),
 )
 
 
