@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -267,6 +268,29 @@ class EdgeConfig(Section):
         return value
 
 
+def _self_check_nameserver(value: str) -> str:
+    """cert-manager's accepted forms (internal/apis/config/controller/validation/validation.go
+    at v1.21.1): `https://<DoH server>` or `<ip address>:<port>`."""
+    if value.startswith("https://"):
+        host = value.removeprefix("https://").split("/", 1)[0]
+        if not host or "@" in host:
+            raise ValueError("must be a DNS-over-HTTPS URL such as https://1.1.1.1/dns-query")
+        return value
+    host, sep, port = value.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ValueError(
+            "must be <ip address>:<port> (e.g. 9.9.9.9:53) or a DNS-over-HTTPS URL (https://1.1.1.1/dns-query)"
+        ) from None
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must name the port, e.g. 9.9.9.9:53")
+    return value
+
+
+SelfCheckNameserver = Annotated[str, AfterValidator(_self_check_nameserver)]
+
+
 class DnsConfig(Section):
     """`dns`: who answers ACME DNS-01 challenges and owns the records."""
 
@@ -284,6 +308,14 @@ class DnsConfig(Section):
     records_policy: Literal["upsert-only", "sync", "create-only"] = "upsert-only"
     # TXT owner id; empty = `mcp-datascience-<environment>`, one per stack.
     owner_id: str = Field(default="", pattern=r"^[a-z0-9-]{0,63}$")
+    # Where cert-manager checks that its DNS-01 TXT record is visible before it asks Let's
+    # Encrypt to validate. Without these it asks the zone's authoritative nameservers on
+    # port 53, which the cert-manager NetworkPolicy does not open (cert-manager v1.21.1
+    # pkg/issuer/acme/dns/util/wait.go checkDNSPropagation). DNS-over-HTTPS on 443 by
+    # default; `<ip>:<port>` (plain DNS) or `https://<host>/<path>` (RFC 8484).
+    self_check_nameservers: tuple[SelfCheckNameserver, ...] = Field(
+        default=("https://1.1.1.1/dns-query", "https://8.8.8.8/dns-query"), min_length=1
+    )
 
 
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")

@@ -16,9 +16,11 @@ scrape targets); the component only applies them.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -49,7 +51,10 @@ from components.k8s import container_security_context, restricted_namespace
 TYPE = "mcp-datascience:index:EdgeIngress"
 
 METRICS_PORT = 9113  # NIC prometheus.port and NGF metrics.port defaults
-CERT_MANAGER_METRICS_PORT = 9402  # cert-manager chart templates/service.yaml
+# cert-manager chart v1.21.1 templates/service.yaml: Service `cert-manager` has one port,
+# `http-metrics` 9402 (the chart's own ServiceMonitor scrapes targetPort http-metrics).
+CERT_MANAGER_METRICS_PORT = 9402
+CERT_MANAGER_METRICS_PORT_NAME = "http-metrics"
 CERT_MANAGER_WEBHOOK_PORT = 10250  # cert-manager chart webhook.securePort default
 GODADDY_WEBHOOK_PORT = 8443  # set via pod.securePort: the chart's 443 needs root
 EXTERNAL_DNS_METRICS_PORT = 7979  # external-dns chart service.port
@@ -172,7 +177,7 @@ def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
             name="cert-manager",
             namespace=edge.cert_manager_namespace,
             selector=CERT_MANAGER_CONTROLLER_LABELS,
-            port="tcp-prometheus-servicemonitor",
+            port=CERT_MANAGER_METRICS_PORT_NAME,
         )
     )
     return out
@@ -300,6 +305,12 @@ def cert_manager_values(config: StackConfig) -> dict[str, Any]:
         "startupapicheck": {"resources": small, **hardened},
         "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
     }
+    if config.dns.provider != "http01-only":
+        # The DNS-01 self-check asks only these resolvers, never the zone's authoritative
+        # nameservers (chart templates/deployment.yaml renders both flags;
+        # cert_manager_network_policies opens exactly these endpoints).
+        values["dns01RecursiveNameserversOnly"] = True
+        values["dns01RecursiveNameservers"] = ",".join(config.dns.self_check_nameservers)
     if config.edge.controller == "gateway-api":
         # HTTP-01 through a Gateway needs the Gateway API feature (website usage/gateway.md).
         values["config"] = {
@@ -431,6 +442,29 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
     return out
 
 
+def self_check_egress(config: StackConfig) -> list[dict[str, Any]]:
+    """Egress rules to the DNS-01 self-check resolvers (`dns.self_check_nameservers`):
+    DNS-over-HTTPS is TCP to the URL's host (443 unless the URL names a port), plain DNS is
+    UDP and TCP (cert-manager's DNSQuery retries over TCP: pkg/issuer/acme/dns/util/wait.go).
+    A DoH server named by host name may resolve to any public address."""
+    rules = []
+    for server in config.dns.self_check_nameservers:
+        if server.startswith("https://"):
+            url = urlsplit(server)
+            host, port, protocols = url.hostname or "", url.port or 443, ("TCP",)
+        else:
+            address, _, number = server.rpartition(":")
+            host, port, protocols = address.strip("[]"), int(number), ("UDP", "TCP")
+        port_rules = [rule for proto in protocols for rule in netpol.ports([port], proto)]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            rules.append({**netpol.internet_egress(config.network, [port]), "ports": port_rules})
+            continue
+        rules.append({"to": [{"ipBlock": {"cidr": f"{ip}/{ip.max_prefixlen}"}}], "ports": port_rules})
+    return rules
+
+
 def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.edge.cert_manager_namespace
     acme_ports = [443, 80] if config.dns.provider == "http01-only" else [443]  # 80: HTTP-01 self-check
@@ -463,6 +497,10 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
             ],
         ),
     ]
+    if config.dns.provider != "http01-only":
+        out.append(
+            _np("cert-manager-dns01-self-check", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=self_check_egress(config))
+        )
     if config.dns.provider == "godaddy":
         out.append(
             _np(

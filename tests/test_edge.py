@@ -386,7 +386,7 @@ def test_health_and_oauth_metadata_only_when_asked():
 def test_scrape_targets_and_pod_selector():
     targets = {t.name: t for t in scrape_targets(cfg())}
     assert targets["nginx-ingress"].port == "prometheus"
-    assert targets["cert-manager"].port == "tcp-prometheus-servicemonitor"
+    assert targets["cert-manager"].port == "http-metrics"
     assert targets["cert-manager"].selector["app.kubernetes.io/component"] == "controller"
     gateway = {t.name for t in scrape_targets(cfg(edge={"controller": "gateway-api"}))}
     assert gateway == {"nginx-gateway-fabric", "nginx-gateway-data-plane", "cert-manager"}
