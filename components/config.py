@@ -410,6 +410,13 @@ class MonitoringConfig(Section):
     jaeger_resources: Resources = Resources(
         requests=CpuMemory(cpu="100m", memory="512Mi"), limits=CpuMemory(cpu="1", memory="2Gi")
     )
+    # Both watch the whole cluster: their memory grows with the number of objects.
+    operator_resources: Resources = Resources(
+        requests=CpuMemory(cpu="50m", memory="128Mi"), limits=CpuMemory(cpu="500m", memory="512Mi")
+    )
+    kube_state_metrics_resources: Resources = Resources(
+        requests=CpuMemory(cpu="20m", memory="64Mi"), limits=CpuMemory(cpu="500m", memory="512Mi")
+    )
     alerts: AlertThresholds = AlertThresholds()
 
     @model_validator(mode="after")

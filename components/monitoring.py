@@ -69,6 +69,18 @@ GRAFANA_PODS = {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance
 # templates/prometheus-operator/networkpolicy.yaml selects the operator by these labels.
 OPERATOR_PODS = {"app": f"{KPS_RELEASE}-operator", "release": KPS_RELEASE}
 KSM_PODS = {"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": KPS_RELEASE}
+# Containers the charts leave without resources, sized here: Grafana's k8s-sidecar
+# (Python, holds every dashboard it syncs), the config reloaders (small Go binaries) and
+# the admission-webhook certificate Jobs (run for seconds per install or upgrade).
+SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+RELOADER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}}
+HOOK_JOB_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+READ_ONLY_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 # --- opentelemetry-collector 0.170.0 ----------------------------------------------------
 COLLECTOR_RELEASE = "otel-collector"
@@ -345,11 +357,17 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
         "service": {"port": GRAFANA_PORT},
         "resources": mon.grafana_resources.as_k8s(),
         "securityContext": _pod_security(472),
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        # Read-only root: Grafana writes only its data and search volumes, which the chart
+        # mounts (grafana 12.11.1 templates/_pod.tpl), and /tmp and its log directory
+        # (`paths.logs`), given emptyDirs here.
+        "containerSecurityContext": READ_ONLY_CONTAINER,
+        "extraEmptyDirMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "logs", "mountPath": "/var/log/grafana"},
+        ],
+        # Runs as root to chown a persistent volume; there is none (persistence off), set
+        # explicitly so that a later `persistence.enabled` cannot bring a root container in.
+        "initChownData": {"enabled": False},
         "testFramework": {"enabled": False},
         # Grafana serves its own /metrics on the UI port, unauthenticated, and the edge
         # publishes that port at '/' of grafana.<domain> (grafana.com docs, "Internal
@@ -362,6 +380,10 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             "users": {"allow_sign_up": False},
         },
         "sidecar": {
+            # One block for both sidecars (dashboards, datasources): _pod.tpl renders
+            # sidecar.resources and sidecar.securityContext into each.
+            "resources": SIDECAR_RESOURCES,
+            "securityContext": READ_ONLY_CONTAINER,
             "dashboards": {
                 "enabled": True,
                 "label": "grafana_dashboard",
@@ -402,13 +424,18 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
         "kubeProxy": {"enabled": False},
         "nodeExporter": {"enabled": False},
         "prometheusOperator": {
+            "resources": mon.operator_resources.as_k8s(),
             "securityContext": _pod_security(65534),
-            "containerSecurityContext": {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]},
-            },
+            "containerSecurityContext": READ_ONLY_CONTAINER,
+            # The operator passes these to every config-reloader sidecar it adds to the
+            # Prometheus and Alertmanager pods as --config-reloader-{cpu,memory}-{request,limit};
+            # left unset they render as 0, i.e. no requests or limits (templates/prometheus-operator/deployment.yaml).
+            "prometheusConfigReloader": {"resources": RELOADER_RESOURCES},
+            # The admission-webhook certificate Jobs (create, patch: Helm hooks) share these
+            # (templates/prometheus-operator/admission-webhooks/job-patch/job-*.yaml).
+            "admissionWebhooks": {"patch": {"resources": HOOK_JOB_RESOURCES}},
         },
+        "kube-state-metrics": {"resources": mon.kube_state_metrics_resources.as_k8s()},
         "prometheus": {"prometheusSpec": prometheus_spec},
         "alertmanager": {"alertmanagerSpec": alertmanager_spec},
         "grafana": grafana,

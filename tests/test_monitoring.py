@@ -307,7 +307,7 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
     monitors = {m["metadata"]["name"]: m for m in by_kind(prod, "ServiceMonitor")}
     assert monitors["toolhive-operator-metrics"]["spec"]["namespaceSelector"]["matchNames"] == ["toolhive-system"]
     assert monitors["nginx-ingress"]["spec"]["namespaceSelector"]["matchNames"] == ["nginx-ingress"]
-    assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
+    assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "http-metrics"
     collector = monitors["otel-collector"]["spec"]
     # Only the chart's common labels, which every chart version puts on the Service
     # (`component` is certain only on the pods), and exactly the pods' own values.
