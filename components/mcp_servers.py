@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import netpol
+from components import netpol, versions
 from components.config import NetworkConfig
 from components.contracts import SecretRef, TelemetryTarget
 from components.k8s import PART_OF, container_security_context, labels, owner_labels
@@ -39,7 +39,7 @@ from components.plan import (
 
 TYPE = "mcp-datascience:index:MCPServerSet"
 API_VERSION = "toolhive.stacklok.dev/v1beta1"
-RUN_AS = 1000  # every image of the catalog runs as uid 1000 (images/, servers/)
+RUN_AS = versions.IMAGE_UID  # every image of the catalog (images/, servers/); custom servers too
 # Marks an MCPServer that runs caller-supplied code. The policy pack reads it
 # (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"

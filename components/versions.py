@@ -117,6 +117,12 @@ BASE_IMAGES = {
     "node": "node:24.18.0-bookworm-slim",
 }
 
+# The user every image of this project runs as (USER in each Dockerfile of images/ and
+# servers/penrose-mcp, runAsUser in each MCPServer's podTemplateSpec): above the range
+# distributions give host accounts (1000 upwards), so a container never shares a UID with
+# a user of its node. No image needs a passwd entry for it: HOME is /tmp.
+IMAGE_UID = 10001
+
 # uv, installed in the Python build stages (PyPI `uv`); the same version generated the
 # hashed requirements.txt locks in images/*/ (command at the top of each).
 IMAGE_BUILD_UV = "0.13.9"
