@@ -43,9 +43,11 @@ from components.catalog import CATALOG, GROUPS
 from components.config_types import (
     ChartVersion,
     CpuMemory,
+    DigestKey,
     DnsLabel,
     Domain,
     HttpsUrl,
+    ImageDigest,
     ImageRegistry,
     KubernetesVersion,
     Quantity,
@@ -168,11 +170,15 @@ class McpConfig(Section):
 
 
 class ImagesConfig(Section):
-    """`images`: where this project's server images are pushed and pulled from."""
+    """`images`: where this project's server images are pushed and pulled from, and the
+    digest of every image the stack runs (components/images.py)."""
 
     registry: ImageRegistry = "ghcr.io/finetunings-ai/mcp-datascience"
     # An existing docker-registry Secret in the MCP namespace, for a private registry.
     pull_secret: DnsLabel | None = None
+    # `<repository>:<tag>` -> `sha256:...`, resolved and passed by the deploy workflow
+    # (never committed: no build machine reaches a registry). Required in production.
+    digests: dict[DigestKey, ImageDigest] = Field(default_factory=dict)
 
 
 class NetworkConfig(Section):

@@ -174,7 +174,7 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
 def mcpserver_spec(server: ServerPlan, plan: Plan, secret_refs: Mapping[str, SecretRef]) -> dict[str, Any]:
     spec_in = server.spec
     spec: dict[str, Any] = {
-        "image": server.image,
+        "image": plan.pins.ref(server.image),
         "transport": spec_in.transport,
         "proxyPort": spec_in.proxy_port,
         "resources": plan.proxy_resources.as_k8s(),

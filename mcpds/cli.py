@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # Modules under mcpds/ that provide subcommands, in `--help` order.
-SUBCOMMANDS: tuple[str, ...] = ("client_config", "verify", "seal")
+SUBCOMMANDS: tuple[str, ...] = ("client_config", "verify", "seal", "images")
 
 
 class CliError(Exception):

@@ -154,7 +154,11 @@ def test_nic_chart_is_pinned_hardened_and_snippet_free(prod):
     assert release.inputs["version"] == "2.6.4"
     values = release.inputs["values"]["controller"]
     assert values["enableSnippets"] is False
-    assert values["image"] == {"repository": "nginx/nginx-ingress", "tag": "5.5.4", "pullPolicy": "IfNotPresent"}
+    assert values["image"] == {
+        "repository": "docker.io/nginx/nginx-ingress",
+        "tag": "5.5.4",
+        "pullPolicy": "IfNotPresent",
+    }
     ctx = values["securityContext"]
     assert ctx["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     assert ctx["readOnlyRootFilesystem"] is True

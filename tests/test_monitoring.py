@@ -411,7 +411,7 @@ def test_the_toolhive_metric_vocabulary_matches_the_pinned_toolhive():
     from components import versions
 
     assert versions.TOOLHIVE_OPERATOR.version == "0.44.0"
-    assert versions.TOOLHIVE_IMAGES["proxyrunner"].endswith(":v0.44.0")
+    assert versions.TOOLHIVE_IMAGES["proxyrunner"].tag == "v0.44.0"
 
 
 def test_a_bad_query_is_caught_by_the_parser():

@@ -71,7 +71,7 @@ def test_registry_default_is_toolhive_and_the_default_images_registry():
     toolhive, own = allowed
     assert own == ImagesConfig.model_fields["registry"].default
     for image in versions.TOOLHIVE_IMAGES.values():
-        assert kube.registry_allowed(kube.parse_image(image), [toolhive]), image
+        assert kube.registry_allowed(kube.parse_image(image.ref), [toolhive]), image
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)

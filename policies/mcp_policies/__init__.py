@@ -5,7 +5,7 @@ One module per concern; each exports `POLICIES`. `ALL_POLICIES` is what
 (`offline/policy_run.py`) evaluates.
 """
 
-from . import edge, helm, mcp, network, secrets, stack, workloads
+from . import digests, edge, helm, mcp, network, secrets, stack, workloads
 
 ALL_POLICIES = [
     *workloads.POLICIES,
@@ -15,6 +15,7 @@ ALL_POLICIES = [
     *secrets.POLICIES,
     *helm.POLICIES,
     *stack.POLICIES,
+    *digests.POLICIES,
 ]
 
 __all__ = ["ALL_POLICIES"]
