@@ -133,6 +133,11 @@ class Contract:
 
     @classmethod
     def load(cls, chart: str, version: str) -> Contract:
+        """The contract of one chart version (read once per process: do not change it)."""
+        return _load(chart, version, str(contract_roots()[0]))
+
+    @classmethod
+    def _read(cls, chart: str, version: str) -> Contract:
         name = chart_name(chart)
         directory = find_contract_dir(name, version)
         meta = _load_yaml(directory / "Chart.yaml") or {}
@@ -235,6 +240,13 @@ class Contract:
                 return sub
         extra = node.get("additionalProperties")
         return extra if isinstance(extra, Mapping) else None
+
+
+@cache
+def _load(chart: str, version: str, _root: str) -> Contract:
+    """Contract._read, once per chart version and contract root (`_root` keys the cache on
+    $CHART_CONTRACT_DIR, which tests change)."""
+    return Contract._read(chart, version)
 
 
 _DEFINITION_REF = re.compile(r"#/(?:definitions|\$defs)/(io\.k8s\.[A-Za-z0-9.]+)$")

@@ -22,6 +22,8 @@ from components import versions
 from components.config import ConfigError, parse_config
 from components.image_pins import ImagePins
 from components.images import preflight, stack_images, unpinned
+from mcpds.cli import CliError
+from mcpds.images import read_digests
 from offline.chart_contract import Contract
 from offline.made_up_digests import is_made_up, made_up_digest, made_up_digests
 from offline.policy_run import check_run, stack_config
@@ -300,17 +302,21 @@ def test_images_lists_what_has_no_digest_and_write_refuses_bad_lines(tmp_path):
     project = _project(tmp_path)
     listed = _mcpds(project).stdout.split()
     assert listed == stack_images(stack_config("prod"))
-    before = (project / "Pulumi.prod.yaml").read_text()
+    running = set(listed)
     for bad, fragment in [
         (f"quay.io/not/run:1 {MADE_UP}", "is not an image this stack runs"),
         (f"{listed[0]} sha256:abc", "is not a digest"),
         (f"{listed[0]}", "expected `<image reference> <digest>`"),
     ]:
-        result = _mcpds(project, "--write", stdin=f"{listed[1]} {MADE_UP}\n{bad}\n")
-        assert result.returncode == 2
-        assert fragment in result.stderr
-        assert result.stderr.count("\n") == 1  # one line, no traceback
-        assert (project / "Pulumi.prod.yaml").read_text() == before  # nothing written
+        with pytest.raises(CliError, match=re.escape(fragment)):
+            read_digests([f"{listed[1]} {MADE_UP}", "# a comment", "", bad], running)
+    # The command: one line on stderr, and the file as it was.
+    before = (project / "Pulumi.prod.yaml").read_text()
+    result = _mcpds(project, "--write", stdin=f"{listed[1]} {MADE_UP}\n{listed[0]} sha256:abc\n")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "stdin line 2" in result.stderr
+    assert (project / "Pulumi.prod.yaml").read_text() == before
 
 
 def _fake_docker(bin_dir: Path, missing: str = "") -> None:
@@ -333,9 +339,7 @@ def test_the_deploy_script_resolves_and_stores_every_digest(tmp_path):
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     result = _resolve(project, env)
     assert result.returncode == 0, result.stderr
-    stored = yaml.safe_load((project / "Pulumi.prod.yaml").read_text())["config"]["mcp-datascience:images"]["digests"]
-    assert stored == {ref: made_up_digest(ref) for ref in stack_images(stack_config("prod"))}
-    assert _mcpds(project, env=env).stdout == ""  # nothing left to resolve
+    assert _stored(project) == {ref: made_up_digest(ref) for ref in stack_images(stack_config("prod"))}
 
 
 def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_goes_on(tmp_path):
@@ -350,7 +354,7 @@ def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_g
     assert (project / "Pulumi.prod.yaml").read_text() == before
     lenient = _resolve(project, env, "--allow-missing")
     assert lenient.returncode == 0, lenient.stderr
-    assert _mcpds(project, env=env).stdout.split() == [missing]
+    assert set(stack_images(stack_config("prod"))) - set(_stored(project)) == {missing}
 
 
 def _resolve(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -358,6 +362,10 @@ def _resolve(project: Path, env: dict[str, str], *args: str) -> subprocess.Compl
     return subprocess.run(
         ["bash", str(script), "prod", *args], cwd=project, env=env, capture_output=True, text=True, check=False
     )
+
+
+def _stored(project: Path) -> dict[str, str]:
+    return yaml.safe_load((project / "Pulumi.prod.yaml").read_text())["config"]["mcp-datascience:images"]["digests"]
 
 
 def _mkdir(path: Path) -> Path:
