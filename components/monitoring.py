@@ -453,7 +453,13 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             # The operator passes these to every config-reloader sidecar it adds to the
             # Prometheus and Alertmanager pods as --config-reloader-{cpu,memory}-{request,limit};
             # left unset they render as 0, i.e. no requests or limits (templates/prometheus-operator/deployment.yaml).
-            "prometheusConfigReloader": {"image": image("config-reloader"), "resources": RELOADER_RESOURCES},
+            # enableProbe: liveness and readiness probes on each reloader (off by default;
+            # the deployment template passes --enable-config-reloader-probes=true).
+            "prometheusConfigReloader": {
+                "image": image("config-reloader"),
+                "resources": RELOADER_RESOURCES,
+                "enableProbe": True,
+            },
             # The admission-webhook certificate Jobs (create, patch: Helm hooks) share these
             # (templates/prometheus-operator/admission-webhooks/job-patch/job-*.yaml).
             "admissionWebhooks": {"patch": {"image": image("admission-certgen"), "resources": HOOK_JOB_RESOURCES}},

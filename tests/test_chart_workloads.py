@@ -113,3 +113,10 @@ def test_grafana_and_its_sidecars_run_on_a_read_only_root(stack_runs, stack):
     # What Grafana writes outside the chart's own volumes (data, search, provisioning).
     assert {m["mountPath"] for m in grafana["extraEmptyDirMounts"]} == {"/tmp", "/var/log/grafana"}
     assert grafana["initChownData"] == {"enabled": False}  # a root container, with CHOWN
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_config_reloaders_get_the_probes_the_chart_offers(stack_runs, stack):
+    operator = stack_runs[stack].release("kube-prometheus-stack").inputs["values"]["prometheusOperator"]
+    # values.yaml: "add prometheus config reloader liveness and readiness probe. Default: false"
+    assert operator["prometheusConfigReloader"]["enableProbe"] is True
