@@ -15,12 +15,13 @@ import pytest
 
 from components import versions
 from components.versions import ChartPin
+from tests.conftest import STACKS
 
 
 @dataclass(frozen=True)
 class ChartService:
     pin: ChartPin
-    namespace: str  # of the shipped stacks (the release's namespace)
+    release: str  # the Service is in this release's namespace
     labels: dict[str, str]  # on the Service's metadata (those that do not depend on the chart version)
     ports: dict[str, int]  # name -> port
     source: str
@@ -52,7 +53,7 @@ CHART_SERVICES = [
     ),
     ChartService(
         versions.OTEL_COLLECTOR,
-        "monitoring",
+        "otel-collector",
         {
             "app.kubernetes.io/name": "opentelemetry-collector",
             "app.kubernetes.io/instance": "otel-collector",
@@ -65,7 +66,7 @@ CHART_SERVICES = [
     ),
     ChartService(
         versions.JAEGER,
-        "monitoring",
+        "jaeger",
         {
             "app.kubernetes.io/name": "jaeger",
             "app.kubernetes.io/instance": "jaeger",
@@ -95,17 +96,22 @@ def test_facts_are_for_the_pinned_charts():
         )
 
 
-def _selected(monitor: dict, service: ChartService) -> bool:
+def _selected(monitor: dict, service: ChartService, namespace: str) -> bool:
     spec = monitor["spec"]
     wanted = spec["selector"].get("matchLabels", {})
-    return service.namespace in spec["namespaceSelector"]["matchNames"] and wanted.items() <= service.labels.items()
+    return namespace in spec["namespaceSelector"]["matchNames"] and wanted.items() <= service.labels.items()
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_chart_service_is_scraped_on_a_port_it_has(stack_runs, stack):
-    monitors = [o for o in stack_runs[stack].objects() if o["kind"] == "ServiceMonitor"]
+    run = stack_runs[stack]
+    monitors = [o for o in run.objects() if o["kind"] == "ServiceMonitor"]
+    namespaces = {r["name"]: r["namespace"] for r in run.releases()}
+    assert {s.release for s in CHART_SERVICES} & set(namespaces)
     for service in CHART_SERVICES:
-        selecting = [m for m in monitors if _selected(m, service)]
+        if service.release not in namespaces:  # not installed with this stack's config
+            continue
+        selecting = [m for m in monitors if _selected(m, service, namespaces[service.release])]
         assert len(selecting) == 1, f"{_chart_name(service.pin)}: {len(selecting)} ServiceMonitors select it"
         [monitor] = selecting
         for endpoint in monitor["spec"]["endpoints"]:

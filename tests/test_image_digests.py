@@ -74,7 +74,8 @@ def _every_image(run) -> list[tuple[str, str]]:
 def test_with_digests_every_image_reference_carries_its_own(run, extra):
     result = run("prod", _pinned("prod", extra))
     images = _every_image(result)
-    assert len(images) >= 25
+    # Exactly the images the deploy resolves: none is run that is not listed, none listed unused.
+    assert {ref.partition("@")[0] for _, ref in images} == set(stack_images(stack_config("prod", extra)))
     for where, ref in images:
         image = parse_image(ref)
         assert image.digest is not None, f"{where}: {ref} has no digest"
@@ -270,7 +271,7 @@ def test_prod_policy_run_fails_without_digests_and_passes_with_them(prod, run):
     failing = check_run(prod).of("image-digest-in-prod")
     assert all(v.level.value == "mandatory" for v in failing)
     named = {re.search(r"image '([^']+)' is not pinned", v.message).group(1) for v in failing}
-    assert named == set(stack_images(stack_config("prod")))  # every image the stack runs, nothing else
+    assert named == set(unpinned(stack_config("prod")))  # every image without a digest, nothing else
     assert check_run(run("prod", _pinned("prod")), overrides=_pinned("prod")).of("image-digest-in-prod") == []
 
 
@@ -301,8 +302,8 @@ def _mcpds(project: Path, *args: str, stdin: str = "", env: dict[str, str] | Non
 def test_images_lists_what_has_no_digest_and_write_refuses_bad_lines(tmp_path):
     project = _project(tmp_path)
     listed = _mcpds(project).stdout.split()
-    assert listed == stack_images(stack_config("prod"))
-    running = set(listed)
+    assert listed == unpinned(stack_config("prod"))
+    running = set(stack_images(stack_config("prod")))
     for bad, fragment in [
         (f"quay.io/not/run:1 {MADE_UP}", "is not an image this stack runs"),
         (f"{listed[0]} sha256:abc", "is not a digest"),
@@ -339,12 +340,13 @@ def test_the_deploy_script_resolves_and_stores_every_digest(tmp_path):
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     result = _resolve(project, env)
     assert result.returncode == 0, result.stderr
-    assert _stored(project) == {ref: made_up_digest(ref) for ref in stack_images(stack_config("prod"))}
+    config = stack_config("prod")
+    assert _stored(project) == {**config.images.digests, **{ref: made_up_digest(ref) for ref in unpinned(config)}}
 
 
 def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_goes_on(tmp_path):
     project = _project(_mkdir(tmp_path / "project"))
-    missing = "ghcr.io/finetunings-ai/mcp-datascience/penrose-mcp:0.1.0"
+    missing = unpinned(stack_config("prod"))[0]
     _fake_docker(tmp_path / "bin", missing)
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     before = (project / "Pulumi.prod.yaml").read_text()
@@ -354,7 +356,7 @@ def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_g
     assert (project / "Pulumi.prod.yaml").read_text() == before
     lenient = _resolve(project, env, "--allow-missing")
     assert lenient.returncode == 0, lenient.stderr
-    assert set(stack_images(stack_config("prod"))) - set(_stored(project)) == {missing}
+    assert set(unpinned(stack_config("prod"))) - set(_stored(project)) == {missing}
 
 
 def _resolve(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
