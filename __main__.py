@@ -7,10 +7,12 @@ dependency order. A bad config stops here, before any resource, with a clear mes
 import pulumi
 
 from components import edge as edge_component
+from components import images as image_digests
 from components import monitoring as monitoring_component
 from components import toolhive as toolhive_component
 from components.credentials import declared_specs
 from components.edge import EdgeIngress, EdgeIngressArgs
+from components.image_pins import ImagePins
 from components.k8s import restricted_namespace
 from components.mcp_servers import IMAGE_REGISTRY_ANNOTATION, MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
@@ -26,6 +28,9 @@ plan = build_plan(config)
 # stops the program here, before the first resource is registered.
 credential_specs = declared_specs(config, plan)
 preflight(config, credential_specs)
+# In production every image runs by digest (images.digests, passed by the deploy
+# workflow); a real update without them stops here too.
+image_digests.preflight(config)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
 # chart writes its RoleBinding into it. It declares the registry of the stack's own
@@ -67,6 +72,7 @@ toolhive = ToolHiveOperator(
         namespaces_created=[mcp_namespace],
         network=config.network,
         monitoring_namespace=config.monitoring.namespace,
+        pins=ImagePins(config.images.digests),
     ),
 )
 

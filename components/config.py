@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -40,9 +41,11 @@ from components.config_errors import ConfigError, did_you_mean
 from components.config_types import (
     ChartVersion,
     CpuMemory,
+    DigestKey,
     DnsLabel,
     Domain,
     HttpsUrl,
+    ImageDigest,
     ImageRegistry,
     KubernetesVersion,
     Quantity,
@@ -166,11 +169,15 @@ class McpConfig(Section):
 
 
 class ImagesConfig(Section):
-    """`images`: where this project's server images are pushed and pulled from."""
+    """`images`: where this project's server images are pushed and pulled from, and the
+    digest of every image the stack runs (components/images.py)."""
 
     registry: ImageRegistry = "ghcr.io/finetunings-ai/mcp-datascience"
     # An existing docker-registry Secret in the MCP namespace, for a private registry.
     pull_secret: DnsLabel | None = None
+    # `<repository>:<tag>` -> `sha256:...`, resolved and passed by the deploy workflow
+    # (never committed: no build machine reaches a registry). Required in production.
+    digests: dict[DigestKey, ImageDigest] = Field(default_factory=dict)
 
 
 class NetworkConfig(Section):
@@ -268,6 +275,29 @@ class EdgeConfig(Section):
         return value
 
 
+def _self_check_nameserver(value: str) -> str:
+    """cert-manager's accepted forms (internal/apis/config/controller/validation/validation.go
+    at v1.21.1): `https://<DoH server>` or `<ip address>:<port>`."""
+    if value.startswith("https://"):
+        host = value.removeprefix("https://").split("/", 1)[0]
+        if not host or "@" in host:
+            raise ValueError("must be a DNS-over-HTTPS URL such as https://1.1.1.1/dns-query")
+        return value
+    host, sep, port = value.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ValueError(
+            "must be <ip address>:<port> (e.g. 9.9.9.9:53) or a DNS-over-HTTPS URL (https://1.1.1.1/dns-query)"
+        ) from None
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must name the port, e.g. 9.9.9.9:53")
+    return value
+
+
+SelfCheckNameserver = Annotated[str, AfterValidator(_self_check_nameserver)]
+
+
 class DnsConfig(Section):
     """`dns`: who answers ACME DNS-01 challenges and owns the records."""
 
@@ -286,6 +316,14 @@ class DnsConfig(Section):
     # TXT owner id; empty = `mcp-datascience-<environment>`, one per stack.
     owner_id: Annotated[str, matching(r"^[a-z0-9-]{0,63}$", "must be at most 63 lowercase letters, digits and '-'")] = (
         ""
+    )
+    # Where cert-manager checks that its DNS-01 TXT record is visible before it asks Let's
+    # Encrypt to validate. Without these it asks the zone's authoritative nameservers on
+    # port 53, which the cert-manager NetworkPolicy does not open (cert-manager v1.21.1
+    # pkg/issuer/acme/dns/util/wait.go checkDNSPropagation). DNS-over-HTTPS on 443 by
+    # default; `<ip>:<port>` (plain DNS) or `https://<host>/<path>` (RFC 8484).
+    self_check_nameservers: tuple[SelfCheckNameserver, ...] = Field(
+        default=("https://1.1.1.1/dns-query", "https://8.8.8.8/dns-query"), min_length=1
     )
 
 
@@ -380,6 +418,13 @@ class MonitoringConfig(Section):
     )
     jaeger_resources: Resources = Resources(
         requests=CpuMemory(cpu="100m", memory="512Mi"), limits=CpuMemory(cpu="1", memory="2Gi")
+    )
+    # Both watch the whole cluster: their memory grows with the number of objects.
+    operator_resources: Resources = Resources(
+        requests=CpuMemory(cpu="50m", memory="128Mi"), limits=CpuMemory(cpu="500m", memory="512Mi")
+    )
+    kube_state_metrics_resources: Resources = Resources(
+        requests=CpuMemory(cpu="20m", memory="64Mi"), limits=CpuMemory(cpu="500m", memory="512Mi")
     )
     alerts: AlertThresholds = AlertThresholds()
 

@@ -30,6 +30,7 @@ _REGISTRY = re.compile(
     r"(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*/?$"  # port, path
 )
 _RATE = re.compile(r"^(0(\.[0-9]+)?|1(\.0+)?)$")
+IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +139,25 @@ KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 ImageRegistry = Annotated[str, AfterValidator(_image_registry)]
+
+
+def _image_digest(value: str) -> str:
+    if not IMAGE_DIGEST.match(value):
+        raise ValueError(
+            "must be a digest sha256:<64 lowercase hex digits>, as `docker buildx imagetools inspect` prints it"
+        )
+    return value
+
+
+def _untagged_digest_key(value: str) -> str:
+    if "@" in value or ":" not in value.rsplit("/", 1)[-1]:
+        raise ValueError("keys are image references <repository>:<tag> without a digest (python -m mcpds images)")
+    return value
+
+
+# `images.digests`: image reference (`<repository>:<tag>`) -> its digest.
+ImageDigest = Annotated[str, AfterValidator(_image_digest)]
+DigestKey = Annotated[str, AfterValidator(_untagged_digest_key)]
 # MCPTelemetryConfig samplingRate is a string matching 0..1 (CRD pattern).
 SamplingRate = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_sampling_rate)]
 

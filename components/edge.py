@@ -16,9 +16,11 @@ scrape targets); the component only applies them.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -44,12 +46,16 @@ from components.edge_plan import (
     outputs,
 )
 from components.helm import helm_release
+from components.image_pins import ImagePins
 from components.k8s import container_security_context, restricted_namespace
 
 TYPE = "mcp-datascience:index:EdgeIngress"
 
 METRICS_PORT = 9113  # NIC prometheus.port and NGF metrics.port defaults
-CERT_MANAGER_METRICS_PORT = 9402  # cert-manager chart templates/service.yaml
+# cert-manager chart v1.21.1 templates/service.yaml: Service `cert-manager` has one port,
+# `http-metrics` 9402 (the chart's own ServiceMonitor scrapes targetPort http-metrics).
+CERT_MANAGER_METRICS_PORT = 9402
+CERT_MANAGER_METRICS_PORT_NAME = "http-metrics"
 CERT_MANAGER_WEBHOOK_PORT = 10250  # cert-manager chart webhook.securePort default
 GODADDY_WEBHOOK_PORT = 8443  # set via pod.securePort: the chart's 443 needs root
 EXTERNAL_DNS_METRICS_PORT = 7979  # external-dns chart service.port
@@ -172,7 +178,7 @@ def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
             name="cert-manager",
             namespace=edge.cert_manager_namespace,
             selector=CERT_MANAGER_CONTROLLER_LABELS,
-            port="tcp-prometheus-servicemonitor",
+            port=CERT_MANAGER_METRICS_PORT_NAME,
         )
     )
     return out
@@ -197,6 +203,21 @@ CERT_MANAGER_WEBHOOK_LABELS = {
 GODADDY_LABELS = {"app.kubernetes.io/name": "godaddy-webhook", "app.kubernetes.io/instance": GODADDY_RELEASE}
 EXTERNAL_DNS_LABELS = {"app.kubernetes.io/name": "external-dns", "app.kubernetes.io/instance": EXTERNAL_DNS_RELEASE}
 NGF_CONTROL_PLANE_LABELS = {"app.kubernetes.io/name": "nginx-gateway-fabric", "app.kubernetes.io/instance": NGF_RELEASE}
+
+
+def images(config: StackConfig) -> list[versions.Image]:
+    """Every image the edge runs with this config (components/images.py collects them)."""
+    edge, dns = config.edge, config.dns
+    out = list(versions.CERT_MANAGER_IMAGES.values())  # acmesolver: the controller's --acme-http01-solver-image
+    if dns.provider == "godaddy":
+        out.append(versions.GODADDY_WEBHOOK_IMAGE)
+    if edge.install_controller and edge.controller == "nginx-ingress":
+        out.append(versions.NGINX_INGRESS_IMAGE)
+    if edge.install_controller and edge.controller == "gateway-api":
+        out += versions.NGINX_GATEWAY_FABRIC_IMAGES.values()
+    if dns.manage_records:
+        out.append(versions.EXTERNAL_DNS_IMAGE)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -229,14 +250,17 @@ def _service_values(config: StackConfig) -> dict[str, Any]:
 def nginx_ingress_values(config: StackConfig) -> dict[str, Any]:
     """F5 NGINX Ingress Controller chart 2.6.4 values (charts/nginx-ingress/values.yaml)."""
     edge = config.edge
-    repository, tag = versions.NGINX_INGRESS_IMAGE.rsplit(":", 1)
     service = _service_values(config)
     if edge.service_annotations:
         service["annotations"] = dict(edge.service_annotations)
     controller: dict[str, Any] = {
         "kind": "deployment",
         "replicaCount": edge.replicas,
-        "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        # templates/_helpers.tpl "nginx-ingress.image-digest-or-tag": `repository@digest` when set.
+        "image": {
+            **ImagePins(config.images.digests).chart_image(versions.NGINX_INGRESS_IMAGE, "digest"),
+            "pullPolicy": "IfNotPresent",
+        },
         "ingressClass": {"name": edge.ingress_class, "create": True, "setAsDefaultIngress": False},
         # Policies (CORS, allowlist) are custom resources; snippets stay off.
         "enableCustomResources": True,
@@ -266,12 +290,15 @@ def gateway_fabric_values(config: StackConfig) -> dict[str, Any]:
     """NGINX Gateway Fabric chart 2.6.7 values (charts/nginx-gateway-fabric/values.yaml).
     The chart sets restricted-compatible securityContexts on both planes itself."""
     edge = config.edge
-    cp_repo, cp_tag = versions.NGINX_GATEWAY_FABRIC_IMAGES["control-plane"].rsplit(":", 1)
-    dp_repo, dp_tag = versions.NGINX_GATEWAY_FABRIC_IMAGES["nginx"].rsplit(":", 1)
+    pins = ImagePins(config.images.digests)
+    # No digest value: the chart writes `repository:tag` (v2.6.7 templates/deployment.yaml)
+    # and the provisioner the data plane's `repository:tag` (internal/controller/provisioner
+    # objects.go DetermineNginxImageName), so the digest rides in the tag.
+    images = versions.NGINX_GATEWAY_FABRIC_IMAGES
     return {
         "nginxGateway": {
             "gatewayClassName": edge.ingress_class,
-            "image": {"repository": cp_repo, "tag": cp_tag, "pullPolicy": "IfNotPresent"},
+            "image": {**pins.chart_image(images["control-plane"], "tag"), "pullPolicy": "IfNotPresent"},
             "replicas": 1,
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
             "metrics": {"enable": True, "port": METRICS_PORT, "secure": False},
@@ -279,7 +306,7 @@ def gateway_fabric_values(config: StackConfig) -> dict[str, Any]:
             "snippetsFilters": {"enable": False},
         },
         "nginx": {
-            "image": {"repository": dp_repo, "tag": dp_tag, "pullPolicy": "IfNotPresent"},
+            "image": {**pins.chart_image(images["nginx"], "tag"), "pullPolicy": "IfNotPresent"},
             "replicas": edge.replicas,
             "service": _service_values(config),
             "container": {"resources": edge.resources.as_k8s()},
@@ -291,15 +318,33 @@ def cert_manager_values(config: StackConfig) -> dict[str, Any]:
     """cert-manager chart v1.21.1 values (deploy/charts/cert-manager/values.yaml)."""
     small = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
     hardened = {"securityContext": _POD_SECURITY, "containerSecurityContext": _hardened(1000)}
+    pins = ImagePins(config.images.digests)
+
+    def image(component: str) -> dict[str, Any]:
+        # templates/_helpers.tpl "cert-manager.image": `repository:tag@digest` when both are set.
+        return pins.chart_image(versions.CERT_MANAGER_IMAGES[component], "digest")
+
     values: dict[str, Any] = {
         "crds": {"enabled": True, "keep": True},
+        "image": image("controller"),
         "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
         **hardened,
-        "webhook": {"resources": small, **hardened},
-        "cainjector": {"resources": small | {"limits": {"cpu": "200m", "memory": "256Mi"}}, **hardened},
-        "startupapicheck": {"resources": small, **hardened},
+        "webhook": {"image": image("webhook"), "resources": small, **hardened},
+        "cainjector": {
+            "image": image("cainjector"),
+            "resources": small | {"limits": {"cpu": "200m", "memory": "256Mi"}},
+            **hardened,
+        },
+        "startupapicheck": {"image": image("startupapicheck"), "resources": small, **hardened},
+        "acmesolver": {"image": image("acmesolver")},
         "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
     }
+    if config.dns.provider != "http01-only":
+        # The DNS-01 self-check asks only these resolvers, never the zone's authoritative
+        # nameservers (chart templates/deployment.yaml renders both flags;
+        # cert_manager_network_policies opens exactly these endpoints).
+        values["dns01RecursiveNameserversOnly"] = True
+        values["dns01RecursiveNameservers"] = ",".join(config.dns.self_check_nameservers)
     if config.edge.controller == "gateway-api":
         # HTTP-01 through a Gateway needs the Gateway API feature (website usage/gateway.md).
         values["config"] = {
@@ -315,7 +360,11 @@ def godaddy_webhook_values(config: StackConfig) -> dict[str, Any]:
     return {
         "groupName": godaddy_group(config),
         "certManager": {"namespace": config.edge.cert_manager_namespace, "serviceAccountName": CERT_MANAGER_RELEASE},
-        "image": {**versions.GODADDY_WEBHOOK_IMAGE, "pullPolicy": "IfNotPresent"},
+        # No digest value: templates/deployment.yaml writes `repository:tag`.
+        "image": {
+            **ImagePins(config.images.digests).chart_image(versions.GODADDY_WEBHOOK_IMAGE, "tag"),
+            "pullPolicy": "IfNotPresent",
+        },
         "pod": {"securePort": GODADDY_WEBHOOK_PORT},
         "logging": {"level": "info", "format": "json"},
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
@@ -347,7 +396,11 @@ def external_dns_values(config: StackConfig, refs: Sequence[SecretRef]) -> dict[
         "domainFilters": [config.domain],
         "interval": "1m",
         "env": envs,
-        "image": {**versions.EXTERNAL_DNS_IMAGE, "pullPolicy": "IfNotPresent"},
+        # No digest value: templates/_helpers.tpl "external-dns.image" writes `repository:tag`.
+        "image": {
+            **ImagePins(config.images.digests).chart_image(versions.EXTERNAL_DNS_IMAGE, "tag"),
+            "pullPolicy": "IfNotPresent",
+        },
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
         "podSecurityContext": {**_POD_SECURITY, "fsGroup": 65534},
         "securityContext": _hardened(65534),
@@ -431,6 +484,29 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
     return out
 
 
+def self_check_egress(config: StackConfig) -> list[dict[str, Any]]:
+    """Egress rules to the DNS-01 self-check resolvers (`dns.self_check_nameservers`):
+    DNS-over-HTTPS is TCP to the URL's host (443 unless the URL names a port), plain DNS is
+    UDP and TCP (cert-manager's DNSQuery retries over TCP: pkg/issuer/acme/dns/util/wait.go).
+    A DoH server named by host name may resolve to any public address."""
+    rules = []
+    for server in config.dns.self_check_nameservers:
+        if server.startswith("https://"):
+            url = urlsplit(server)
+            host, port, protocols = url.hostname or "", url.port or 443, ("TCP",)
+        else:
+            address, _, number = server.rpartition(":")
+            host, port, protocols = address.strip("[]"), int(number), ("UDP", "TCP")
+        port_rules = [rule for proto in protocols for rule in netpol.ports([port], proto)]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            rules.append({**netpol.internet_egress(config.network, [port]), "ports": port_rules})
+            continue
+        rules.append({"to": [{"ipBlock": {"cidr": f"{ip}/{ip.max_prefixlen}"}}], "ports": port_rules})
+    return rules
+
+
 def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
     ns = config.edge.cert_manager_namespace
     acme_ports = [443, 80] if config.dns.provider == "http01-only" else [443]  # 80: HTTP-01 self-check
@@ -463,6 +539,10 @@ def cert_manager_network_policies(config: StackConfig) -> list[dict[str, Any]]:
             ],
         ),
     ]
+    if config.dns.provider != "http01-only":
+        out.append(
+            _np("cert-manager-dns01-self-check", ns, CERT_MANAGER_CONTROLLER_LABELS, egress=self_check_egress(config))
+        )
     if config.dns.provider == "godaddy":
         out.append(
             _np(

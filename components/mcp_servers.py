@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import netpol
+from components import netpol, versions
 from components.config import NetworkConfig
 from components.contracts import SecretRef, TelemetryTarget
 from components.k8s import PART_OF, container_security_context, labels, owner_labels
@@ -39,7 +39,7 @@ from components.plan import (
 
 TYPE = "mcp-datascience:index:MCPServerSet"
 API_VERSION = "toolhive.stacklok.dev/v1beta1"
-RUN_AS = 1000  # every image of the catalog runs as uid 1000 (images/, servers/)
+RUN_AS = versions.IMAGE_UID  # every image of the catalog (images/, servers/); custom servers too
 # Declares whether an MCPServer runs caller-supplied code ("true"/"false"). The policy
 # pack reads it (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
@@ -177,7 +177,7 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
 def mcpserver_spec(server: ServerPlan, plan: Plan, secret_refs: Mapping[str, SecretRef]) -> dict[str, Any]:
     spec_in = server.spec
     spec: dict[str, Any] = {
-        "image": server.image,
+        "image": plan.pins.ref(server.image),
         "transport": spec_in.transport,
         "proxyPort": spec_in.proxy_port,
         "resources": plan.proxy_resources.as_k8s(),

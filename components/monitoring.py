@@ -35,6 +35,7 @@ from components.config import MonitoringConfig, StackConfig
 from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, TelemetryTarget, WebRoute
 from components.edge import controller_pod_selector
 from components.helm import helm_release
+from components.image_pins import ImagePins
 from components.k8s import container_security_context, labels, owner_labels
 from components.monitoring_rules import prometheus_rule_spec
 
@@ -69,6 +70,18 @@ GRAFANA_PODS = {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance
 # templates/prometheus-operator/networkpolicy.yaml selects the operator by these labels.
 OPERATOR_PODS = {"app": f"{KPS_RELEASE}-operator", "release": KPS_RELEASE}
 KSM_PODS = {"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": KPS_RELEASE}
+# Containers the charts leave without resources, sized here: Grafana's k8s-sidecar
+# (Python, holds every dashboard it syncs), the config reloaders (small Go binaries) and
+# the admission-webhook certificate Jobs (run for seconds per install or upgrade).
+SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+RELOADER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}}
+HOOK_JOB_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+READ_ONLY_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 # --- opentelemetry-collector 0.170.0 ----------------------------------------------------
 COLLECTOR_RELEASE = "otel-collector"
@@ -191,6 +204,11 @@ def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
 # ---------------------------------------------------------------------------
 
 
+def images() -> list[versions.Image]:
+    """Every image the monitoring stack runs (components/images.py collects them)."""
+    return [*versions.KUBE_PROMETHEUS_STACK_IMAGES.values(), versions.OTEL_COLLECTOR_IMAGE, versions.JAEGER_IMAGE]
+
+
 def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
     """Drop exact repeats; refuse two different targets with one ServiceMonitor name."""
     out: dict[str, ScrapeTarget] = {}
@@ -306,7 +324,20 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
     12.11.1 subchart; research/platform.md §5)."""
     mon = config.monitoring
     ns = mon.namespace
+    pins = ImagePins(config.images.digests)
+    kps = versions.KUBE_PROMETHEUS_STACK_IMAGES
+
+    def image(name: str) -> dict[str, Any]:
+        # kube-prometheus-stack and grafana templates write `registry/repository:tag@sha256:<sha>`
+        # (templates/prometheus-operator/deployment.yaml, prometheus/prometheus.yaml,
+        # alertmanager/alertmanager.yaml, admission-webhooks/job-patch/job-*.yaml; grafana
+        # templates/_pod.tpl); kube-state-metrics writes `...:tag@<sha>` (its _helpers.tpl
+        # "kube-state-metrics.image"), so its `sha` carries the `sha256:` prefix.
+        style = "sha256" if name == "kube-state-metrics" else "sha"
+        return pins.chart_image(kps[name], style, split_registry=True)
+
     prometheus_spec: dict[str, Any] = {
+        "image": image("prometheus"),
         # Select ServiceMonitors, PodMonitors, rules, probes and scrape configs from every
         # namespace, not only those labelled release=<release> (templates/prometheus/prometheus.yaml).
         "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -324,6 +355,7 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             "volumeClaimTemplate": {"spec": _storage_claim(mon.prometheus_storage, mon.storage_class)}
         }
     alertmanager_spec: dict[str, Any] = {
+        "image": image("alertmanager"),
         "resources": mon.alertmanager_resources.as_k8s(),
         "securityContext": _pod_security(1000, 2000),
     }
@@ -337,6 +369,7 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
         alertmanager_spec["useExistingSecret"] = True
         alertmanager_spec["configSecret"] = secrets.alertmanager_secret
     grafana: dict[str, Any] = {
+        "image": image("grafana"),
         "admin": {
             "existingSecret": secrets.grafana_secret,
             "userKey": secrets.grafana_user_key,
@@ -345,11 +378,17 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
         "service": {"port": GRAFANA_PORT},
         "resources": mon.grafana_resources.as_k8s(),
         "securityContext": _pod_security(472),
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        # Read-only root: Grafana writes only its data and search volumes, which the chart
+        # mounts (grafana 12.11.1 templates/_pod.tpl), and /tmp and its log directory
+        # (`paths.logs`), given emptyDirs here.
+        "containerSecurityContext": READ_ONLY_CONTAINER,
+        "extraEmptyDirMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "logs", "mountPath": "/var/log/grafana"},
+        ],
+        # Runs as root to chown a persistent volume; there is none (persistence off), set
+        # explicitly so that a later `persistence.enabled` cannot bring a root container in.
+        "initChownData": {"enabled": False},
         "testFramework": {"enabled": False},
         # Grafana serves its own /metrics on the UI port, unauthenticated, and the edge
         # publishes that port at '/' of grafana.<domain> (grafana.com docs, "Internal
@@ -362,6 +401,11 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
             "users": {"allow_sign_up": False},
         },
         "sidecar": {
+            # One block for both sidecars (dashboards, datasources): _pod.tpl renders
+            # sidecar.resources and sidecar.securityContext into each.
+            "image": image("grafana-sidecar"),
+            "resources": SIDECAR_RESOURCES,
+            "securityContext": READ_ONLY_CONTAINER,
             "dashboards": {
                 "enabled": True,
                 "label": "grafana_dashboard",
@@ -402,12 +446,27 @@ def kube_prometheus_stack_values(config: StackConfig, secrets: SecretChoice) -> 
         "kubeProxy": {"enabled": False},
         "nodeExporter": {"enabled": False},
         "prometheusOperator": {
+            "image": image("prometheus-operator"),
+            "resources": mon.operator_resources.as_k8s(),
             "securityContext": _pod_security(65534),
-            "containerSecurityContext": {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]},
+            "containerSecurityContext": READ_ONLY_CONTAINER,
+            # The operator passes these to every config-reloader sidecar it adds to the
+            # Prometheus and Alertmanager pods as --config-reloader-{cpu,memory}-{request,limit};
+            # left unset they render as 0, i.e. no requests or limits (templates/prometheus-operator/deployment.yaml).
+            # enableProbe: liveness and readiness probes on each reloader (off by default;
+            # the deployment template passes --enable-config-reloader-probes=true).
+            "prometheusConfigReloader": {
+                "image": image("config-reloader"),
+                "resources": RELOADER_RESOURCES,
+                "enableProbe": True,
             },
+            # The admission-webhook certificate Jobs (create, patch: Helm hooks) share these
+            # (templates/prometheus-operator/admission-webhooks/job-patch/job-*.yaml).
+            "admissionWebhooks": {"patch": {"image": image("admission-certgen"), "resources": HOOK_JOB_RESOURCES}},
+        },
+        "kube-state-metrics": {
+            "image": image("kube-state-metrics"),
+            "resources": mon.kube_state_metrics_resources.as_k8s(),
         },
         "prometheus": {"prometheusSpec": prometheus_spec},
         "alertmanager": {"alertmanagerSpec": alertmanager_spec},
@@ -461,16 +520,15 @@ def collector_config(namespace: str) -> dict[str, Any]:
     }
 
 
-def collector_values(mon: MonitoringConfig) -> dict[str, Any]:
+def collector_values(mon: MonitoringConfig, pins: ImagePins) -> dict[str, Any]:
     """opentelemetry-collector 0.170.0 values: `mode` and the image are required
-    (no chart default)."""
-    image = versions.OTEL_COLLECTOR_IMAGE
+    (no chart default). The image takes `digest` (templates/_pod.tpl: `repository@digest`)."""
     tcp = {"protocol": "TCP"}
     return {
         "mode": "deployment",
         "fullnameOverride": COLLECTOR_SERVICE,
-        "image": {"repository": image["repository"], "tag": image["tag"]},
-        "command": {"name": image["command"]},
+        "image": pins.chart_image(versions.OTEL_COLLECTOR_IMAGE, "digest"),
+        "command": {"name": versions.OTEL_COLLECTOR_COMMAND},
         "replicaCount": 1,
         "resources": mon.collector_resources.as_k8s(),
         "podSecurityContext": _pod_security(COLLECTOR_UID),
@@ -544,8 +602,9 @@ def jaeger_config(mon: MonitoringConfig) -> dict[str, Any]:
     }
 
 
-def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
-    """jaeger 4.11.1 values (`jaeger.*` of the v2 all-in-one Deployment, `userconfig`)."""
+def jaeger_values(mon: MonitoringConfig, pins: ImagePins) -> dict[str, Any]:
+    """jaeger 4.11.1 values (`jaeger.*` of the v2 all-in-one Deployment, `userconfig`).
+    The image takes `digest` (bitnami common's "common.images.image": `registry/repository@digest`)."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     if mon.jaeger_storage == "badger":
@@ -553,7 +612,7 @@ def jaeger_values(mon: MonitoringConfig) -> dict[str, Any]:
         mounts.append({"name": "badger", "mountPath": BADGER_MOUNT})
     return {
         "jaeger": {
-            "image": {"repository": versions.JAEGER_IMAGE["repository"], "tag": versions.JAEGER_IMAGE["tag"]},
+            "image": pins.chart_image(versions.JAEGER_IMAGE, "digest", split_registry=True),
             "resources": mon.jaeger_resources.as_k8s(),
             "podSecurityContext": _pod_security(JAEGER_UID),
             "securityContext": container_security_context(JAEGER_UID),
@@ -771,7 +830,7 @@ class MonitoringStack(pulumi.ComponentResource):
             f"{name}-jaeger",
             versions.JAEGER,
             namespace=ns,
-            values=jaeger_values(mon),
+            values=jaeger_values(mon, ImagePins(config.images.digests)),
             release_name=JAEGER_RELEASE,
             opts=child(*pvc_deps),
         )
@@ -779,7 +838,7 @@ class MonitoringStack(pulumi.ComponentResource):
             f"{name}-otel-collector",
             versions.OTEL_COLLECTOR,
             namespace=ns,
-            values=collector_values(mon),
+            values=collector_values(mon, ImagePins(config.images.digests)),
             release_name=COLLECTOR_RELEASE,
             opts=child(self.namespace, self.jaeger),
         )

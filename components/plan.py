@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +23,7 @@ from components.catalog import CATALOG, GROUPS, GroupSpec
 from components.config import OidcConfig, StackConfig
 from components.config_types import Resources
 from components.contracts import CredentialSpec, Route, ScrapeTarget
+from components.image_pins import ImagePins
 from components.server_spec import Autoscale, EgressRule, SecretEnv, ServerOverride, ServerSpec
 
 PROJECT = "mcp-datascience"
@@ -143,6 +144,7 @@ class Plan:
     proxy_resources: Resources
     scratch_size: str
     pull_secret: str | None
+    pins: ImagePins = field(default_factory=ImagePins)  # images.digests, applied to each server image
 
     def server(self, name: str) -> ServerPlan:
         for server in self.servers:
@@ -378,6 +380,7 @@ def build_plan(config: StackConfig) -> Plan:
         proxy_resources=mcp.proxy_resources,
         scratch_size=mcp.scratch_size,
         pull_secret=config.images.pull_secret,
+        pins=ImagePins(config.images.digests),
     )
 
 

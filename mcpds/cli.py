@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 # Modules under mcpds/ that provide subcommands, in `--help` order.
-SUBCOMMANDS: tuple[str, ...] = ("client_config", "verify", "seal")
+SUBCOMMANDS: tuple[str, ...] = ("client_config", "verify", "seal", "images")
 PREFIX = "mcpds: error: "
 
 

@@ -32,11 +32,11 @@ import getpass
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from mcpds.cli import CliError
+from mcpds.stackfile import atomic_write, load_stack, plain_value
 
 PROJECT = "mcp-datascience"
 CONFIG_KEY = f"{PROJECT}:secrets"
@@ -112,51 +112,10 @@ def seal(public_key: Any, value: bytes, namespace: str, name: str, scope: str = 
 # ---------------------------------------------------------------------------
 
 
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()  # round-trip: comments, key order and quoting survive
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never fold a long line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _load_stack(path: Path) -> tuple[Any, Any, Any]:
-    """(yaml, document, its `config` mapping) of a stack file; one-line errors."""
-    from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.error import YAMLError
-
-    yaml = _yaml()
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise CliError(
-            f"no stack file {path}: create the stack (`pulumi stack init {path.stem.removeprefix('Pulumi.')}`) "
-            "or pass --project-dir"
-        ) from None
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        document = yaml.load(text) if text.strip() else None
-    except YAMLError as exc:
-        raise CliError(f"{path.name} is not valid YAML ({str(exc).splitlines()[0]}): fix it first") from None
-    if document is None:
-        document = CommentedMap()
-    if not isinstance(document, dict):
-        raise CliError(f"{path.name} must be a YAML mapping with a `config:` mapping inside")
-    config = document.setdefault("config", CommentedMap())
-    if config is None:
-        config = document["config"] = CommentedMap()
-    if not isinstance(config, dict):
-        raise CliError(f"{path.name}: `config` must be a mapping")
-    return yaml, document, config
-
-
 def check_write(path: Path, stack: str, credential: str, args: argparse.Namespace) -> None:
     """Everything `--write` checks, before the value is read: the file loads, the value
     is sealed for the credential's Secret, and its scope matches the credential's."""
-    _, _, config = _load_stack(path)
+    _, _, config = load_stack(path)
     _check_trail(path, config, credential)
     _check_scope(path, config, credential, args.key, args.scope)
     _check_target(path, config, stack, credential, args)
@@ -184,7 +143,7 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
     """
     from ruamel.yaml.comments import CommentedMap
 
-    yaml, document, config = _load_stack(path)
+    yaml, document, config = load_stack(path)
     _check_trail(path, config, credential)
     _check_scope(path, config, credential, key, scope)
     node: Any = config
@@ -205,21 +164,7 @@ def write_ciphertext(path: Path, credential: str, key: str, ciphertext: str, sco
         if not scopes:
             del sealed["scopes"]
 
-    _atomic_write(path, yaml, document)
-
-
-def _plain(value: Any) -> tuple[Any, bool]:
-    """A stack-file value as the program receives it, `secure:` values as placeholders
-    (their plaintext is never needed here, and never read), and whether it held one."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return "placeholder", True
-        items = {str(k): _plain(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
-    if isinstance(value, list):
-        items_ = [_plain(v) for v in value]
-        return [v for v, _ in items_], any(s for _, s in items_)
-    return value, False
+    atomic_write(path, yaml, document)
 
 
 def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
@@ -235,7 +180,7 @@ def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
     for full, value in config.items():
         if str(full).startswith(prefix):
             key = str(full).removeprefix(prefix)
-            raw[key], secret = _plain(value)
+            raw[key], secret = plain_value(value)
             if secret:  # Pulumi marks a whole config key secret when any value in it is
                 secret_keys.add(key)
     try:
@@ -299,30 +244,6 @@ def _check_scope(path: Path, config: Any, credential: str, key: str, scope: str)
             f"`pulumi config rm --path 'secrets.sealed.ciphertexts.{credential}'` and seal every key "
             f"with --scope {scope}"
         )
-
-
-def _atomic_write(path: Path, yaml: Any, document: Any) -> None:
-    """Replace `path` (the file a symlink points to, if it is one) in one step: a
-    failure at any point leaves it as it was and removes the temporary file."""
-    target = path.resolve()
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise CliError(f"cannot write beside {path} ({exc.strerror}): {path.name} is unchanged") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            yaml.dump(document, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, target.stat().st_mode & 0o777)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CliError(f"cannot write {path} ({exc.strerror or exc}): {path.name} is unchanged") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------

@@ -63,6 +63,7 @@ from offline.harness import (
     to_pulumi_config,
     with_overrides,
 )
+from offline.made_up_digests import as_deployed
 from policies.mcp_policies.base import REASON, RELAXING_PROPERTIES, schema_defaults
 
 CONFIG_DIR = PROJECT_ROOT / "policies" / "config"
@@ -96,6 +97,7 @@ class Report:
     resource_count: int
     violations: list[Violation] = field(default_factory=list)
     relaxed: dict[str, str] = field(default_factory=dict)  # policy -> the reason the config gives
+    made_up_digests: int = 0  # images given a made-up digest for this run (production stacks)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -399,12 +401,21 @@ def check_stack(
     transform: Callable[[ProgramRun], None] | None = None,
 ) -> Report:
     """Run the program for `stack` under mocks and evaluate the pack (what `make policy` does).
-    An unknown stack, a bad stack config or a bad policy config fails before the run."""
+    An unknown stack, a bad stack config or a bad policy config fails before the run.
+
+    A production stack is checked as `pulumi up` deploys it: with a digest for every image
+    (the deploy workflow passes the real ones; without them the program refuses the
+    update before the pack ever runs). Images without one in config get a MADE-UP digest
+    here (offline/made_up_digests.py), counted in the report."""
     read_stack_file(stack)
     path = config_path or config_path_for(stack)
     settings_for(stack, path, _pack(), overrides)
-    run = run_program(stack, overrides=overrides)
-    return check_run(run, path, overrides=overrides, transform=transform)
+    config = stack_config(stack, overrides)
+    deployed = as_deployed(config, overrides)
+    run = run_program(stack, overrides=deployed)
+    report = check_run(run, path, overrides=deployed, transform=transform)
+    report.made_up_digests = len(deployed.get("images.digests", {})) - len(config.images.digests)
+    return report
 
 
 def format_report(report: Report) -> str:
@@ -416,6 +427,11 @@ def format_report(report: Report) -> str:
         f"Policy run: stack {report.stack}, config {shown}, {len(report.policies)} policies, "
         f"{report.resource_count} resources"
     ]
+    if report.made_up_digests:
+        lines.append(
+            f"{report.made_up_digests} image digests are MADE UP for this offline run (production runs images by "
+            "digest; the deploy workflow passes the real ones as images.digests)"
+        )
     by_policy = {p.name: p for p in report.policies}
     for name in [p.name for p in report.policies]:
         found = report.of(name)

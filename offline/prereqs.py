@@ -5,7 +5,8 @@ it runs before `.venv` exists).
 
 Prints each missing one with its install command and exits 2; prints nothing and exits 0
 when all are there. `tests/test_verify.py` runs MCP servers behind a real nginx with an
-openssl-made certificate; `make penrose-test` needs Node.js and npm; the schema tests need
+openssl-made certificate; `tests/test_image_digests.py` runs the deploy's digest script,
+which reads JSON with jq; `make penrose-test` needs Node.js and npm; the schema tests need
 the CRD schemas.
 """
 
@@ -25,6 +26,7 @@ NODE_MIN = (20, 19)
 INSTALL = {
     "nginx": "apt-get install nginx (macOS: brew install nginx)",
     "openssl": "apt-get install openssl (macOS: brew install openssl)",
+    "jq": "apt-get install jq (macOS: brew install jq)",
     "node": f"Node.js {NODE_MIN[0]}.{NODE_MIN[1]} or newer with npm: apt-get install nodejs npm, or nodejs.org",
     "npm": "apt-get install npm (it comes with the nodejs.org installers)",
 }
@@ -55,7 +57,7 @@ def crd_dirs(environ: Mapping[str, str]) -> list[Path]:
 def missing(environ: Mapping[str, str] | None = None) -> list[str]:
     """One line per missing prerequisite: what, and how to install it."""
     env = os.environ if environ is None else environ
-    problems = [f"{tool}: {INSTALL[tool]}" for tool in ("nginx", "openssl") if _which(tool, env) is None]
+    problems = [f"{tool}: {INSTALL[tool]}" for tool in ("nginx", "openssl", "jq") if _which(tool, env) is None]
     node = _which("node", env)
     version = node_version(node) if node else None
     if version is None or version < NODE_MIN:

@@ -155,7 +155,11 @@ def test_nic_chart_is_pinned_hardened_and_snippet_free(prod):
     assert release.inputs["version"] == "2.6.4"
     values = release.inputs["values"]["controller"]
     assert values["enableSnippets"] is False
-    assert values["image"] == {"repository": "nginx/nginx-ingress", "tag": "5.5.4", "pullPolicy": "IfNotPresent"}
+    assert values["image"] == {
+        "repository": "docker.io/nginx/nginx-ingress",
+        "tag": "5.5.4",
+        "pullPolicy": "IfNotPresent",
+    }
     ctx = values["securityContext"]
     assert ctx["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     assert ctx["readOnlyRootFilesystem"] is True
@@ -388,7 +392,7 @@ def test_health_and_oauth_metadata_only_when_asked():
 def test_scrape_targets_and_pod_selector():
     targets = {t.name: t for t in scrape_targets(cfg())}
     assert targets["nginx-ingress"].port == "prometheus"
-    assert targets["cert-manager"].port == "tcp-prometheus-servicemonitor"
+    assert targets["cert-manager"].port == "http-metrics"
     assert targets["cert-manager"].selector["app.kubernetes.io/component"] == "controller"
     gateway = {t.name for t in scrape_targets(cfg(edge={"controller": "gateway-api"}))}
     assert gateway == {"nginx-gateway-fabric", "nginx-gateway-data-plane", "cert-manager"}

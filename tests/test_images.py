@@ -291,11 +291,12 @@ def test_base_images_are_exact_tags_from_docker_hub():
 
 
 @pytest.mark.parametrize("path", ALL_DOCKERFILES, ids=lambda p: p.parent.name)
-def test_the_server_runs_as_uid_1000(path: Path):
+def test_the_server_runs_as_a_uid_no_host_account_has(path: Path):
     final = stages(path)[-1]
     users = final.all("USER")
     assert users, f"{path}: the final stage sets no USER (it would run as root)"
-    assert users[-1] == "1000:1000"
+    assert versions.IMAGE_UID >= 10000
+    assert users[-1] == f"{versions.IMAGE_UID}:{versions.IMAGE_UID}"
     # Nothing runs as the image user before the switch and as root after it.
     last_user = max(i.line for i in final.instructions if i.keyword == "USER")
     assert not [i for i in final.instructions if i.keyword == "RUN" and i.line > last_user]

@@ -36,8 +36,8 @@ PROD_SIZES = {
 STATELESS_HTTP = {"huggingface", "datahub", "datagov", "treasury"}
 HARDENED = {
     "runAsNonRoot": True,
-    "runAsUser": 1000,
-    "runAsGroup": 1000,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
@@ -93,6 +93,7 @@ def test_each_server_as_rendered(prod, name):
     assert container["securityContext"] == HARDENED
     pod = spec["podTemplateSpec"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     # every server writes to /tmp only, on an emptyDir
     assert container["volumeMounts"] == [{"name": "scratch-0", "mountPath": "/tmp"}]
@@ -431,3 +432,20 @@ def test_fifty_user_defined_servers_render_valid(validators):
     assert servers["extra-07"]["spec"]["image"] == "registry.example.com/bench/server-07:1.0.7"
     validator = validators("1.34")
     assert [o["metadata"]["name"] for o in result.objects() if validator.errors(o)] == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_pod_template_of_ours_runs_as_a_host_account_uid(stack_runs, stack):
+    """Host accounts get UIDs from 1000 up: a container sharing one would own that user's
+    files on a hostPath or after an escape. Every podTemplateSpec runs as 10000 or above."""
+    templates = [
+        (o["metadata"]["name"], o["spec"]["podTemplateSpec"]["spec"])
+        for kind in ("MCPServer", "VirtualMCPServer")
+        for o in objects(stack_runs[stack], kind).values()
+    ]
+    assert templates
+    for name, pod in templates:
+        contexts = [pod.get("securityContext", {}), *(c.get("securityContext", {}) for c in pod["containers"])]
+        uids = [ctx["runAsUser"] for ctx in contexts if "runAsUser" in ctx]
+        assert uids, name
+        assert min(uids) >= 10000, (name, uids)

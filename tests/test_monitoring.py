@@ -309,7 +309,7 @@ def test_service_monitors_cover_operator_edge_cert_manager_collector_and_jaeger(
     monitors = {m["metadata"]["name"]: m for m in by_kind(prod, "ServiceMonitor")}
     assert monitors["toolhive-operator-metrics"]["spec"]["namespaceSelector"]["matchNames"] == ["toolhive-system"]
     assert monitors["nginx-ingress"]["spec"]["namespaceSelector"]["matchNames"] == ["nginx-ingress"]
-    assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
+    assert monitors["cert-manager"]["spec"]["endpoints"][0]["port"] == "http-metrics"
     collector = monitors["otel-collector"]["spec"]
     # Only the chart's common labels, which every chart version puts on the Service
     # (`component` is certain only on the pods), and exactly the pods' own values.
@@ -413,7 +413,7 @@ def test_the_toolhive_metric_vocabulary_matches_the_pinned_toolhive():
     from components import versions
 
     assert versions.TOOLHIVE_OPERATOR.version == "0.44.0"
-    assert versions.TOOLHIVE_IMAGES["proxyrunner"].endswith(":v0.44.0")
+    assert versions.TOOLHIVE_IMAGES["proxyrunner"].tag == "v0.44.0"
 
 
 def test_a_bad_query_is_caught_by_the_parser():

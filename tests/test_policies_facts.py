@@ -84,7 +84,7 @@ def test_registry_default_is_toolhive_and_the_stack_declares_its_own():
     declared on its MCP namespace under the annotation the pack reads."""
     (toolhive,) = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
     for image in versions.TOOLHIVE_IMAGES.values():
-        assert kube.registry_allowed(kube.parse_image(image), [toolhive]), image
+        assert kube.registry_allowed(kube.parse_image(image.ref), [toolhive]), image
     assert kube.IMAGE_REGISTRY_ANNOTATION == mcp_servers.IMAGE_REGISTRY_ANNOTATION
 
 

@@ -15,6 +15,13 @@ from pulumi_policy import EnforcementLevel
 
 from offline.harness import ProgramRun, Registered
 from offline.policy_run import check_run
+from tests.policy_support import deployed_run
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    """prod as `pulumi up` deploys it (MADE-UP digests): a mistake is all that is wrong with it."""
+    return deployed_run("prod")
 
 
 def _obj(run: ProgramRun, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -174,7 +181,7 @@ ALSO = {
     # Out of the MCP namespace, the stack's own registry (declared on that namespace) no longer admits its image.
     workload_in_default: {"namespace-default-deny", "pod-selected-by-network-policy", "mcp-route-backend-exists",
                           "mcp-proxy-service-monitor", "workload-image-registry"},
-    unknown_image: {"workload-image-registry"},
+    unknown_image: {"workload-image-registry", "image-digest-in-prod"},  # a new image: foreign registry, no digest
     internet_for_code: {"egress-excepts-metadata"},
     public_grafana: {"route-tls"},
 }  # fmt: skip

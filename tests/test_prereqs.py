@@ -25,16 +25,17 @@ def test_every_missing_tool_is_named_with_its_install_command(tmp_path, monkeypa
     empty = tmp_path / "empty"
     empty.mkdir()
     problems = prereqs.missing({"PATH": str(empty), "CRD_SCHEMA_DIR": str(tmp_path)})
-    assert [p.split(":")[0] for p in problems] == ["nginx", "openssl", "node"]
+    assert [p.split(":")[0] for p in problems] == ["nginx", "openssl", "jq", "node"]
     assert "apt-get install nginx" in problems[0]
     assert "apt-get install openssl" in problems[1]
-    assert "Node.js 20.19 or newer with npm" in problems[2]
+    assert "apt-get install jq" in problems[2]
+    assert "Node.js 20.19 or newer with npm" in problems[3]
 
 
 def test_an_old_node_and_a_missing_npm_are_named(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("nginx", "openssl"):
+    for tool in ("nginx", "openssl", "jq"):
         fake(bin_dir, tool)
     fake(bin_dir, "node", "v18.20.1")
     env = {"PATH": str(bin_dir), "CRD_SCHEMA_DIR": str(tmp_path)}
@@ -63,6 +64,6 @@ def test_the_check_runs_without_the_venv():
 def test_the_readme_lists_the_prerequisites_in_one_line():
     readme = (PROJECT_ROOT / "README.md").read_text()
     [line] = [ln for ln in readme.splitlines() if ln.startswith("System prerequisites of `make test`:")]
-    for tool in ("nginx", "openssl", "Node.js 20.19", "npm", "make crds"):
+    for tool in ("nginx", "openssl", "jq", "Node.js 20.19", "npm", "make crds"):
         assert tool in line, tool
     assert re.search(r"checks them first", line)

@@ -25,6 +25,8 @@ from components.secrets import (
 from components.stack_config import parse_config
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
+from offline.made_up_digests import as_deployed
+from offline.policy_run import stack_config
 from tests.stackconfig import base_config
 
 SEALED_SECRET = "kubernetes:bitnami.com/v1alpha1:SealedSecret"
@@ -234,7 +236,8 @@ def test_operator_pods_are_hardened_and_sized_explicitly(runs):
         assert container["readOnlyRootFilesystem"] is True, where
         resources = block["resources"]
         assert all(resources[kind][res] for kind in ("requests", "limits") for res in ("cpu", "memory")), where
-        assert block["image"] == versions.EXTERNAL_SECRETS_IMAGE, where
+        image = versions.EXTERNAL_SECRETS_IMAGE
+        assert block["image"] == {"repository": image.repository, "tag": image.tag}, where
 
 
 def test_sealed_secret_unseals_into_the_consumer_secret(runs):
@@ -397,17 +400,19 @@ def test_a_real_update_refuses_a_missing_required_credential(monkeypatch):
     run = run_program("prod", preview=True)
     assert any("missing credential 'godaddy-api-key'" in m for _, m in run.logs)
     # Outside the mocks (a real `pulumi up`), the same config is refused.
-    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    monkeypatch.setattr("components.runtime.offline", lambda: False)
     message = config_error(lambda stack, overrides: run_program(stack, overrides=overrides), "prod", {})
     assert "missing credential 'godaddy-api-key'" in message
     assert "--namespace cert-manager --name godaddy-api-key --key token --stack prod --write" in message
-    # Configured, the update goes ahead.
-    configured = run_program("prod", overrides=backend_overrides("sealed"))
+    # Configured, the update goes ahead (with the image digests a production update also
+    # needs, made up here: offline/made_up_digests.py).
+    overrides = backend_overrides("sealed")
+    configured = run_program("prod", overrides=as_deployed(stack_config("prod", overrides), overrides))
     assert configured.find("SealedSecret", "godaddy-api-key", "cert-manager")
 
 
 def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
-    import components.secrets as layer
+    from components import runtime
 
     config = parse_config({**base_config(), "dns": {"manage_records": True}}, "prod")
     specs = [
@@ -416,7 +421,7 @@ def test_preflight_lists_every_missing_credential_in_a_real_update(monkeypatch):
                        "external-dns GoDaddy"),
     ]  # fmt: skip
     monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
-    monkeypatch.setattr(layer, "_offline", lambda: False)
+    monkeypatch.setattr(runtime, "offline", lambda: False)
     assert [s.id for s in preflight(config, specs, "prod").missing] == ["external-dns-godaddy", "godaddy-api-key"]
     monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: False)  # the update step of `pulumi up`
     with pytest.raises(pulumi.RunError) as err:
@@ -440,8 +445,9 @@ def test_an_update_with_allow_missing_warns_once_per_credential(monkeypatch):
     """`__main__.py` and the SecretsLayer both run the preflight: the update still says
     once, and truly, that it deploys without the credential."""
     run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
-    monkeypatch.setattr("components.secrets._offline", lambda: False)
-    run = run_program("prod", overrides={"secrets": {"allow_missing": True}})
+    monkeypatch.setattr("components.runtime.offline", lambda: False)
+    lenient = {"secrets": {"allow_missing": True}}
+    run = run_program("prod", overrides=as_deployed(stack_config("prod", lenient), lenient))  # made-up digests
     warned = [m for level, m in run.logs if level == "warning" and "credential 'godaddy-api-key'" in m]
     assert len(warned) == 1
     assert warned[0].startswith("deploying without credential 'godaddy-api-key'")
@@ -454,7 +460,7 @@ def test_a_refused_update_creates_nothing(monkeypatch):
     registration queued before the exception to the engine (run_pulumi_func waits for
     outstanding RPCs), so a check inside the SecretsLayer comes too late."""
     run_program("prod", preview=True)  # loads the program's modules, so the patch lands on them
-    monkeypatch.setattr("components.secrets._offline", lambda: False)
+    monkeypatch.setattr("components.runtime.offline", lambda: False)
     with pytest.raises(pulumi.RunError) as err:
         run_program("prod")
     assert type(err.value).__name__ == "ConfigError"

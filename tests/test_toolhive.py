@@ -102,7 +102,7 @@ def test_operator_pod_is_hardened_and_sized():
 def test_images_are_pinned_to_the_chart_version():
     values = operator_values(ToolHiveConfig(), [])["operator"]
     for key, image in (("image", "operator"), ("toolhiveRunnerImage", "proxyrunner"), ("vmcpImage", "vmcp")):
-        assert values[key] == versions.TOOLHIVE_IMAGES[image]
+        assert values[key] == versions.TOOLHIVE_IMAGES[image].ref
         assert values[key].endswith(":v" + versions.TOOLHIVE_OPERATOR.version)
 
 

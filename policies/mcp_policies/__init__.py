@@ -27,6 +27,7 @@ MODULES = (
     "rbac",
     "exposure",
     "availability",
+    "digests",
 )
 
 

@@ -315,9 +315,13 @@ def values_images(values: Any) -> Iterator[tuple[str, str, bool]]:
                 ref = f"{node['registry']}/{ref}"
             if node.get("tag"):
                 ref = f"{ref}:{node['tag']}"
-            if node.get("digest"):
-                ref = f"{ref}@{node['digest']}"
-            yield dotted(path), ref, not node.get("tag") and not node.get("digest")
+            digest = node.get("digest") or node.get("sha")
+            if digest:
+                # `sha` is the hex part in most prometheus-community and grafana charts
+                # (their templates write `@sha256:<sha>`), the whole digest in kube-state-metrics.
+                digest = str(digest)
+                ref = f"{ref}@{digest if digest.startswith('sha256:') else 'sha256:' + digest}"
+            yield dotted(path), ref, not node.get("tag") and not digest
 
 
 def values_security_contexts(values: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:

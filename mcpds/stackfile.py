@@ -1,0 +1,93 @@
+"""Reading and writing `Pulumi.<stack>.yaml` as `pulumi config set --path` would: the
+rest of the file, its key order, comments and quoting are kept, and the file is
+replaced atomically (a failure at any point leaves it as it was). Errors are one
+`CliError` line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mcpds.cli import CliError
+
+
+def round_trip_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip: comments, key order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load_stack(path: Path) -> tuple[Any, Any, Any]:
+    """(yaml, document, its `config` mapping) of a stack file; one-line errors."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
+    yaml = round_trip_yaml()
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CliError(
+            f"no stack file {path}: create the stack (`pulumi stack init {path.stem.removeprefix('Pulumi.')}`) "
+            "or pass --project-dir"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        document = yaml.load(text) if text.strip() else None
+    except YAMLError as exc:
+        raise CliError(f"{path.name} is not valid YAML ({str(exc).splitlines()[0]}): fix it first") from None
+    if document is None:
+        document = CommentedMap()
+    if not isinstance(document, dict):
+        raise CliError(f"{path.name} must be a YAML mapping with a `config:` mapping inside")
+    config = document.setdefault("config", CommentedMap())
+    if config is None:
+        config = document["config"] = CommentedMap()
+    if not isinstance(config, dict):
+        raise CliError(f"{path.name}: `config` must be a mapping")
+    return yaml, document, config
+
+
+def plain_value(value: Any) -> tuple[Any, bool]:
+    """A stack-file value as the program receives it, `secure:` values as placeholders
+    (their plaintext is never needed here, and never read), and whether it held one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return "placeholder", True
+        items = {str(k): plain_value(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items_ = [plain_value(v) for v in value]
+        return [v for v, _ in items_], any(s for _, s in items_)
+    return value, False
+
+
+def atomic_write(path: Path, yaml: Any, document: Any) -> None:
+    """Replace `path` (the file a symlink points to, if it is one) in one step: a
+    failure at any point leaves it as it was and removes the temporary file."""
+    target = path.resolve()
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write beside {path} ({exc.strerror}): {path.name} is unchanged") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            yaml.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path} ({exc.strerror or exc}): {path.name} is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
