@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from components.catalog import CATALOG
 from components.config import parse_config
 from components.plan import build_plan
 from components.server_spec import ServerSpec
+from tests.dockerfile import dockerfile, exec_form, final_stage, stages
 from tests.stackconfig import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,76 +45,8 @@ FINAL_RUN_ALLOWED = re.compile(r"^(python -m pip uninstall --yes --quiet pip|rm 
 
 
 # ---------------------------------------------------------------------------
-# A small Dockerfile reader (instructions, stages, ENV/LABEL/ARG values)
+# Helpers
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class Instruction:
-    keyword: str
-    value: str
-    line: int
-
-
-@dataclass
-class Stage:
-    base: str
-    alias: str | None
-    instructions: list[Instruction] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[str]:
-        return [i.value for i in self.instructions if i.keyword == keyword]
-
-    def pairs(self, keyword: str) -> dict[str, str]:
-        """KEY=value pairs of every ENV, LABEL or ARG (with a default) of the stage."""
-        found: dict[str, str] = {}
-        for value in self.all(keyword):
-            for word in shlex.split(value):
-                key, sep, val = word.partition("=")
-                if sep:
-                    found[key] = val
-        return found
-
-
-def instructions(path: Path) -> list[Instruction]:
-    found: list[Instruction] = []
-    pending, start = "", 0
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue  # blank lines and comments, also inside a continued instruction
-        if not pending:
-            start = number
-        if text.endswith("\\"):
-            pending += text[:-1] + " "
-            continue
-        keyword, _, rest = (pending + text).partition(" ")
-        found.append(Instruction(keyword.upper(), rest.strip(), start))
-        pending = ""
-    assert not pending, f"{path}: the last instruction ends with a line continuation"
-    return found
-
-
-def stages(path: Path) -> list[Stage]:
-    result: list[Stage] = []
-    for item in instructions(path):
-        if item.keyword == "FROM":
-            words = item.value.split()
-            words = [w for w in words if not w.startswith("--")]
-            alias = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
-            result.append(Stage(base=words[0], alias=alias))
-        else:
-            assert result, f"{path}:{item.line}: {item.keyword} before the first FROM"
-            result[-1].instructions.append(item)
-    return result
-
-
-def dockerfile(key: str) -> Path:
-    return ROOT / versions.SERVER_IMAGES[key].context / "Dockerfile"
-
-
-def final_stage(key: str) -> Stage:
-    return stages(dockerfile(key))[-1]
 
 
 def catalog_spec(key: str) -> ServerSpec:
@@ -123,13 +54,6 @@ def catalog_spec(key: str) -> ServerSpec:
     specs = [spec for spec in CATALOG.values() if spec.built_image == key]
     assert len(specs) == 1, f"{key}: {len(specs)} catalog servers use this image"
     return specs[0]
-
-
-def exec_form(value: str) -> list[str]:
-    parsed = json.loads(value)
-    assert isinstance(parsed, list), value
-    assert all(isinstance(p, str) for p in parsed), value
-    return parsed
 
 
 def hadolint() -> str:
