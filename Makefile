@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint lint-images penrose-test bench clean
+.PHONY: help render clients policy policies test e2e lint lint-images penrose-test bench clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
+	@echo "make e2e                  slow: the MCP servers from their image recipes, live (installs cached)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 
 # Reinstall whenever a requirements file changes.
@@ -57,8 +58,15 @@ penrose-test: $(PENROSE)/node_modules/.package-lock.json
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
 # its node_modules (and Debian's nginx, which .ci/run installs).
 test: lint penrose-test
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
+
+# Real components, slow on first run: every server image recipe that installs from a
+# registry, installed from its exact pins (cached by lock hash in ~/.cache/mcp-datascience,
+# or $$MCPDS_CACHE_DIR) and run live on a loopback-only network namespace (as root).
+e2e: $(STAMP)
+	$(BIN)/python -m tests.live.install
+	$(BIN)/pytest tests/live -p no:cacheprovider
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench

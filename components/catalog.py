@@ -153,6 +153,10 @@ CATALOG: dict[str, ServerSpec] = {
     # DataHub token (the server refuses to start with DATAHUB_GMS_TOKEN set). GET /health
     # does not call GMS. Telemetry to Mixpanel is off (it stalls when blocked).
     # Host policy: none; every request needs a DataHub token that GMS accepts.
+    # Tools depend on the DataHub behind it (seen when run): search_documents and
+    # grep_documents are listed only while its catalog holds documents
+    # (document_tools_middleware.py), get_aspect_history only from DataHub Core 1.4.0
+    # (version_requirements.py @min_version); tests/live runs it against a 1.4.0 stand-in.
     "datahub": ServerSpec(
         description="DataHub metadata: search, lineage, schemas, queries, documents (read-only)",
         upstream="https://github.com/acryldata/mcp-server-datahub",

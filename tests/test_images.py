@@ -22,6 +22,7 @@ from components.config import parse_config
 from components.plan import build_plan
 from components.server_spec import ServerSpec
 from tests.dockerfile import dockerfile, exec_form, final_stage, stages
+from tests.live.recipes import LIVE, NOT_LIVE
 from tests.stackconfig import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +163,19 @@ def test_the_dockerfile_builds_exactly_the_upstream_release_of_versions_py(key: 
     if any(s.base == versions.BASE_IMAGES["python-build"] for s in stages(dockerfile(key))):
         assert uv_pins, f"{key}: the Python build stage installs no pinned uv"
     assert set(uv_pins) <= {versions.IMAGE_BUILD_UV}, uv_pins
+
+
+def test_live_recipes_are_the_registry_installs_with_a_lock():
+    """tests/live runs every recipe that installs from PyPI or npm with a lock. The
+    others cannot be reproduced here: three clone from GitHub, and Treasury has no lock
+    (npm serves @cyanheads/mcp-ts-core 0.8-0.10 here, the package wants ^0.13.6)."""
+    assert sorted(LIVE) == ["data-exploration", "datahub", "huggingface", "nasa-cmr", "penrose"]
+    assert NOT_LIVE == ["datagov", "dataset-viewer", "pandas", "treasury"]
+    for name in NOT_LIVE:
+        key = CATALOG[name].built_image
+        kind = versions.SERVER_IMAGES[key].upstream.split()[0]
+        context = ROOT / versions.SERVER_IMAGES[key].context
+        assert kind == "git" or not (context / "package-lock.json").exists(), name
 
 
 def test_the_penrose_image_is_named_and_tagged_as_its_package():
