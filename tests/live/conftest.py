@@ -13,6 +13,7 @@ import pytest
 
 from offline.harness import ProgramRun
 from tests.live import launch
+from tests.live.edge import EDGE
 from tests.live.install import ensure_installed
 from tests.live.recipes import LIVE
 from tests.live.standins import DataHubStandIn
@@ -58,8 +59,11 @@ def datahub_gms(live_network: bool) -> Iterator[DataHubStandIn]:
 
 
 def overrides(name: str, gms: DataHubStandIn) -> dict[str, str]:
-    """Upstream URLs pointed at loopback stand-ins."""
-    return {"DATAHUB_GMS_URL": gms.url} if name == "datahub" else {}
+    """Upstream URLs pointed at loopback stand-ins, public URLs at the loopback edge."""
+    return {
+        "datahub": {"DATAHUB_GMS_URL": gms.url},
+        "penrose": {"PUBLIC_BASE_URL": f"{EDGE}/penrose"},
+    }.get(name, {})
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 # The chart's TOOLHIVE_PROXY_HOST (operator.proxyHost: 0.0.0.0); the runner serves on it.
-PROXY_HOST = "0.0.0.0"  # noqa: S104
+PROXY_HOST = "0.0.0.0"
 KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
@@ -48,6 +48,14 @@ users: [{name: none, user: {token: none}}]
 contexts: [{name: none, context: {cluster: none, user: none, namespace: default}}]
 current-context: none
 """
+
+
+def proxyrunner_binary() -> Path:
+    """thv-proxyrunner built from the operator's module and version."""
+    found = os.environ.get("THV_PROXYRUNNER")
+    if not found or not Path(found).is_file():
+        raise RuntimeError("thv-proxyrunner is not built: set THV_PROXYRUNNER")
+    return Path(found)
 
 
 def backend_url(name: str, mcp_port: int) -> str:

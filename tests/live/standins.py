@@ -4,8 +4,7 @@ DataHub GMS: mcp-server-datahub 0.8.0 checks each caller's token with GraphQL
 `query getMe { me { corpUser { urn username exists } } }` (seen when run here) and
 answers 401 unless GMS names a user. The stand-in accepts one token, logs every request
 (method, path, the GraphQL operation name or the query's first line) and answers anything else with an
-empty GraphQL result, so a test sees exactly what the server asked of DataHub. It holds
-one document, as far as the `documentSearch` count goes.
+empty GraphQL result, so a test sees exactly what the server asked of DataHub.
 """
 
 from __future__ import annotations
@@ -19,6 +18,9 @@ DATAHUB_USER = "urn:li:corpuser:loopback"
 # rest_emitter.py); the server offers tools by the version and serverEnv here
 # (mcp_server_datahub version_requirements.py, DataHub server_config_util.py).
 GMS_VERSION = "v1.4.0"
+# searchAcrossEntities totals by GraphQL operation: one document, so the server lists
+# its document tools (document_tools_middleware.py), and no dataset found by `search`.
+SEARCHES = {"documentSearch": 1, "search": 0}
 GMS_CONFIG = {
     "noCode": "true",
     "versions": {"acryldata/datahub": {"version": GMS_VERSION}},
@@ -76,10 +78,9 @@ class DataHubStandIn:
                 elif "getMe" in query:
                     user = {"urn": DATAHUB_USER, "username": "loopback", "exists": True}
                     self._json(200, {"data": {"me": {"corpUser": user}}})
-                elif "documentSearch" in query:
-                    # A catalog holding documents: the server lists its document tools
-                    # only then (document_tools_middleware.py).
-                    self._json(200, {"data": {"searchAcrossEntities": {"start": 0, "count": 0, "total": 1}}})
+                elif query in SEARCHES:
+                    found = {"start": 0, "count": 0, "total": SEARCHES[query], "searchResults": [], "facets": []}
+                    self._json(200, {"data": {"searchAcrossEntities": found}})
                 else:
                     self._json(200, {"data": {}})
 
