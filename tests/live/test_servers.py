@@ -11,6 +11,7 @@ token where the catalog says the server takes one. Recipes that clone from GitHu
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,8 +22,10 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from components.catalog import CATALOG
+from tests.live import launch
 from tests.live.conftest import DATAHUB_TOKEN, HF_TOKEN
 from tests.live.recipes import LIVE
+from tests.loopback.deployment import wait_port
 
 HTTP = sorted(n for n in LIVE if CATALOG[n].is_http)
 STDIO = sorted(n for n in LIVE if not CATALOG[n].is_http)
@@ -140,3 +143,28 @@ def test_probes_pass_against_the_live_server(name, http_servers, mcpservers):
     assert probes, f"{name}: an HTTP server renders probes"
     for kind, probe in probes.items():
         assert _probe_passes(probe), f"{name}: {kind} {probe} fails"
+
+
+def test_upstream_start_answers_421_behind_the_proxy(live_network, mcpservers, tmp_path):
+    """Why the NASA CMR image starts through our serve.py: earthdata-mcp-server 0.6.0's own
+    `start --transport streamable-http` refuses the Host the proxy sends (421) and issues
+    session IDs. When this fails, upstream changed and serve.py may be dropped."""
+    plan = launch.prepare(LIVE["nasa-cmr"], mcpservers["nasa-cmr"], tmp_path)
+    port = CATALOG["nasa-cmr"].mcp_port + 1  # beside the live one
+    upstream = Path(plan.argv[0]).parent / "earthdata-mcp-server"
+    plan.argv = [str(upstream), "start", "--transport", "streamable-http"]
+    plan.env = {**plan.env, "PORT": str(port)}
+    server = launch.start(plan)
+    try:
+        wait_port(port, server.proc)
+        body = {"json": INITIALIZE, "timeout": 60}
+        base = {"Content-Type": "application/json", "Accept": ACCEPT}
+        through_proxy = httpx2.post(
+            f"http://127.0.0.1:{port}/mcp", headers=base | {"Host": backend_host("nasa-cmr")}, **body
+        )
+        assert through_proxy.status_code == 421, through_proxy.text[:300]
+        local = httpx2.post(f"http://127.0.0.1:{port}/mcp", headers=base, **body)
+        assert local.status_code == 200
+        assert "mcp-session-id" in local.headers
+    finally:
+        server.stop()
