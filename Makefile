@@ -66,7 +66,7 @@ test: lint penrose-test
 # or $$MCPDS_CACHE_DIR) and run live on a loopback-only network namespace (as root).
 e2e: $(STAMP)
 	$(BIN)/python -m tests.live.install
-	$(BIN)/pytest tests/live -p no:cacheprovider
+	$(BIN)/pytest tests/live -p no:cacheprovider --timeout 1800
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
