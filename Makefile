@@ -63,9 +63,11 @@ test: lint penrose-test
 
 # Real components, slow on first run: every server image recipe that installs from a
 # registry, installed from its exact pins (cached by lock hash in ~/.cache/mcp-datascience,
-# or $$MCPDS_CACHE_DIR) and run live on a loopback-only network namespace (as root).
+# or $$MCPDS_CACHE_DIR), and the ToolHive proxy runner built from Go (e2e/build.py, cached
+# in .cache/e2e), run live behind nginx on a loopback-only network namespace (as root).
 e2e: $(STAMP)
 	$(BIN)/python -m tests.live.install
+	$(BIN)/python -m e2e.build thv-proxyrunner
 	$(BIN)/pytest tests/live -p no:cacheprovider --timeout 1800
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json

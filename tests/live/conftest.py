@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from offline.harness import ProgramRun
-from tests.live import launch
+from tests.live import launch, proxy
 from tests.live.edge import EDGE
 from tests.live.install import ensure_installed
 from tests.live.recipes import LIVE
@@ -24,8 +24,13 @@ HF_TOKEN = "hf_loopbackTestToken"
 
 
 @pytest.fixture(scope="session")
-def live_network() -> bool:
-    """Every live recipe installed, then this process isolated (root only)."""
+def proxyrunner() -> Path:
+    return proxy.proxyrunner_binary()
+
+
+@pytest.fixture(scope="session")
+def live_network(proxyrunner: Path) -> bool:
+    """Every live recipe installed and the proxy built, then this process isolated (root only)."""
     for recipe in LIVE.values():
         ensure_installed(recipe)
     isolated = launch.isolate_network()

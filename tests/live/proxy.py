@@ -51,11 +51,11 @@ current-context: none
 
 
 def proxyrunner_binary() -> Path:
-    """thv-proxyrunner built from the operator's module and version."""
-    found = os.environ.get("THV_PROXYRUNNER")
-    if not found or not Path(found).is_file():
-        raise RuntimeError("thv-proxyrunner is not built: set THV_PROXYRUNNER")
-    return Path(found)
+    """thv-proxyrunner from the operator's module and version (e2e/build.py builds it once,
+    from the Go module proxy: call this before the network is isolated)."""
+    from e2e.build import ensure
+
+    return ensure(["thv-proxyrunner"], report=lambda line: None)["thv-proxyrunner"]
 
 
 def backend_url(name: str, mcp_port: int) -> str:

@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from components.catalog import CATALOG
 from mcpds import cli
-from tests.live import edge, proxy
+from tests.live import edge
 from tests.live.conftest import DATAHUB_TOKEN, HF_TOKEN
 from tests.live.recipes import LIVE
 
@@ -48,11 +48,11 @@ STREAM_SECONDS = 40  # longer than the proxy's 30 s ReadTimeout (transparent_pro
 
 
 @pytest.fixture(scope="module")
-def deployment(http_servers, mcpservers, tool_filters, dev, tmp_path_factory):
+def deployment(http_servers, mcpservers, tool_filters, dev, *, proxyrunner, tmp_path_factory):
     routes = {r["name"]: r["path"] for r in dev.outputs["mcp_routes"] if r["name"] in PROXIED}
     routes["nasa-cmr"] = edge.NASA_ROUTE
     servers = {name: mcpservers[name] for name in PROXIED}
-    deployed = edge.deploy(proxy.proxyrunner_binary(), servers, routes, tool_filters, tmp_path_factory.mktemp("edge"))
+    deployed = edge.deploy(proxyrunner, servers, routes, tool_filters, tmp_path_factory.mktemp("edge"))
     yield deployed
     deployed.close()
 
