@@ -42,13 +42,16 @@ CALLS: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "penrose": ("list_examples", {}, "venn"),
     "datahub": ("search", {"query": "orders"}, "total"),
-    "huggingface": ("hf_whoami", {}, ""),
+    # Without huggingface.co the server still answers: the token cannot be checked.
+    "huggingface": ("hf_whoami", {}, "credential was supplied, but its authentication status could not be verified"),
 }
 STREAM_SECONDS = 40  # longer than the proxy's 30 s ReadTimeout (transparent_proxy.go)
 
 
 @pytest.fixture(scope="module")
-def deployment(http_servers, mcpservers, tool_filters, dev, *, proxyrunner, tmp_path_factory):
+def deployment(http_servers, mcpservers, tool_filters, dev, *, proxyrunner, live_network, tmp_path_factory):
+    if not live_network:
+        raise RuntimeError("the request path needs root: a network namespace for the run, a mount namespace per proxy")
     routes = {r["name"]: r["path"] for r in dev.outputs["mcp_routes"] if r["name"] in PROXIED}
     routes["nasa-cmr"] = edge.NASA_ROUTE
     servers = {name: mcpservers[name] for name in PROXIED}
