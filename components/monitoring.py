@@ -667,7 +667,7 @@ def network_policies(config: StackConfig, scrape_targets: Sequence[ScrapeTarget]
             "policyTypes": ["Ingress"],
             "ingress": [
                 # Admission webhooks (PrometheusRule validation) are called by the API server.
-                {"from": netpol.api_server_egress(network)["to"], "ports": netpol.ports([OPERATOR_PORT])},
+                {"from": netpol.from_api_server(network), "ports": netpol.ports([OPERATOR_PORT])},
                 {"from": [prometheus], "ports": netpol.ports([OPERATOR_PORT])},
             ],
         },

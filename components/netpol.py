@@ -9,6 +9,7 @@ policy per workload that names exactly the flows it needs.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -106,9 +107,12 @@ def policy_object(
 
 def from_api_server(network: NetworkConfig) -> list[dict[str, Any]]:
     """Peers for traffic the API server sends (webhook calls, `kubectl` service proxy):
-    network.api_server_cidrs, or any address when unset, since the control plane's
-    source address is cluster-specific."""
-    return [{"ipBlock": {"cidr": c}} for c in network.api_server_cidrs or (INTERNET,)]
+    network.api_server_cidrs; when unset, the private ranges of network.private_cidrs
+    (link-local aside). Control planes call webhooks from private addresses (node or VPC
+    addresses, or a konnectivity agent's pod) but which ones is cluster-specific; never
+    from the whole internet."""
+    private = tuple(c for c in network.private_cidrs if not ipaddress.ip_network(c).is_link_local)
+    return [{"ipBlock": {"cidr": c}} for c in network.api_server_cidrs or private]
 
 
 def baseline_policies(namespace: str, component: str, network: NetworkConfig) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 Everything the MCP layer decides lives here and is tested without Pulumi: which servers
 run, with which image, size, env, secrets, egress and replicas; which routes the edge
 publishes; which Services Prometheus scrapes; which credentials the secrets layer must
-provide. `validate()` reports every problem at once (it runs inside config validation,
-before any resource); `build_plan()` assumes a valid config.
+provide. `validate()` reports every problem at once (`stack_config.parse_config` runs it
+after the config model, before any resource); `build_plan()` assumes a valid config.
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
-from components import versions
+from components import server_checks, versions
 from components.catalog import CATALOG, GROUPS, GroupSpec
+from components.config import OidcConfig, StackConfig
 from components.config_types import Resources
 from components.contracts import CredentialSpec, Route, ScrapeTarget
 from components.server_spec import Autoscale, EgressRule, SecretEnv, ServerOverride, ServerSpec
-
-if TYPE_CHECKING:  # config.py imports this module: type names only, no import cycle
-    from components.config import OidcConfig, StackConfig
 
 PROJECT = "mcp-datascience"
 # Labels this stack adds to the pods and Services the operator creates (for people and
@@ -87,6 +85,9 @@ class ServerPlan:
     egress_rules: tuple[EgressRule, ...]
     group: str | None  # aggregated group it belongs to
     custom: bool
+    # Why a server with a path is not routed although publish was not set to false: it
+    # runs caller-supplied code and has no authentication (never published without).
+    withheld: str | None = None
 
     @property
     def proxy_service(self) -> str:
@@ -120,6 +121,7 @@ class GroupPlan:
     members: tuple[str, ...]  # enabled members
     route: Route | None
     auth: bool
+    withheld: str | None = None  # as ServerPlan.withheld
 
     @property
     def service(self) -> str:
@@ -190,6 +192,12 @@ class Plan:
     def uses_oidc(self) -> bool:
         return any(s.auth for s in self.servers) or any(g.auth for g in self.groups)
 
+    @property
+    def withheld(self) -> tuple[tuple[str, str], ...]:
+        """(server or group, why) for what is deliberately left unpublished."""
+        found = [(s.name, s.withheld) for s in self.servers if s.withheld]
+        return tuple(found + [(g.name, g.withheld) for g in self.groups if g.withheld])
+
 
 # ---------------------------------------------------------------------------
 # Building the plan
@@ -237,13 +245,27 @@ def _effective_specs(config: StackConfig) -> dict[str, tuple[ServerSpec, ServerO
     return out
 
 
-def _group_settings(config: StackConfig) -> dict[str, tuple[GroupSpec, bool, bool]]:
-    """group -> (spec, aggregate, auth)."""
+def _group_settings(config: StackConfig) -> dict[str, tuple[GroupSpec, bool, str | None]]:
+    """group -> (spec, aggregate, auth as configured: none, oidc or unset)."""
     out = {}
     for name, spec in GROUPS.items():
         setting = config.mcp.groups.get(name)
-        out[name] = (spec, setting.aggregate if setting else True, bool(setting and setting.auth == "oidc"))
+        out[name] = (spec, setting.aggregate if setting else True, setting.auth if setting else None)
     return out
+
+
+def _auth(configured: str | None, executes_code: bool, config: StackConfig, caller_token: bool = False) -> bool:
+    """OIDC in front? As configured; unset, a code-executing server takes OIDC whenever
+    the stack has an issuer (mcp.oidc), so it can be published."""
+    if configured is not None:
+        return configured == "oidc"
+    return executes_code and config.mcp.oidc is not None and not caller_token
+
+
+UNAUTHENTICATED_CODE = (
+    "runs caller-supplied code and has no authentication, so it is not published "
+    "(set mcp.oidc and auth: oidc to publish it; reach it meanwhile with kubectl port-forward)"
+)
 
 
 def _fill(value: str, values: Mapping[str, str]) -> str:
@@ -263,14 +285,17 @@ def build_plan(config: StackConfig) -> Plan:
     specs = _effective_specs(config)
     servers: list[ServerPlan] = []
     for name, (spec, override, custom) in specs.items():
-        group_spec, aggregate, _ = groups.get(spec.group, (None, False, False)) if spec.group else (None, False, False)
-        publish = override.publish if override.publish is not None else True
+        group_spec, aggregate, _ = groups.get(spec.group, (None, False, None)) if spec.group else (None, False, None)
+        auth = _auth(override.auth, spec.executes_code, config, spec.caller_token)
+        # A code-executing server is published only behind authentication, unless
+        # publish: true asks otherwise (which validate() refuses).
+        safe = auth or not spec.executes_code
+        publish = override.publish if override.publish is not None else safe
         path = spec.path
         if group_spec is not None and not aggregate:
             path = path or f"{group_spec.path}/{name}"
         if group_spec is not None and aggregate:
             path = None  # published through the group's VirtualMCPServer
-        auth = (override.auth or "none") == "oidc"
         public_url = f"https://{config.domain}{path}" if path else f"https://{config.domain}"
         placeholders = {
             "backend_service": backend_service(name),
@@ -311,13 +336,16 @@ def build_plan(config: StackConfig) -> Plan:
                 egress_rules=spec.egress_rules,
                 group=spec.group if group_spec is not None and aggregate else None,
                 custom=custom,
+                withheld=UNAUTHENTICATED_CODE if path and override.publish is None and not safe else None,
             )
         )
     group_plans = []
-    for name, (spec, aggregate, auth) in groups.items():
+    for name, (spec, aggregate, configured) in groups.items():
         members = tuple(s.name for s in servers if s.group == name)
         if not aggregate or not members:
             continue
+        executes_code = any(s.spec.executes_code for s in servers if s.name in members)
+        auth = _auth(configured, executes_code, config)
         route = Route(
             name=name,
             path=spec.path,
@@ -326,9 +354,20 @@ def build_plan(config: StackConfig) -> Plan:
             port=VMCP_PORT,
             mcp_path="/mcp",
             requires_auth=auth,
-            executes_code=any(s.spec.executes_code for s in servers if s.name in members),
+            executes_code=executes_code,
         )
-        group_plans.append(GroupPlan(name=name, spec=spec, members=members, route=route, auth=auth))
+        safe = auth or not executes_code
+        withheld = UNAUTHENTICATED_CODE if configured is None and not safe else None
+        group_plans.append(
+            GroupPlan(
+                name=name,
+                spec=spec,
+                members=members,
+                route=route if configured is not None or safe else None,
+                auth=auth,
+                withheld=withheld,
+            )
+        )
     return Plan(
         namespace=namespace,
         domain=config.domain,
@@ -348,7 +387,7 @@ def _built_image(config: StackConfig, key: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Validation (runs inside StackConfig validation)
+# Validation (stack_config.parse_config runs it after the config model)
 # ---------------------------------------------------------------------------
 
 
@@ -377,6 +416,9 @@ def validate(config: StackConfig) -> list[str]:
         for var in spec.egress_from_env:
             if server.env.get(var) and not _url_host(server.env[var]):
                 problems.append(f"{key}.env.{var} = {server.env[var]!r}: must be an http(s) URL")
+        problems += server_checks.literal_credentials(server, key)
+        problems += server_checks.unreachable_upstreams(server, config.network, key)
+        problems += server_checks.public_egress_for_code(server, config.network, key)
         if server.auth and config.mcp.oidc is None:
             problems.append(f"{key}.auth is 'oidc' but {PROJECT}:mcp.oidc (issuer, audience) is not set")
         if server.auth and spec.caller_token:
@@ -388,18 +430,23 @@ def validate(config: StackConfig) -> list[str]:
             problems.append(
                 f"{key}.autoscale: {server.name} is not a stateless HTTP server, so it runs exactly one replica"
             )
-        if config.is_production and spec.executes_code and server.route and not server.auth:
+        if spec.executes_code and server.route and not server.auth:
+            code = ", ".join(sorted(set(spec.code_tools) & set(spec.enabled_tools)))
             problems.append(
-                f"{key}: runs caller-supplied code ({', '.join(set(spec.code_tools) & set(spec.enabled_tools))}) "
-                f"and is published at {server.route.path} without authentication in {config.environment}; "
-                f"set {key}.auth: oidc (with {PROJECT}:mcp.oidc), set {key}.publish: false, or disable the code tools"
+                f"{key}: runs caller-supplied code ({code}) "
+                f"and would be published at {server.route.path} without authentication, which no environment allows; "
+                f"set {key}.auth: oidc (with {PROJECT}:mcp.oidc), remove {key}.publish (then it is not published), "
+                "or disable the code tools"
             )
     for group in plan.groups:
         key = f"{PROJECT}:mcp.groups.{group.name}"
         if group.auth and config.mcp.oidc is None:
             problems.append(f"{key}.auth is 'oidc' but {PROJECT}:mcp.oidc (issuer, audience) is not set")
-        if config.is_production and group.route and group.route.executes_code and not group.auth:
-            problems.append(f"{key}: a member runs caller-supplied code; set {key}.auth: oidc in {config.environment}")
+        if group.route and group.route.executes_code and not group.auth:
+            problems.append(
+                f"{key}.auth is 'none' but a member runs caller-supplied code, which no environment publishes without "
+                f"authentication; set {key}.auth: oidc (with {PROJECT}:mcp.oidc) or remove {key}.auth"
+            )
     seen: dict[tuple[str | None, str], str] = {}
     for route in plan.routes:
         for host in {None, route.host}:

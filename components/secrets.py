@@ -1,9 +1,10 @@
 """SecretsLayer: the credentials other components declare, as Kubernetes Secrets.
 
 Consumers declare `CredentialSpec`s (pure functions of config: `plan.credentials`,
-`edge.credentials`, `monitoring.credentials`); this layer materialises each with the
-backend `secrets.backend` selects and hands back `SecretRef`s (Secret name and key),
-never values:
+`edge.credentials`, `monitoring.credentials`, gathered by `components/credentials.py`);
+the program hands them to this layer, which never imports its consumers. It
+materialises each with the backend `secrets.backend` selects and hands back
+`SecretRef`s (Secret name and key), never values:
 
 - `sealed`: the Sealed Secrets controller (chart 2.18.5) and one `bitnami.com/v1alpha1`
   SealedSecret per credential, from ciphertext in stack config (`python -m mcpds seal`).
@@ -92,15 +93,6 @@ def merge_specs(specs: Sequence[CredentialSpec]) -> list[CredentialSpec]:
             required=old.required or spec.required,
         )
     return [merged[k] for k in sorted(merged)]
-
-
-def declared_specs(config: StackConfig) -> list[CredentialSpec]:
-    """Every credential the components declare, merged (`__main__.py` hands these to the
-    layer; `python -m mcpds seal --write` checks a value against them)."""
-    from components import edge, monitoring
-    from components.plan import build_plan
-
-    return merge_specs([*build_plan(config).credentials, *edge.credentials(config), *monitoring.credentials(config)])
 
 
 @dataclass(frozen=True)

@@ -260,7 +260,8 @@ class CustomServer(ServerSpec):
     license: str = ""
     resources: Resources | None = None
     host: PublicHost | None = None
-    auth: Literal["none", "oidc"] = "none"
+    # Unset: OIDC for a code-executing server when mcp.oidc is set, else none (plan._auth).
+    auth: Literal["none", "oidc"] | None = None
     autoscale: Autoscale | None = None
 
     @model_validator(mode="after")

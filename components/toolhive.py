@@ -70,7 +70,7 @@ def network_policies(network: NetworkConfig, monitoring_namespace: str) -> dict[
             "ingress": [
                 {"from": [netpol.namespace_peer(monitoring_namespace)], "ports": netpol.ports([METRICS_PORT])},
                 # Admission webhooks are called by the API server, from its own addresses.
-                {"from": api["to"], "ports": netpol.ports([WEBHOOK_PORT])},
+                {"from": netpol.from_api_server(network), "ports": netpol.ports([WEBHOOK_PORT])},
             ],
             "egress": [api],
         },

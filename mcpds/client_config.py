@@ -221,7 +221,9 @@ def write(files: dict[str, Any], out: Path) -> list[Path]:
             os.replace(tmp, path)
         except OSError as exc:
             done = f" (already written: {', '.join(str(w) for w in written)})" if written else ""
-            raise CliError(f"cannot write {path}: {exc.strerror or exc}{done}") from None
+            raise CliError(
+                f"cannot write {path}: {exc.strerror or exc}{done}; pass --out with a directory you can write"
+            ) from None
         written.append(path)
     return written
 

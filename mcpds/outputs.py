@@ -29,6 +29,7 @@ from mcpds.cli import CliError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_OUTPUT = "[secret]"  # what `pulumi stack output --json` prints for a secret output
 REQUIRED_KEYS = ("base_url", "mcp_routes", "mcp_servers")
+JSON_KINDS = {dict: "a JSON object", list: "a JSON list", str: "a JSON string"}
 
 # The environment variable a client reads the OIDC access token from (routes with auth).
 OIDC_TOKEN_ENV = "MCP_TOKEN"
@@ -172,7 +173,7 @@ def _expect(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
         raise CliError(f"{source}: output {key} is secret; it should not be: fix __main__.py's export of {key}")
     if not isinstance(value, kind):
         raise CliError(
-            f"{source}: output {key} is missing or not a {kind.__name__}: "
+            f"{source}: output {key} is missing or not {JSON_KINDS.get(kind, 'what the stack exports')}: "
             "is this the mcp-datascience stack, deployed with a current version of the program?"
         )
     return value
@@ -236,7 +237,8 @@ def parse(data: Any, source: str) -> StackOutputs:
     from components.config import McpConfig
 
     if not isinstance(data, dict):
-        raise CliError(f"{source}: expected a JSON object of stack outputs, got {type(data).__name__}")
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise CliError(f"{source}: expected a JSON object of stack outputs, got {kind}")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise CliError(

@@ -85,7 +85,7 @@ def load_public_key(pem: bytes, source: str = "the certificate") -> Any:
     except Exception as exc:  # cryptography raises its own types for unsupported keys
         raise CliError(f"{source} could not be read as a certificate or public key ({exc}): {fix}") from None
     if not isinstance(key, rsa.RSAPublicKey):
-        raise CliError(f"{source} holds a {type(key).__name__}, not an RSA public key: the controller's keys are RSA")
+        raise CliError(f"{source} holds a key that is not RSA: the controller's keys are RSA, fetch its certificate")
     return key
 
 
@@ -225,8 +225,10 @@ def _plain(value: Any) -> tuple[Any, bool]:
 def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
     """credential id -> CredentialSpec the stack's components declare, or None when the
     stack's config does not load (the program reports that itself)."""
-    from components.config import ConfigError, parse_config
-    from components.secrets import declared_specs
+    from components.config_errors import ConfigError
+    from components.credentials import declared_specs
+    from components.plan import build_plan
+    from components.stack_config import parse_config
 
     prefix = f"{PROJECT}:"
     raw, secret_keys = {}, set()
@@ -238,7 +240,7 @@ def declared_credentials(config: Any, stack: str) -> dict[str, Any] | None:
                 secret_keys.add(key)
     try:
         stack_config = parse_config(raw, stack, frozenset(secret_keys))
-        return {spec.id: spec for spec in declared_specs(stack_config)}
+        return {spec.id: spec for spec in declared_specs(stack_config, build_plan(stack_config))}
     except (ConfigError, ValueError, TypeError, KeyError):  # the program reports these itself
         return None
 
@@ -335,7 +337,9 @@ def register(subparsers: Any) -> None:
         description="Encrypt one Secret value (read from stdin or --from-env, never from the command line) "
         "for the cluster's Sealed Secrets controller, and print it or write it into Pulumi.<stack>.yaml.",
     )
-    parser.add_argument("--cert", required=True, type=Path, help="controller certificate (kubeseal --fetch-cert)")
+    parser.add_argument(
+        "--cert", required=True, type=Path, metavar="FILE", help="controller certificate (kubeseal --fetch-cert)"
+    )
     parser.add_argument("--namespace", required=True, help="namespace of the Secret")
     parser.add_argument("--name", required=True, help="name of the Secret")
     parser.add_argument("--key", required=True, help="key inside the Secret, e.g. token")
@@ -349,7 +353,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--stack", help="stack whose Pulumi.<stack>.yaml receives the ciphertext (with --write)")
     parser.add_argument("--write", action="store_true", help="write into Pulumi.<stack>.yaml instead of printing")
-    parser.add_argument("--project-dir", type=Path, default=Path("."), help="where Pulumi.<stack>.yaml is (default .)")
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path("."), metavar="DIR", help="where Pulumi.<stack>.yaml is (default .)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -52,6 +52,7 @@ from mcpds.outputs import (
     is_http_url,
     load_from_args,
 )
+from mcpds.tls import staging_advice
 
 # The health endpoint of a route (components/contracts.py; outputs do not export it per route).
 HEALTH_PATH = Route.health_path
@@ -61,7 +62,7 @@ MODERN = "2026-07-28"
 # One line per failure class: what happened and what to do.
 FAILURES = {
     "tls": "TLS error: the certificate is not trusted or does not match the host "
-    "(private CA: pass --ca-bundle; otherwise check the edge's Certificate and cert-manager)",
+    "(private CA or Let's Encrypt staging: pass --ca-bundle; otherwise check the edge's Certificate and cert-manager)",
     "not-found": "HTTP 404: nothing is published at this path (check the route prefix and the edge route table)",
     "unauthorized": "HTTP 401/403: the route rejected the credential (set --token-env to a variable "
     "holding a current access token; an expired or wrong-audience token is rejected too)",
@@ -586,9 +587,12 @@ def table(checks: list[Check]) -> str:
     return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows)
 
 
-def report(outputs: StackOutputs, checks: list[Check], plan: list[dict[str, str]]) -> dict[str, Any]:
+def report(
+    outputs: StackOutputs, checks: list[Check], plan: list[dict[str, str]], tls_advice: str | None = None
+) -> dict[str, Any]:
     failures = [c for c in checks if c.status == "fail"]
     return {
+        "tls_advice": tls_advice,
         "base_url": outputs.base_url,
         "source": outputs.source,
         "ok": not failures,
@@ -675,6 +679,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"verify {outputs.base_url} ({outputs.source})")
     print(table(checks))
     failures = [c for c in checks if c.status == "fail"]
+    # A TLS failure at Let's Encrypt staging (dev) is named with how to trust it.
+    advice = staging_advice(outputs.base_url, args.timeout) if any(c.failure == "tls" for c in failures) else None
     if not args.no_probe_plan:
         print(f"\nNetwork isolation: {len(plan)} paths must be denied; run each, it must fail:")
         for probe in plan:
@@ -682,16 +688,22 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         tmp = args.json.with_name(args.json.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(report(outputs, checks, plan), indent=2) + "\n")
+            tmp.write_text(json.dumps(report(outputs, checks, plan, advice), indent=2) + "\n")
             tmp.replace(args.json)
         except OSError as exc:
-            print(f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}; "
+                "pass --json with a file you can write",
+                file=sys.stderr,
+            )
             return 2
         print(f"\nwrote {args.json}")
     if failures:
         print(f"\n{len(failures)} check(s) failed:", file=sys.stderr)
         for c in failures:
             print(f"FAIL {c.route} {c.check}: {FAILURES.get(c.failure or '', c.failure)} [{c.detail}]", file=sys.stderr)
+        if advice:
+            print(f"tls: {advice}", file=sys.stderr)
         return 1
     print(f"\nall {len(checks)} checks passed ({sum(c.status == 'info' for c in checks)} informational)")
     return 0

@@ -10,7 +10,6 @@ prod plus 50 user-defined MCP servers (a scaling check of the plan and the compo
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from mcpds.cli import UsageParser
 from offline.harness import PROJECT_ROOT, read_stack_file
 
 EXTRA_SERVERS = 50
@@ -68,7 +68,7 @@ def _with_extra_servers(root: Path, count: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.bench", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m offline.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")))
     args = parser.parse_args(argv)
 

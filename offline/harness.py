@@ -23,13 +23,14 @@ import copy
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import yaml
@@ -173,16 +174,70 @@ def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
+# What Pulumi reads at the top of a stack file (sdk/go/common/workspace/project.go
+# ProjectStack); it ignores every other key there without a word.
+STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str, line: int, first: int):
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+class _PulumiYamlLoader(yaml.SafeLoader):
+    """YAML decoded as Pulumi's reader (gopkg.in/yaml.v3, decoding into `any`) does:
+    only true/false (any case form) are booleans, so `yes`, `no`, `on`, `off` stay text;
+    `1e-3` is a number; dates stay text; a key defined twice in one mapping is an error ("mapping key already
+    defined", which Pulumi reports and stops on). Checked against yaml.v3 v3.0.1."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    raise _DuplicateKeyError(key_node.value, line, seen[key_node.value])
+                seen[key_node.value] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_PulumiYamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# YAML 1.2 floats without a dot (`1e-3`), which yaml.v3 reads as numbers and PyYAML as text.
+_PulumiYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
 def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The `config:` map of `Pulumi.<stack>.yaml` (full keys, YAML values)."""
+    """The `config:` map of `Pulumi.<stack>.yaml` as Pulumi reads it: full keys (an
+    unprefixed key is the project's), YAML values decoded as Pulumi decodes them.
+
+    Refuses what Pulumi refuses (a key defined twice, a key with more than one `:`) and
+    what Pulumi would silently get wrong: a key outside `config:` (ignored by Pulumi)
+    and a key set both with and without the project prefix (Pulumi keeps either one)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         stacks = ", ".join(available_stacks(root)) or "none"
         raise StackFileError(f"No stack file {path.name} in {root} (stacks present: {stacks}).")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PulumiYamlLoader) or {}
     except UnicodeDecodeError as exc:
         raise StackFileError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except _DuplicateKeyError as exc:
+        raise StackFileError(
+            f"{path.name} line {exc.line}: key '{exc.key}' is already defined at line {exc.first} "
+            "(Pulumi refuses the file: mapping key already defined): keep one of them"
+        ) from None
     except yaml.YAMLError as exc:
         # One line: where, and what the parser expected.
         where = getattr(exc, "problem_mark", None)
@@ -191,7 +246,43 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
         raise StackFileError(f"{path.name} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
         raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside.")
-    return dict(data.get("config") or {})
+    outside = [str(k) for k in data if k not in STACK_FILE_KEYS]
+    if outside:
+        raise StackFileError(
+            f"{path.name}: {', '.join(repr(k) for k in outside)} is outside `config:`, where Pulumi ignores it "
+            f"(it reads only {', '.join(STACK_FILE_KEYS)} at the top): indent it under config:"
+        )
+    return _namespaced(path.name, data.get("config") or {})
+
+
+def _namespaced(name: str, config: Mapping[Any, Any]) -> dict[str, Any]:
+    """Config keys as Pulumi keys them (sdk/go/common/resource/config/key.go ParseKey,
+    workspace/loaders.go stackConfigNamespacedWithProject): `key` is `<project>:key`,
+    `ns:config:key` is `ns:key`, any other key with two or more colons is refused."""
+    out: dict[str, Any] = {}
+    written: dict[str, str] = {}
+    for raw_key, value in config.items():
+        text = str(raw_key)
+        parts = text.split(":")
+        if len(parts) == 1:
+            key = f"{PROJECT}:{text}"
+        elif len(parts) == 2:
+            key = text
+        elif len(parts) == 3 and parts[1] == "config":
+            key = f"{parts[0]}:{parts[2]}"
+        else:
+            raise StackFileError(
+                f"{name}: could not parse '{text}' as a configuration key (Pulumi wants `<namespace>:<name>`, "
+                f"e.g. {PROJECT}:domain)"
+            )
+        if key in written:
+            raise StackFileError(
+                f"{name}: '{written[key]}' and '{text}' are both the key {key} (Pulumi reads an unprefixed key as "
+                "the project's): keep one of them"
+            )
+        written[key] = text
+        out[key] = value
+    return out
 
 
 def with_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -236,6 +327,8 @@ def to_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
             values[key] = json.dumps(value)
         elif isinstance(value, bool):
             values[key] = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            values[key] = str(int(value))  # Go's JSON form of a whole float64: 2.0 is "2"
         else:
             values[key] = "" if value is None else str(value)
     return values, secret_keys

@@ -13,8 +13,12 @@ does (research/pulumi.md §1c):
   file exactly as `pulumi preview --policy-pack-config` reconciles them
   (pkg/resource/analyzer/config.go ReconcilePolicyPackConfig: schema defaults, then
   `all`, then the policy's own entry), validated against the policy's schema.
+- stricter than the engine: a misspelt property fails, and so does a relaxation without
+  its reason (an enforcement level below mandatory, or a property the policy lists as a
+  relaxation, changed without `"reason"` beside it) and an `all` below mandatory.
 
-Prints violations grouped by policy with the resource, exits 1 when any is mandatory,
+Prints violations grouped by policy with the resource, then each relaxation with its
+reason; exits 1 when any violation is mandatory,
 0 otherwise (advisory ones are printed), 2 for a bad stack or policy config file.
 What the offline run cannot see: values only the provider computes, and the objects
 Helm charts render (policies check releases through their values).
@@ -22,7 +26,6 @@ Helm charts render (policies check releases through their values).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import inspect
 import json
@@ -47,13 +50,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.config import (
-    StackConfig,
-    decode_config_value,  # what read_project_config applies
-    parse_config,
-)
+from components.config import StackConfig
+from components.stack_config import parse_config, project_config
+from mcpds.cli import PREFIX, UsageParser
 from offline.harness import (
-    PROJECT,
     PROJECT_ROOT,
     ProgramRun,
     Registered,
@@ -63,7 +63,7 @@ from offline.harness import (
     to_pulumi_config,
     with_overrides,
 )
-from policies.mcp_policies.base import schema_defaults
+from policies.mcp_policies.base import REASON, RELAXING_PROPERTIES, schema_defaults
 
 CONFIG_DIR = PROJECT_ROOT / "policies" / "config"
 LEVELS = {level.value: level for level in EnforcementLevel}
@@ -95,6 +95,7 @@ class Report:
     policies: list[Policy]
     resource_count: int
     violations: list[Violation] = field(default_factory=list)
+    relaxed: dict[str, str] = field(default_factory=dict)  # policy -> the reason the config gives
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -170,7 +171,12 @@ def reconcile(
     if "all" in raw:
         all_value = raw["all"]
         level = level_of("all", all_value if isinstance(all_value, str) else all_value.get("enforcementLevel"))
-        if level is not None:
+        if level in WEAKER:
+            problems.append(
+                f"all: {level.value!r} would relax every policy at once; relax policies one by one, each with "
+                f"its {REASON!r} beside it"
+            )
+        elif level is not None:
             result = {k: PolicySetting(level, v.properties) for k, v in result.items()}
     for key, value in raw.items():
         if key == "all":
@@ -185,9 +191,15 @@ def reconcile(
             props = {k: v for k, v in value.items() if k != "enforcementLevel"}
             level = level_of(key, value.get("enforcementLevel"))
         else:
-            problems.append(f"{key}: must be an enforcement level or an object, not {type(value).__name__}")
+            problems.append(f"{key}: must be an enforcement level (a string) or an object of settings, not {value!r}")
             continue
         current = result[key]
+        relaxes = relaxations(by_name[key], level, props, current.properties)
+        if relaxes and not str(props.get(REASON) or "").strip():
+            problems.append(
+                f"{key}: relaxes the policy ({', '.join(relaxes)}) without a reason: add {REASON!r} beside it, "
+                "saying why this environment needs it"
+            )
         result[key] = PolicySetting(level or current.level, {**current.properties, **props})
     for name, setting in result.items():
         validator = jsonschema.Draft7Validator(schema_of(by_name[name]))
@@ -197,6 +209,21 @@ def reconcile(
     if problems:
         raise PolicyConfigError(f"{source} is not valid for the pack: " + "; ".join(problems))
     return result
+
+
+WEAKER = (EnforcementLevel.ADVISORY, EnforcementLevel.DISABLED)
+
+
+def relaxations(
+    policy: Policy, level: EnforcementLevel | None, props: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> list[str]:
+    """What an entry of the config file weakens: its enforcement level, or a property the
+    policy lists as relaxing set to something other than its schema default."""
+    out = [f"enforcementLevel {level.value}"] if level in WEAKER else []
+    for prop in sorted(RELAXING_PROPERTIES.get(policy.name, ())):
+        if prop in props and props[prop] != defaults.get(prop):
+            out.append(prop)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -246,6 +273,9 @@ def evaluate(
     config_path: Path = Path(),
 ) -> Report:
     report = Report(stack, config_path, list(policies), len(resources))
+    report.relaxed = {
+        p.name: str(settings[p.name].properties[REASON]) for p in policies if settings[p.name].properties.get(REASON)
+    }
     names = {r.urn: f"{r.name} ({r.type})" for r in resources}
     # The analyzer wraps props so that reading a value unknown during preview raises.
     props = {r.urn: unknown_checking_proxy(engine_shaped(r.inputs)) for r in resources}
@@ -303,16 +333,14 @@ def evaluate(
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = PROJECT_ROOT) -> StackConfig:
-    """The stack's validated config, read the way the program reads it (components/config.py
+    """The stack's validated config, read the way the program reads it (components/stack_config.py
     load_config): `secure:` values become secret placeholders (their ciphertext cannot be
     decrypted offline) and structured values are JSON-decoded."""
     raw = read_stack_file(stack, root)
     if overrides:
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
-    prefix = f"{PROJECT}:"
-    data = {k[len(prefix) :]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)}
-    secrets = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
+    data, secrets = project_config(values, secret_keys, stack)
     return parse_config(data, stack, secrets)
 
 
@@ -401,6 +429,10 @@ def format_report(report: Report) -> str:
             lines.append(f"  - {v.resource}: {v.message}")
         if policy.remediation_steps:
             lines.append(f"    fix: {policy.remediation_steps}")
+    if report.relaxed:
+        lines.append("")
+        lines.append(f"Relaxed by {shown}:")
+        lines += [f"  - {name}: {reason}" for name, reason in sorted(report.relaxed.items())]
     failed = {v.policy for v in report.mandatory}
     lines.append("")
     lines.append(
@@ -411,14 +443,14 @@ def format_report(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.policy_run", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m offline.policy_run", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--config", type=Path, help="policy config file (default: policies/config/<stack>.json)")
     args = parser.parse_args(argv)
     try:
         report = check_stack(args.stack, args.config)
     except (StackFileError, PolicyConfigError, pulumi.RunError) as exc:
-        print(f"policy: {exc}", file=sys.stderr)
+        print(f"{PREFIX}{exc}", file=sys.stderr)
         return 2
     print(format_report(report))
     return report.exit_code

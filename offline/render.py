@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from mcpds.cli import PREFIX, UsageParser
 from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
 
@@ -106,7 +107,7 @@ def _argument_problem(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "render", help="output directory")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project directory (default: this repo)")
@@ -114,18 +115,18 @@ def main(argv: list[str] | None = None) -> int:
 
     problem = _argument_problem(args)
     if problem:
-        print(f"render: {problem}", file=sys.stderr)
+        print(f"{PREFIX}{problem}", file=sys.stderr)
         return 2
     try:
         run = run_program(args.stack, root=args.root.resolve())
     except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
-        print(f"render: {exc}", file=sys.stderr)
+        print(f"{PREFIX}{exc}", file=sys.stderr)
         return 2
     try:
         paths = write_render(run, args.out)
     except OSError as exc:
         print(
-            f"render: cannot write {exc.filename or args.out}: {exc.strerror or exc} (choose another --out)",
+            f"{PREFIX}cannot write {exc.filename or args.out}: {exc.strerror or exc} (choose another --out)",
             file=sys.stderr,
         )
         return 2

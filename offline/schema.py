@@ -2,10 +2,11 @@
 
 - Built-in kinds: the Kubernetes OpenAPI schema of the targeted minor version, strict
   (unknown fields fail), from the `kubernetes-validate` package's bundled schemas.
-- Custom resources: their CRD's `openAPIV3Schema`, found in `$CRD_SCHEMA_DIR` or else
-  `../shared/crds`, with what the API server adds on top of plain JSON Schema:
-  unknown fields are errors (strict field validation), structural defaults are applied
-  before validation, `x-kubernetes-list-type` map/set uniqueness, and every CEL rule in
+- Custom resources: their CRD's `openAPIV3Schema`, found in `$CRD_SCHEMA_DIR`, else
+  `../shared/crds`, else `build/crds` (what `make crds` extracts), with what the API
+  server adds on top of plain JSON Schema: unknown fields are errors (strict field
+  validation), structural defaults are applied before validation,
+  `x-kubernetes-list-type` map/set uniqueness, and every CEL rule in
   `x-kubernetes-validations` is evaluated (with `cel-python`). Transition rules (those
   that read `oldSelf`) only run on update, so a create-only check skips them.
 - Every object: name and namespace syntax, label syntax, and scope (namespaced kinds
@@ -87,15 +88,22 @@ class CRD:
     source: Path
 
 
+# What `make crds` writes (offline/crds.py), for a checkout without ../shared/crds.
+EXTRACTED_CRD_DIR = Path(__file__).resolve().parent.parent / "build" / "crds"
+
+
 def crd_dir() -> Path:
-    return Path(os.environ.get("CRD_SCHEMA_DIR") or DEFAULT_CRD_DIR)
+    if os.environ.get("CRD_SCHEMA_DIR"):
+        return Path(os.environ["CRD_SCHEMA_DIR"])
+    return DEFAULT_CRD_DIR if DEFAULT_CRD_DIR.is_dir() or not EXTRACTED_CRD_DIR.is_dir() else EXTRACTED_CRD_DIR
 
 
 def load_crds(directory: Path) -> dict[tuple[str, str, str], CRD]:
     """Index every CustomResourceDefinition in `directory` (recursively) by (group, version, kind)."""
     if not directory.is_dir():
         raise FileNotFoundError(
-            f"CRD schema directory {directory} does not exist: set CRD_SCHEMA_DIR or put shared/crds beside the repo"
+            f"CRD schema directory {directory} does not exist: run `make crds` (extracts them from the pinned "
+            "charts with helm), set CRD_SCHEMA_DIR, or put shared/crds beside the repo"
         )
     index: dict[tuple[str, str, str], CRD] = {}
     for path in sorted(directory.rglob("*.y*ml")):

@@ -8,6 +8,6 @@ from mcp_policies import ALL_POLICIES
 
 PolicyPack(
     name="mcp-datascience",
-    enforcement_level=EnforcementLevel.ADVISORY,
+    enforcement_level=EnforcementLevel.MANDATORY,  # an environment's config relaxes a rule, with its reason
     policies=ALL_POLICIES,
 )

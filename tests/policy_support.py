@@ -32,8 +32,14 @@ OPTS = PolicyResourceOptions(
 
 
 def violations(
-    policy: ResourceValidationPolicy, type_: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    type_: str,
+    props: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
 ) -> list[str]:
+    """The messages for one resource (a stack policy sees a stack of that one resource)."""
+    if isinstance(policy, StackValidationPolicy):
+        return messages(stack_violations(policy, [resource(type_, props)], config))
     found: list[str] = []
     args = ResourceValidationArgs(type_, props, f"urn:pulumi:t::p::{type_}::r", "r", OPTS, None, dict(config or {}))
     policy.validate(args, lambda message, urn=None: found.append(message))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, parse_config
+from components.config_errors import ConfigError
+from components.stack_config import parse_config
 from offline.harness import PROJECT_ROOT, read_stack_file, run_program
 from tests.stackconfig import BASE, base_config
 

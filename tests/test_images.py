@@ -18,9 +18,9 @@ import pytest
 
 from components import versions
 from components.catalog import CATALOG
-from components.config import parse_config
 from components.plan import build_plan
 from components.server_spec import ServerSpec
+from components.stack_config import parse_config
 from tests.dockerfile import dockerfile, exec_form, final_stage, stages
 from tests.live.recipes import LIVE, NOT_LIVE
 from tests.stackconfig import base_config

@@ -184,16 +184,15 @@ def test_code_executing_server_is_behind_oidc_in_prod(prod):
     assert oidc == {"type": "inline", "inline": {"issuer": "https://auth.finetunings.ai/realms/mcp"}}
 
 
-def test_only_code_executing_servers_carry_the_policy_annotation(prod):
-    """The policy pack reads this annotation, so a user-defined code-running server is
-    caught without listing its tools in the policy config."""
+def test_every_server_declares_whether_it_executes_code(prod):
+    """The policy pack recognises catalog images by their facts and fails closed on an
+    unknown image without this declaration, so a user-defined server needs it."""
     annotation = "mcp-datascience.finetunings.ai/executes-code"
-    marked = {
-        name
-        for name, obj in objects(prod, "MCPServer").items()
-        if obj["metadata"].get("annotations", {}).get(annotation) == "true"
+    declared = {
+        name: obj["metadata"].get("annotations", {}).get(annotation) for name, obj in objects(prod, "MCPServer").items()
     }
-    assert marked == {"data-exploration"}  # pandas runs with its code tool switched off
+    assert set(declared.values()) == {"true", "false"}
+    assert {n for n, v in declared.items() if v == "true"} == {"data-exploration"}  # pandas: code tool off
     # The policy pack cannot import components/: its copy of the name is tied here.
     assert EXECUTES_CODE_ANNOTATION == kube.EXECUTES_CODE_ANNOTATION == annotation
 

@@ -12,11 +12,13 @@ import promql_parser
 import pytest
 
 from components import monitoring
-from components.config import AlertThresholds, ConfigError, parse_config
+from components.config import AlertThresholds
+from components.config_errors import ConfigError
 from components.contracts import SecretRef
 from components.edge import controller_pod_selector
 from components.monitoring_rules import prometheus_rule_spec
 from components.plan import proxy_selector
+from components.stack_config import parse_config
 from offline.harness import ProgramRun
 from policies.mcp_policies import secrets as policy_secrets
 from tests.stackconfig import base_config

@@ -9,10 +9,11 @@ import pytest
 
 from components import versions
 from components.catalog import CATALOG, GROUPS
-from components.config import ConfigError, parse_config
+from components.config_errors import ConfigError
 from components.contracts import CredentialSpec, SecretRef
 from components.mcp_servers import mcpserver_spec
 from components.plan import build_plan
+from components.stack_config import parse_config
 from tests.stackconfig import base_config
 
 
@@ -198,15 +199,11 @@ def test_bad_size_class_is_rejected():
     assert "'small', 'medium' or 'large'" in message
 
 
-def test_code_executing_server_without_auth_is_refused_in_prod_only():
-    servers = with_server("data-exploration", auth="none")
-    message = rejected({"servers": servers})
+@pytest.mark.parametrize("environment", ["prod", "dev"])
+def test_code_executing_server_published_without_auth_is_refused_everywhere(environment):
+    message = rejected({"servers": with_server("data-exploration", auth="none", publish=True)}, environment)
     assert "mcp-datascience:mcp.servers.data-exploration: runs caller-supplied code (run_script)" in message
-    assert "published at /data-explorer without authentication" in message
-    raw = base_config()
-    raw["environment"] = "dev"
-    raw["mcp"]["servers"] = servers
-    assert parse_config(raw, stack="dev").environment == "dev"  # dev allows it
+    assert "would be published at /data-explorer without authentication, which no environment allows" in message
 
 
 def test_unpublished_code_executing_server_needs_no_auth():

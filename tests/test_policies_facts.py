@@ -15,9 +15,23 @@ import pytest
 from components import edge_plan, mcp_servers, monitoring, plan, versions
 from components import secrets as secrets_layer
 from components.catalog import CATALOG, GROUPS
-from components.config import ImagesConfig, SealedSecretsConfig
-from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile
-from policies.mcp_policies import ALL_POLICIES, edge, kube, network, secrets, stack, workloads
+from components.config import NetworkConfig, SealedSecretsConfig
+from offline.policy_run import CONFIG_DIR, load_policy_config, reconcile, stack_config
+from policies.mcp_policies import (
+    ALL_POLICIES,
+    codeexec,
+    edge,
+    edge_security,
+    exposure,
+    isolation,
+    kube,
+    mcp,
+    network,
+    rbac,
+    secrets,
+    stack,
+    workloads,
+)
 
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
 
@@ -65,13 +79,27 @@ def test_default_deny_defaults_are_the_components_ones():
     assert exempt == [SealedSecretsConfig.model_fields["controller_namespace"].default]
 
 
-def test_registry_default_is_toolhive_and_the_default_images_registry():
-    """The schema default admits exactly the ToolHive images and the project's own."""
-    allowed = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
-    toolhive, own = allowed
-    assert own == ImagesConfig.model_fields["registry"].default
+def test_registry_default_is_toolhive_and_the_stack_declares_its_own():
+    """The schema default admits exactly the ToolHive images; the stack's own registry is
+    declared on its MCP namespace under the annotation the pack reads."""
+    (toolhive,) = workloads.REGISTRY_CONFIG["allowedRegistries"]["default"]
     for image in versions.TOOLHIVE_IMAGES.values():
         assert kube.registry_allowed(kube.parse_image(image), [toolhive]), image
+    assert kube.IMAGE_REGISTRY_ANNOTATION == mcp_servers.IMAGE_REGISTRY_ANNOTATION
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_mcp_namespace_declares_the_stacks_registry(stack, stack_runs):
+    run = stack_runs[stack]
+    namespaces = workloads.declared_registries([r for r in _policy_resources(run) if r.resource_type == kube.NAMESPACE])
+    config = stack_config(stack)
+    assert namespaces == {config.mcp.namespace: config.images.registry}
+
+
+def _policy_resources(run):
+    from tests.policy_support import resource
+
+    return [resource(r.type, r.inputs, r.name) for r in run.resources if r.type == kube.NAMESPACE]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
@@ -93,3 +121,35 @@ def test_grafana_left_out_of_metrics_services_because_its_metrics_are_off(path, 
         if r.inputs.get("chart") == versions.KUBE_PROMETHEUS_STACK.chart
     ]
     assert kps.inputs["values"]["grafana"]["grafana.ini"]["metrics"] == {"enabled": False}
+
+
+def test_code_execution_facts_are_the_catalogs():
+    """The pack recognises code execution by image: one entry per image the project
+    builds, listing exactly the catalog server's code tools."""
+    expected = {versions.SERVER_IMAGES[spec.built_image].repository: list(spec.code_tools) for spec in CATALOG.values()}
+    assert expected == codeexec.SERVER_IMAGE_CODE_TOOLS
+    for policy in (mcp.CODE_EXECUTION_REQUIRES_OIDC, isolation.CODE_EXECUTION_NO_PUBLIC_EGRESS):
+        assert policy.config_schema.properties["serverImages"]["default"] == expected
+
+
+def test_edge_and_chart_facts_are_the_components_ones(run):
+    # The edge controller charts and where their values put the controller's own Service.
+    nic = run("prod", **{"edge.service_type": "NodePort"}).release("nginx-ingress").inputs
+    assert kube.chart_name(nic) in exposure.EDGE_CONTROLLER_SERVICES
+    path = exposure.EDGE_CONTROLLER_SERVICES[kube.chart_name(nic)].split(".")
+    assert kube.get(nic["values"], *path, "type") == "NodePort"
+    ngf = run("prod", **{"edge.controller": "gateway-api"}).release("nginx-gateway-fabric").inputs
+    path = exposure.EDGE_CONTROLLER_SERVICES[kube.chart_name(ngf)].split(".")
+    assert kube.get(ngf["values"], *path, "type") == "LoadBalancer"
+    assert set(isolation.BREADTH_CONFIG["edgeControllerCharts"]["default"]) == set(exposure.EDGE_CONTROLLER_SERVICES)
+    # The ToolHive operator chart and the Sealed Secrets chart, as versions.py pins them.
+    assert versions.TOOLHIVE_OPERATOR.chart.rsplit("/", 1)[-1] == rbac.OPERATOR_CHART
+    assert set(exposure.SYSTEM_CONFIG["allowedCharts"]["default"]) == {versions.SEALED_SECRETS.chart}
+    # Let's Encrypt production, as the edge's ClusterIssuer names it.
+    assert edge_plan.ACME_SERVERS["production"] == edge_security.LETS_ENCRYPT_PRODUCTION
+
+
+def test_private_ranges_cover_the_programs():
+    """What the pack calls private covers every range the program excepts from internet egress."""
+    default = isolation.EGRESS_CONFIG["privateCidrs"]["default"]
+    assert set(NetworkConfig.model_fields["private_cidrs"].default) <= set(default)

@@ -113,8 +113,14 @@ def test_vmcp_needs_redis_before_scaling():
 # Code execution
 # ---------------------------------------------------------------------------
 
-CODE = {"codeTools": {"data-exploration": ["run_script"], "pandas": ["run_pandas_code_tool"]}}
+CODE: dict = {}  # the schema default: the catalog's image facts (codeexec.SERVER_IMAGE_CODE_TOOLS)
 OIDC = {"name": "mcp-oidc", "audience": "mcp", "resourceUrl": "https://finetunings.ai/data-explorer/mcp"}
+DS_IMAGE = "ghcr.io/finetunings-ai/mcp-datascience/mcp-server-ds:0.1.5"
+
+
+def explorer(name: str = "data-exploration", **spec: object) -> dict:
+    """An MCPServer running the data-exploration image (run_script executes Python)."""
+    return mcpserver(name, image=DS_IMAGE, **spec)
 
 
 def _route(service: str, path: str) -> object:
@@ -125,19 +131,19 @@ def _route(service: str, path: str) -> object:
 
 
 def test_code_executing_server_with_oidc_passes():
-    server = mcpserver("data-exploration", oidcConfigRef=OIDC)
+    server = explorer("data-exploration", oidcConfigRef=OIDC)
     resources = [resource(kube.MCP_SERVER, server), _route("mcp-data-exploration-proxy", "/data-explorer/mcp")]
     assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
 
 
 def test_unrouted_code_executing_server_passes():
-    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration"))]
+    resources = [resource(kube.MCP_SERVER, explorer("data-exploration"))]
     assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
 
 
 def test_public_code_executing_server_without_oidc_fails():
     resources = [
-        resource(kube.MCP_SERVER, mcpserver("data-exploration")),
+        resource(kube.MCP_SERVER, explorer("data-exploration")),
         _route("mcp-data-exploration-proxy", "/dx/mcp"),
     ]
     found = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
@@ -166,15 +172,50 @@ def test_code_tools_filtered_out_make_the_server_safe():
 
 
 def test_annotation_marks_a_custom_server_as_code_executing():
-    server = mcpserver("notebook")
+    server = mcpserver("notebook", image="registry.example.com/team/notebook:1.0.0")
     server["metadata"]["annotations"] = {kube.EXECUTES_CODE_ANNOTATION: "true"}
     resources = [resource(kube.MCP_SERVER, server), _route("mcp-notebook-proxy", "/notebook/mcp")]
     [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, {})
     assert msg.startswith("MCPServer data-science/notebook runs caller-supplied code (tools ['*'])")
 
 
+def test_code_execution_is_recognised_by_image_whatever_the_name():
+    """A catalog image that runs code, under any name and registry, without an annotation."""
+    server = mcpserver("analysis", image="mirror.example.com/tools/mcp-server-ds:0.1.5@sha256:" + "a" * 64)
+    resources = [resource(kube.MCP_SERVER, server), _route("mcp-analysis-proxy", "/analysis/mcp")]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg.startswith("MCPServer data-science/analysis runs caller-supplied code (tools ['run_script'])")
+    # A declaration cannot take code execution away from a known image.
+    server["metadata"]["annotations"] = {kube.EXECUTES_CODE_ANNOTATION: "false"}
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    # The same name on an image the catalog knows to run no code is fine.
+    safe = mcpserver("analysis", image="ghcr.io/finetunings-ai/mcp-datascience/penrose-mcp:0.1.0")
+    safe_route = [resource(kube.MCP_SERVER, safe), _route("mcp-analysis-proxy", "/analysis/mcp")]
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, safe_route, CODE) == []
+
+
+def test_an_unknown_image_fails_closed_unless_declared():
+    server = mcpserver("mystery", image="registry.example.com/team/mystery:2.0.0")
+    resources = [resource(kube.MCP_SERVER, server), _route("mcp-mystery-proxy", "/mystery/mcp")]
+    [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
+    assert msg.startswith(
+        "MCPServer data-science/mystery runs an image the catalog does not describe, so it counts as running "
+        "caller-supplied code (declare it with the annotation mcp-datascience.finetunings.ai/executes-code: "
+        "'true' or 'false') and is routed publicly"
+    )
+    server["metadata"]["annotations"] = {kube.EXECUTES_CODE_ANNOTATION: "false"}
+    assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, [resource(kube.MCP_SERVER, server), resources[1]]) == []
+    # Or the environment's config describes the image.
+    del server["metadata"]["annotations"]
+    described = {"serverImages": {"mystery": []}}
+    assert (
+        stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, [resource(kube.MCP_SERVER, server), resources[1]], described)
+        == []
+    )
+
+
 def test_anonymous_vmcp_aggregating_code_execution_fails():
-    member = mcpserver("data-exploration", groupRef={"name": "gov-data"})
+    member = explorer("data-exploration", groupRef={"name": "gov-data"})
     group = vmcp("gov-data")
     route = resource(
         kube.INGRESS, ingress("mcp-gov", "data-science", "finetunings.ai", "/gov-data/mcp", "vmcp-gov-data", 4483)
@@ -204,24 +245,24 @@ def _service(name: str, selector: dict, type_: str = "ClusterIP") -> object:
 def test_code_executing_proxy_behind_an_external_service_fails(type_):
     """Published without any route: a LoadBalancer or NodePort Service selecting the proxy."""
     proxy = _service("dx-public", {"app.kubernetes.io/instance": "data-exploration", "app": "mcpserver"}, type_)
-    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration")), proxy]
+    resources = [resource(kube.MCP_SERVER, explorer("data-exploration")), proxy]
     [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)
     assert msg == (
         "MCPServer data-science/data-exploration runs caller-supplied code (tools ['run_script']) and is routed "
         f"publicly by Service data-science/dx-public (type {type_}) without OIDC (spec.oidcConfigRef)"
     )
     # With OIDC on the proxy, exposing the proxy is fine; a ClusterIP Service is not exposure at all.
-    with_oidc = [resource(kube.MCP_SERVER, mcpserver("data-exploration", oidcConfigRef=OIDC)), proxy]
+    with_oidc = [resource(kube.MCP_SERVER, explorer("data-exploration", oidcConfigRef=OIDC)), proxy]
     assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, with_oidc, CODE) == []
     internal = _service("dx-internal", {"app.kubernetes.io/instance": "data-exploration", "app": "mcpserver"})
-    resources = [resource(kube.MCP_SERVER, mcpserver("data-exploration")), internal]
+    resources = [resource(kube.MCP_SERVER, explorer("data-exploration")), internal]
     assert stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE) == []
 
 
 def test_routing_to_the_backend_pod_bypasses_the_proxy_even_with_oidc():
     backend = _service("dx-direct", {"toolhive-name": "data-exploration", "app": "data-exploration"})
     resources = [
-        resource(kube.MCP_SERVER, mcpserver("data-exploration", oidcConfigRef=OIDC)),
+        resource(kube.MCP_SERVER, explorer("data-exploration", oidcConfigRef=OIDC)),
         backend,
         _route("dx-direct", "/dx/mcp"),
     ]
@@ -235,7 +276,7 @@ def test_routing_to_the_backend_pod_bypasses_the_proxy_even_with_oidc():
 
 @pytest.mark.parametrize("service_type", ["LoadBalancer", "NodePort"])
 def test_anonymous_vmcp_with_an_external_service_type_fails(service_type):
-    member = mcpserver("data-exploration", groupRef={"name": "gov-data"})
+    member = explorer("data-exploration", groupRef={"name": "gov-data"})
     group = vmcp("gov-data", serviceType=service_type)
     resources = [resource(kube.MCP_SERVER, member), resource(kube.VIRTUAL_MCP_SERVER, group)]
     [(msg, _)] = stack_violations(mcp.CODE_EXECUTION_REQUIRES_OIDC, resources, CODE)

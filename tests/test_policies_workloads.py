@@ -16,6 +16,9 @@ from tests.policy_support import (
     deployment,
     helm,
     mcpserver,
+    messages,
+    resource,
+    stack_violations,
     violations,
     vmcp,
 )
@@ -198,6 +201,39 @@ def test_registry_prefixes_match_at_path_boundaries():
     assert "image 'ghcr.io/stacklokx/a:1' (ghcr.io/stacklokx/a) is not from an allowed registry" in msg
     [msg] = violations(workloads.IMAGE_REGISTRY, DEPLOYMENT, deployment(container(image="nginx:1.27")), config)
     assert "(docker.io/library/nginx)" in msg
+
+
+def _namespace(name: str, registry: str | None) -> dict:
+    annotations = {kube.IMAGE_REGISTRY_ANNOTATION: registry} if registry else {}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "annotations": annotations}}
+
+
+def test_the_registry_the_stack_declares_is_allowed_in_its_namespace_only():
+    """A fork's images.registry arrives as the MCP namespace's annotation: its images pass
+    there without any policy config edit; elsewhere, and other registries, still fail."""
+    config = {"allowedRegistries": ["ghcr.io/stacklok/toolhive"]}
+    own = "registry.example.com/team/mcp/mcp-server-ds:0.1.5"
+    server = mcpserver()
+    server["spec"]["image"] = own
+    server["spec"]["podTemplateSpec"]["spec"]["containers"][0]["image"] = own
+    declared = resource(kube.NAMESPACE, _namespace("data-science", "registry.example.com/team/mcp"))
+    assert stack_violations(workloads.IMAGE_REGISTRY, [declared, resource(kube.MCP_SERVER, server)], config) == []
+
+    undeclared = resource(kube.NAMESPACE, _namespace("data-science", None))
+    found = stack_violations(workloads.IMAGE_REGISTRY, [undeclared, resource(kube.MCP_SERVER, server)], config)
+    assert found
+    assert all(
+        "(registry.example.com/team/mcp/mcp-server-ds) is not from an allowed registry" in m for m in messages(found)
+    )
+    assert {urn for _, urn in found} == {resource(kube.MCP_SERVER, server).urn}
+
+    elsewhere = copy.deepcopy(server)
+    elsewhere["metadata"]["namespace"] = "other"
+    assert stack_violations(workloads.IMAGE_REGISTRY, [declared, resource(kube.MCP_SERVER, elsewhere)], config)
+
+    foreign = mcpserver()
+    foreign["spec"]["image"] = "docker.io/someone/mcp:1"
+    assert stack_violations(workloads.IMAGE_REGISTRY, [declared, resource(kube.MCP_SERVER, foreign)], config)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
-from components.config import StackConfig, _strip_optional
+from components.config import StackConfig
+from components.config_errors import strip_optional
 from offline.harness import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -54,7 +55,7 @@ def _resolve(key: str) -> tuple[Any, str]:
     annotation: Any = StackConfig
     parts = key.removesuffix(".*").split(".")
     for i, part in enumerate(parts):
-        annotation = _strip_optional(annotation)
+        annotation = strip_optional(annotation)
         origin = get_origin(annotation)
         if origin is dict:
             annotation = get_args(annotation)[1]  # `part` is a key the user picks
@@ -81,7 +82,7 @@ def _sections() -> dict[str, type[BaseModel]]:
 
     def walk(prefix: str, model: type[BaseModel]) -> None:
         for name, field in model.model_fields.items():
-            annotation = _strip_optional(field.annotation)
+            annotation = strip_optional(field.annotation)
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 found[prefix + name] = annotation
                 walk(prefix + name + ".", annotation)

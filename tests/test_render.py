@@ -93,7 +93,7 @@ def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys):
     for argv, expected in cases:
         assert render.main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert err.startswith("render: "), (argv, err)
+        assert err.startswith("mcpds: error: "), (argv, err)
         assert expected in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
     assert afile.read_text() == "x"  # nothing overwritten

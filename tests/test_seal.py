@@ -209,7 +209,7 @@ def test_the_value_is_never_an_argument():
                 .public_key()
                 .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             ),
-            "not an RSA public key",
+            "holds a key that is not RSA",
         ),
     ],
 )

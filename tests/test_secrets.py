@@ -13,7 +13,6 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from components import versions
-from components.config import parse_config
 from components.contracts import CredentialSpec, SecretRef
 from components.secrets import (
     TYPE,
@@ -23,6 +22,7 @@ from components.secrets import (
     plan_materialisation,
     preflight,
 )
+from components.stack_config import parse_config
 from mcpds.seal import seal
 from offline.harness import ProgramRun, run_program
 from tests.stackconfig import base_config
@@ -549,7 +549,7 @@ def test_unused_credential_is_warned_with_a_suggestion(run):
 
 def test_unknown_backend_and_missing_provider(run):
     message = rejected(run, backend="vault")
-    assert "mcp-datascience:secrets.backend = 'vault'" in message
+    assert "mcp-datascience:secrets.backend = [secret]" in message  # nothing under `secrets` is echoed
     assert "'sealed', 'external' or 'pulumi'" in message
     assert "secrets.external.provider is required" in rejected(run, backend="external")
     assert "Did you mean 'aws'" in rejected(run, backend="external", external={"provider": {"awz": {}}})
@@ -690,5 +690,8 @@ def test_declared_specs_are_the_credentials_the_program_hands_the_layer(monkeypa
     assert seen
     for config, specs in seen:
         program = [dataclasses.astuple(s) for s in layer.merge_specs(specs)]
-        assert program == [dataclasses.astuple(s) for s in layer.declared_specs(config)]
+        declared = sys.modules["components.credentials"].declared_specs(
+            config, sys.modules["components.plan"].build_plan(config)
+        )
+        assert program == [dataclasses.astuple(s) for s in declared]
         assert {s[0] for s in program} >= {"godaddy-api-key", "hf-token"}

@@ -4,8 +4,9 @@ components/versions.py SERVER_IMAGES and per registry the stacks pull from.
     .venv/bin/python .github/scripts/image_matrix.py   # run from the repository root
 
 Each entry is {"name", "context", "image"} with image = `<images.registry>/<repository>:<tag>`,
-the exact reference the MCPServers use (components/plan.py _built_image), so what CI
-pushes is what the stacks pull. The registry comes from each stack's validated config.
+the exact reference the MCPServers use (components/plan.py _built_image) and what
+`make images` builds (offline/images.py), so what CI pushes is what the stacks pull.
+The registry comes from each stack's validated config.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from components.versions import SERVER_IMAGES  # noqa: E402
 from offline.harness import available_stacks  # noqa: E402
+from offline.images import builds  # noqa: E402
 from offline.policy_run import stack_config  # noqa: E402
 
 
@@ -29,9 +30,9 @@ def registries() -> list[str]:
 
 def matrix() -> list[dict[str, str]]:
     return [
-        {"name": name, "context": image.context, "image": f"{registry}/{image.repository}:{image.tag}"}
+        {"name": build.name, "context": str(build.context), "image": build.ref}
         for registry in registries()
-        for name, image in sorted(SERVER_IMAGES.items())
+        for build in builds(registry, Path())
     ]
 
 

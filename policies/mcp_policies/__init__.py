@@ -2,19 +2,40 @@
 
 One module per concern; each exports `POLICIES`. `ALL_POLICIES` is what
 `policies/__main__.py` hands to `PolicyPack` and what the offline run
-(`offline/policy_run.py`) evaluates.
+(`offline/policy_run.py`) evaluates. It is built on first use, so that the Pulumi
+program can import the pack's pure fact modules (`credentials`) without loading every
+rule and the policy SDK.
 """
 
-from . import edge, helm, mcp, network, secrets, stack, workloads
+from __future__ import annotations
 
-ALL_POLICIES = [
-    *workloads.POLICIES,
-    *mcp.POLICIES,
-    *network.POLICIES,
-    *edge.POLICIES,
-    *secrets.POLICIES,
-    *helm.POLICIES,
-    *stack.POLICIES,
-]
+import importlib
+from typing import Any
 
-__all__ = ["ALL_POLICIES"]
+# In the order the pack reports them.
+MODULES = (
+    "workloads",
+    "image_pull",
+    "mcp",
+    "network",
+    "isolation",
+    "edge",
+    "edge_security",
+    "secrets",
+    "helm",
+    "stack",
+    "rbac",
+    "exposure",
+    "availability",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ALL_POLICIES":
+        policies = [p for module in MODULES for p in importlib.import_module(f".{module}", __name__).POLICIES]
+        globals()[name] = policies
+        return policies
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ALL_POLICIES", "MODULES"]

@@ -243,6 +243,7 @@ MCP_ROUTE_STREAMING = stack_policy(
     remediation="Route MCP servers through components/edge_plan.py (nic_route_annotations / gateway_objects), which "
     "set edge.stream_timeout_seconds and buffering off.",
     config=STREAMING_CONFIG,
+    relaxing=("minTimeoutSeconds",),
 )
 
 
@@ -297,6 +298,7 @@ ROUTE_NO_METRICS = resource_policy(
     "/metrics off or put it behind authentication (Grafana: grafana.ini [metrics] basic_auth_username/"
     "basic_auth_password, with the ServiceMonitor's basicAuth), then drop the Service from metricsServices.",
     config=METRICS_CONFIG,
+    relaxing=("metricsServices",),
 )
 
 

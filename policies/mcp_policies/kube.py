@@ -82,6 +82,10 @@ MCP_SERVICE = re.compile(r"^(mcp-[a-z0-9-]+-proxy|vmcp-[a-z0-9-]+)$")
 
 # Annotation by which a component marks an MCPServer as running caller-supplied code.
 EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
+# Annotation on the namespace of the MCP servers: the registry the stack's own images come
+# from (`images.registry`), so the registry rule follows the stack config.
+IMAGE_REGISTRY_ANNOTATION = "mcp-datascience.finetunings.ai/image-registry"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +148,11 @@ def annotations(props: Mapping[str, Any]) -> dict[str, str]:
 
 def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in as_dict(metadata(props).get("labels")).items()}
+
+
+def chart_name(release_props: Mapping[str, Any]) -> str:
+    """A Helm release's chart by name: the last segment of its chart reference."""
+    return str(release_props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 def describe(resource_type: str, props: Mapping[str, Any], fallback: str = "") -> str:

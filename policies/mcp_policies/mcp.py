@@ -19,14 +19,12 @@ from pulumi_policy import (
 )
 
 from .base import resource_policy, stack_policy, string_list
+from .codeexec import CODE_FACTS_CONFIG, describe_tools, executing_servers
 from .kube import (
-    EXECUTES_CODE_ANNOTATION,
     HPA,
     MCP_SERVER,
-    MCP_TOOL_CONFIG,
     SERVICE,
     VIRTUAL_MCP_SERVER,
-    annotations,
     as_dict,
     as_list,
     backend_pod_labels,
@@ -36,7 +34,6 @@ from .kube import (
     name_of,
     namespace_of,
     number,
-    parse_bool,
     pod_templates,
     proxy_service,
     selector_matches,
@@ -188,39 +185,6 @@ REPLICAS_STATELESS_ONLY = stack_policy(
 # Code execution
 # ---------------------------------------------------------------------------
 
-CODE_CONFIG = {
-    "codeTools": {
-        "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        "description": "MCPServer name -> tools that run caller-supplied code (the catalog's code_tools). A "
-        "server counts as code-executing while any of them is enabled (its MCPToolConfig toolsFilter, or every "
-        f"tool without one), or when annotated {EXECUTES_CODE_ANNOTATION}: 'true'.",
-        "default": {},
-    }
-}
-
-
-def _enabled_tools(view: StackView, server: Any) -> set[str] | None:
-    """Tools the server publishes, or None for all of them."""
-    ref = get(server.props, "spec", "toolConfigRef", "name")
-    if not ref:
-        return None
-    config = view.find(MCP_TOOL_CONFIG, namespace_of(server.props), str(ref))
-    if config is None:
-        return None
-    tools = as_list(get(config.props, "spec", "toolsFilter"))
-    return {str(t) for t in tools} if tools else None
-
-
-def code_tools_enabled(view: StackView, server: Any, code_tools: Mapping[str, Any]) -> list[str]:
-    """The code-running tools the server publishes (["*"] when marked by annotation)."""
-    if parse_bool(annotations(server.props).get(EXECUTES_CODE_ANNOTATION)):
-        return ["*"]
-    tools = [str(t) for t in as_list(code_tools.get(name_of(server.props, server.name)))]
-    enabled = _enabled_tools(view, server)
-    return [t for t in tools if enabled is None or t in enabled]
-
-
 _EXTERNAL_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 
 
@@ -260,19 +224,15 @@ def _reached(view: StackView, namespace: str, operator_service: str, labels: Map
 
 def _check_code_execution(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     view = StackView(args.resources)
-    code_tools = as_dict(config["codeTools"])
     executing: dict[tuple[str, str], list[str]] = {}
-    for server in view.mcp_servers:
-        tools = code_tools_enabled(view, server, code_tools)
-        if not tools:
-            continue
+    for server, tools in executing_servers(view, as_dict(config["serverImages"])):
         name, ns = name_of(server.props, server.name), namespace_of(server.props)
         executing[(ns, name)] = tools
         where = describe(server.resource_type, server.props, server.name)
         routes = _reached(view, ns, proxy_service(name), mcp_proxy_pod_labels(server.props))
         if routes and not get(server.props, "spec", "oidcConfigRef", "name"):
             report(
-                f"{where} runs caller-supplied code (tools {tools}) and is routed publicly by {', '.join(routes)} "
+                f"{where} {describe_tools(tools)} and is routed publicly by {', '.join(routes)} "
                 "without OIDC (spec.oidcConfigRef)",
                 server.urn,
             )
@@ -285,7 +245,7 @@ def _check_code_execution(args: StackValidationArgs, report: ReportViolation, co
         ]
         if bypass:
             report(
-                f"{where} runs caller-supplied code (tools {tools}) and its backend pod is reachable from outside "
+                f"{where} {describe_tools(tools)} and its backend pod is reachable from outside "
                 f"through {', '.join(sorted(set(bypass)))}, bypassing the proxy's authentication",
                 server.urn,
             )
@@ -319,14 +279,17 @@ CODE_EXECUTION_REQUIRES_OIDC = stack_policy(
     "An MCP server that runs caller-supplied code is never reachable from outside without OIDC (MCPServer "
     "spec.oidcConfigRef; a VirtualMCPServer aggregating one: incomingAuth.type oidc): not through an Ingress or "
     "HTTPRoute, a LoadBalancer/NodePort Service selecting its pods, or a vMCP serviceType; and its backend pod, "
-    "which skips the proxy's authentication, is never reachable from outside at all.",
+    "which skips the proxy's authentication, is never reachable from outside at all. Code execution is recognised "
+    "by the image (serverImages: the catalog's facts); an unknown image counts as code-executing unless declared.",
     _check_code_execution,
     severity=Severity.CRITICAL,
     remediation=(
         "Set mcp.servers.<name>.auth: oidc (with mcp.oidc), or publish: false, or disable the code tools "
-        "(mcp.servers.<name>.disabled_tools); for a group, mcp.groups.<group>.auth: oidc."
+        "(mcp.servers.<name>.disabled_tools); for a group, mcp.groups.<group>.auth: oidc. For a server of your own, "
+        "declare code_tools (the program annotates the MCPServer) or add its image to serverImages."
     ),
-    config=CODE_CONFIG,
+    config=CODE_FACTS_CONFIG,
+    relaxing=("serverImages",),
 )
 
 POLICIES = [TELEMETRY, SIZED_MCP_CONTAINER, NO_VOLUMES, REPLICAS_STATELESS_ONLY, CODE_EXECUTION_REQUIRES_OIDC]

@@ -81,6 +81,7 @@ NAMESPACE_DEFAULT_DENY = stack_policy(
     remediation="Create a NetworkPolicy with spec {podSelector: {}, policyTypes: [Ingress, Egress]} in the namespace "
     "(components/netpol.py default_deny_spec).",
     config=DEFAULT_DENY_CONFIG,
+    relaxing=("podlessCharts", "exemptNamespaces"),
 )
 
 
@@ -165,6 +166,7 @@ EGRESS_EXCEPTS_METADATA = resource_policy(
     remediation="Add 169.254.169.254/32 (or the link-local 169.254.0.0/16) to the ipBlock's `except` "
     "(components/netpol.py internet_egress and api_server_egress do).",
     config=METADATA_CONFIG,
+    relaxing=("metadataAddresses",),
 )
 
 POLICIES = [NAMESPACE_DEFAULT_DENY, POD_NETWORK_POLICY, EGRESS_EXCEPTS_METADATA]

@@ -16,6 +16,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from .base import resource_policy, stack_policy, string_list
+from .credentials import NAME_PATTERN, credential_shape, is_reference, literal_assignments
 from .kube import HELM_RELEASE, SECRET, annotations, as_dict, describe, dotted, get, values_env, walk, workload_env
 from .stackview import StackView
 
@@ -121,14 +122,17 @@ SECRET_NO_LITERAL_DATA = stack_policy(
     "and point the chart at that Secret (existingSecret and the like), or generate it with pulumi-random and "
     "annotate the Secret.",
     config=SECRET_CONFIG,
+    relaxing=("valuesCredentialKeys",),
 )
 
 
 ENV_CONFIG = {
     "namePattern": {
         "type": "string",
-        "description": "Regular expression (Python re, searched) for env var names that hold credentials.",
-        "default": r"(?i)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)",
+        "description": "Regular expression (Python re, searched) for env var names that hold credentials: names "
+        "ending in a credential word (HF_TOKEN, EARTHDATA_PASSWORD, MCP_AUTH_SECRET_KEY), not names that only "
+        "mention one (TOOL_RESPONSE_TOKEN_LIMIT).",
+        "default": NAME_PATTERN,
     },
     "allowedNames": string_list("Env var names that match namePattern but are not credentials.", []),
 }
@@ -138,29 +142,74 @@ def _check_env(args: ResourceValidationArgs, report: ReportViolation, config: Ma
     pattern = re.compile(str(config["namePattern"]))
     allowed = set(config["allowedNames"])
 
-    def bad(entry: Mapping[str, Any]) -> bool:
+    def problem(entry: Mapping[str, Any]) -> str | None:
         name, value = str(entry.get("name") or ""), entry.get("value")
-        return bool(pattern.search(name)) and name not in allowed and value not in (None, "")
+        if not isinstance(value, str) or not value or name in allowed:
+            return None
+        if pattern.search(name):
+            return f"env {name} holds a literal value"
+        shape = credential_shape(value)
+        return f"env {name} holds what looks like {shape}" if shape else None
 
     for where, container, entry in workload_env(args.resource_type, args.props):
-        if bad(entry):
-            report(f"{where} container '{container}': env {entry.get('name')} holds a literal value", None)
+        if found := problem(entry):
+            report(f"{where} container '{container}': {found}", None)
     if args.resource_type == HELM_RELEASE:
         where = describe(args.resource_type, args.props, args.name)
         for path, entry in values_env(args.props.get("values")):
-            if bad(entry):
-                report(f"{where} values {path}: env {entry.get('name')} holds a literal value", None)
+            if found := problem(entry):
+                report(f"{where} values {path}: {found}", None)
 
 
 ENV_NO_LITERAL_CREDENTIALS = resource_policy(
     "env-no-literal-credentials",
-    "No environment variable whose name looks like a credential (TOKEN, SECRET, PASSWORD, API_KEY, ...) "
-    "carries a literal value: it comes from a Secret (valueFrom.secretKeyRef, MCPServer spec.secrets).",
+    "No environment variable whose name is a credential's (..._TOKEN, ..._PASSWORD, ..._API_KEY) carries a literal "
+    "value, and no literal value has a credential's shape (hf_..., ghp_..., a JWT, a private key, a URL with a "
+    "password): it comes from a Secret (valueFrom.secretKeyRef, MCPServer spec.secrets).",
     _check_env,
     severity=Severity.CRITICAL,
     remediation="Reference a Secret key instead (MCPServer spec.secrets / catalog secret_env, or "
     "valueFrom.secretKeyRef), or list a non-secret name under allowedNames.",
     config=ENV_CONFIG,
+    relaxing=("namePattern", "allowedNames"),
 )
 
-POLICIES = [SECRET_NO_LITERAL_DATA, ENV_NO_LITERAL_CREDENTIALS]
+
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+
+
+def _check_config_map(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
+    if args.resource_type != CONFIG_MAP:
+        return
+    where = describe(args.resource_type, args.props, args.name)
+    pattern = re.compile(str(config["namePattern"]))
+    for key, value in sorted(as_dict(args.props.get("data")).items()):
+        text = str(value or "")
+        if pattern.search(key) and not is_reference(text):
+            report(f"{where} data key {key} is a credential name with a literal value", None)
+            continue
+        shape = credential_shape(text)
+        if shape:
+            report(f"{where} data key {key} holds what looks like {shape}", None)
+        for name in literal_assignments(text):
+            report(f"{where} data key {key} sets {name} to a literal value", None)
+    for key in sorted(as_dict(args.props.get("binaryData"))):
+        if pattern.search(key):
+            report(f"{where} binaryData key {key} is a credential name", None)
+
+
+CONFIG_MAP_NO_CREDENTIALS = resource_policy(
+    "configmap-no-credentials",
+    "No ConfigMap carries a credential: no key named like one (namePattern) with a literal value, no value with a "
+    "credential's shape (tokens, private keys, URLs with a password), no config file inside it assigning a "
+    "credential setting a literal value. ConfigMaps are readable by anyone who may read the namespace's "
+    "configuration and are never encrypted at rest.",
+    _check_config_map,
+    severity=Severity.CRITICAL,
+    remediation="Put the value in a Secret through the SecretsLayer and reference it (secretKeyRef, a mounted "
+    "Secret, Grafana's $__file{...}); keep only the reference in the ConfigMap.",
+    config={"namePattern": ENV_CONFIG["namePattern"]},
+    relaxing=("namePattern",),
+)
+
+POLICIES = [SECRET_NO_LITERAL_DATA, ENV_NO_LITERAL_CREDENTIALS, CONFIG_MAP_NO_CREDENTIALS]

@@ -19,6 +19,7 @@ from .kube import (
     VIRTUAL_MCP_SERVER,
     WORKLOAD_TYPES,
     Backend,
+    chart_name,
     describe,
     get,
     name_of,
@@ -98,8 +99,7 @@ class StackView:
         for r in self.of_type(*WORKLOAD_TYPES, MCP_SERVER, VIRTUAL_MCP_SERVER):
             out.setdefault(namespace_of(r.props), []).append(describe(r.resource_type, r.props, r.name))
         for r in self.of_type(HELM_RELEASE):
-            chart = str(r.props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
-            if chart in podless_charts:
+            if chart_name(r.props) in podless_charts:
                 continue
             out.setdefault(str(r.props.get("namespace") or "default"), []).append(
                 describe(r.resource_type, r.props, r.name)

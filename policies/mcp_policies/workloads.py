@@ -15,22 +15,27 @@ that states what it needs does not change when an operator's defaults do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .base import resource_policy, string_list
+from .base import resource_policy, stack_policy, string_list
 from .kube import (
     HELM_RELEASE,
+    IMAGE_REGISTRY_ANNOTATION,
     MCP_SERVER,
+    NAMESPACE,
     Container,
     PodTemplate,
+    annotations,
     as_dict,
     as_list,
     describe,
     effective,
     get,
+    name_of,
+    namespace_of,
     number,
     parse_image,
     pod_templates,
@@ -184,6 +189,7 @@ DROP_ALL_CAPABILITIES = resource_policy(
         "allows (NET_BIND_SERVICE to bind ports below 1024)."
     ),
     config=CAPABILITIES_CONFIG,
+    relaxing=("allowedAddedCapabilities",),
 )
 
 
@@ -337,7 +343,7 @@ NO_HOST_ACCESS = resource_policy(
 # ---------------------------------------------------------------------------
 
 
-def _images(args: ResourceValidationArgs) -> Iterator[tuple[str, str, bool]]:
+def _images(args: ResourceValidationArgs | PolicyResource) -> Iterator[tuple[str, str, bool]]:
     """(where, reference, tag left to the chart) for every image the resource names."""
     for template in pod_templates(args.resource_type, args.props):
         for container in template.containers:
@@ -385,29 +391,46 @@ IMAGE_PINNED = resource_policy(
 
 REGISTRY_CONFIG = {
     "allowedRegistries": string_list(
-        "Image name prefixes (registry/path, matched at a '/' boundary) images may come from. Docker Hub images "
-        "are spelled docker.io/<org>/<name>.",
-        ["ghcr.io/stacklok/toolhive", "ghcr.io/finetunings-ai/mcp-datascience"],
+        "Image name prefixes (registry/path, matched at a '/' boundary) images may come from, besides the "
+        "registry the stack declares for its own images (the image-registry annotation of its MCP namespace, "
+        "from images.registry). Docker Hub images are spelled docker.io/<org>/<name>.",
+        ["ghcr.io/stacklok/toolhive"],
     )
 }
 
 
-def _check_registry(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
-    allowed = list(config["allowedRegistries"])
-    for where, ref, _ in _images(args):
-        image = parse_image(ref)
-        if not registry_allowed(image, allowed):
-            report(f"{where}: image '{ref}' ({image.full_name}) is not from an allowed registry {allowed}", None)
+def declared_registries(resources: Sequence[PolicyResource]) -> dict[str, str]:
+    """namespace -> the registry the stack declares for the images run there."""
+    return {
+        name_of(r.props): registry
+        for r in resources
+        if r.resource_type == NAMESPACE and (registry := annotations(r.props).get(IMAGE_REGISTRY_ANNOTATION))
+    }
 
 
-IMAGE_REGISTRY = resource_policy(
+def _check_registry(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
+    declared = declared_registries(args.resources)
+    for resource in args.resources:
+        own = declared.get(namespace_of(resource.props))
+        allowed = [*config["allowedRegistries"], *([own] if own else [])]
+        for where, ref, _ in _images(resource):
+            image = parse_image(ref)
+            if not registry_allowed(image, allowed):
+                report(
+                    f"{where}: image '{ref}' ({image.full_name}) is not from an allowed registry {allowed}",
+                    resource.urn,
+                )
+
+
+IMAGE_REGISTRY = stack_policy(
     "workload-image-registry",
-    "Every image comes from an allowed registry (policy config allowedRegistries)." + SCOPE,
+    "Every image comes from the registry the stack declares for its own images (images.registry, on its MCP "
+    "namespace) or from an allowed registry (policy config allowedRegistries)." + SCOPE,
     _check_registry,
     severity=Severity.HIGH,
     remediation=(
-        "Pull the image from an allowed registry (mirror it into images.registry), or add its registry to "
-        "allowedRegistries in policies/config/<env>.json after review."
+        "Pull the image from images.registry (mirror it there), or add its registry to allowedRegistries in "
+        "policies/config/<env>.json after review."
     ),
     config=REGISTRY_CONFIG,
 )
