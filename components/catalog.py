@@ -4,6 +4,16 @@ Every fact comes from ../shared/research/mcp-servers.md (upstream sources at the
 commits listed there). Ports: `proxy_port` keeps the seed's numbers; `mcp_port` is
 where the server itself listens. Images are built by this project from exact upstream
 releases (components/versions.py SERVER_IMAGES; images/ holds the recipes).
+tests/live starts every server whose recipe installs from PyPI or npm and holds it to
+these facts (port, path, tools, sessions, Host policy, probes).
+
+Host policies. Behind the ToolHive proxy an HTTP server receives `Host: mcp-<name>:<port>`
+(the backend Service the proxy forwards to), and, for a server with MCP sessions, the
+pod address from the second request of a session on (`sessions` in server_spec.py). No
+catalog server keeps MCP sessions, so each either checks Host against the backend
+Service's name or checks nothing. Either is safe because the NetworkPolicies
+(components/mcp_servers.py) let only the server's own proxy reach its port: a Host
+check here guards against DNS rebinding from a browser, which cannot reach the pod.
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from components.server_spec import Probe, SecretEnv, ServerSpec
 HF_TOOLS = ("hub_repo_search", "hub_repo_details", "hf_fs", "create_repo", "hf_jobs", "dynamic_space", "hf_whoami")
 # Write tools of the HF server; hidden by default (issue: read-only toolchain).
 HF_WRITE_TOOLS = ("create_repo", "hf_jobs", "dynamic_space")
+# Data.gov tools that cannot serve catalog.data.gov (reasons at the datagov entry).
+DATAGOV_HIDDEN_TOOLS = ("ckan_find_portals", "ckan_get_mqa_quality", "ckan_get_mqa_quality_details", "sparql_query")
 
 CATALOG: dict[str, ServerSpec] = {
     # huggingface/hf-mcp-server (MIT) v0.4.x: stateless streamable HTTP with JSON
@@ -22,6 +34,8 @@ CATALOG: dict[str, ServerSpec] = {
     # /mcp rejects Host headers not in MCP_ALLOWED_HOSTS (inbound-request-security.ts); the
     # ToolHive proxy sends Host = the backend Service `mcp-<name>`. Callers bring their own
     # HF token as `Authorization: Bearer` (anonymous callers get the read-only search tools).
+    # Host policy: MCP_ALLOWED_HOSTS = the backend Service (port ignored); stateless, so
+    # every request of a session arrives with that name.
     "huggingface": ServerSpec(
         description="Hugging Face Hub: search and inspect models, datasets, Spaces and papers",
         upstream="https://github.com/huggingface/hf-mcp-server",
@@ -138,6 +152,11 @@ CATALOG: dict[str, ServerSpec] = {
     # streamable HTTP on FASTMCP_PORT 8000 at /mcp; each request carries the caller's
     # DataHub token (the server refuses to start with DATAHUB_GMS_TOKEN set). GET /health
     # does not call GMS. Telemetry to Mixpanel is off (it stalls when blocked).
+    # Host policy: none; every request needs a DataHub token that GMS accepts.
+    # Tools depend on the DataHub behind it (seen when run): search_documents and
+    # grep_documents are listed only while its catalog holds documents
+    # (document_tools_middleware.py), get_aspect_history only from DataHub Core 1.4.0
+    # (version_requirements.py @min_version); tests/live runs it against a 1.4.0 stand-in.
     "datahub": ServerSpec(
         description="DataHub metadata: search, lineage, schemas, queries, documents (read-only)",
         upstream="https://github.com/acryldata/mcp-server-datahub",
@@ -178,7 +197,8 @@ CATALOG: dict[str, ServerSpec] = {
     # servers/penrose-mcp (this repository; upstream bmorphism/penrose-mcp is a stub that
     # returns a fixed SVG). Renders with @penrose/core; SVGs are kept in a per-process
     # cache and served at /outputs/<hash>.svg, so one replica (an output URL rendered on
-    # one replica would 404 on another).
+    # one replica would 404 on another). Host policy: none; no MCP sessions
+    # (sessionIdGenerator undefined, src/http/app.js).
     "penrose": ServerSpec(
         description="Penrose: mathematical diagrams from Domain/Substance/Style programs, as SVG",
         upstream="https://github.com/penrose/penrose (engine); servers/penrose-mcp (this repository)",
@@ -199,7 +219,16 @@ CATALOG: dict[str, ServerSpec] = {
     # ondata/ckan-mcp-server (MIT) 0.4.119: TRANSPORT=http serves POST /mcp, stateless,
     # JSON responses (src/transport/http.ts). Binds 127.0.0.1 unless CKAN_HTTP_HOST is set;
     # refuses to start without CKAN_ALLOWED_DOMAINS; its DNS-rebinding guard compares the
-    # Host header *with* port.
+    # Host header *with* port. Host policy: CKAN_HTTP_ALLOWED_HOSTS = the backend Service
+    # and port; stateless, so every request arrives with that name.
+    # Tools: the catalog names all 20 of 0.4.119 (src/tools/*.ts); four are hidden because
+    # with CKAN_ALLOWED_DOMAINS=catalog.data.gov they cannot serve Data.gov:
+    # - ckan_find_portals lists ~950 CKAN portals worldwide from datashades.info, a third
+    #   party outside the egress list, each of which the domain allowlist then refuses;
+    # - ckan_get_mqa_quality(_details) accept only dati.gov.it and ask data.europa.eu
+    #   (src/tools/quality.ts ALLOWED_MQA_HOSTS): Italian portal quality scores;
+    # - sparql_query checks its endpoint against the same allowlist (validateServerUrl in
+    #   src/utils/http.ts), and catalog.data.gov has no SPARQL endpoint: it can only fail.
     "datagov": ServerSpec(
         description="Data.gov catalog (CKAN): search and inspect US government datasets",
         upstream="https://github.com/ondata/ckan-mcp-server",
@@ -234,13 +263,21 @@ CATALOG: dict[str, ServerSpec] = {
             "ckan_datastore_search",
             "ckan_datastore_search_sql",
             "ckan_status_show",
+            "ckan_catalog_stats",
+            "ckan_analyze_datasets",
+            "ckan_find_portals",
+            "ckan_get_mqa_quality",
+            "ckan_get_mqa_quality_details",
+            "sparql_query",
         ),
+        disabled_tools=DATAGOV_HIDDEN_TOOLS,
         group="gov-data",
         probe=Probe(kind="tcp"),
     ),
     # cyanheads/treasury-fiscaldata-mcp-server (Apache-2.0): HTTP on 3010 at /mcp,
     # stateless sessions; GET /healthz (mcp-ts-core httpTransport.ts). The DuckDB
     # "DataCanvas" keeps dataframes per process, so it stays off to allow replicas.
+    # Host policy: none (mcp-ts-core checks Origin only); stateless sessions.
     "treasury": ServerSpec(
         description="US Treasury Fiscal Data: debt, interest rates, exchange rates, any dataset",
         upstream="https://github.com/cyanheads/treasury-fiscaldata-mcp-server",
@@ -272,10 +309,12 @@ CATALOG: dict[str, ServerSpec] = {
         group="gov-data",
         probe=Probe(kind="http", path="/healthz"),
     ),
-    # datalayer/earthdata-mcp-server (BSD-3-Clause) 0.6.0: `start --transport
-    # streamable-http` on PORT 4040, /mcp and GET /healthz (reactor_mcp_server app.py
-    # 1.3.2). Sessions are per connection (mcp-session-id): one replica. `download` mode
-    # writes below the working directory.
+    # datalayer/earthdata-mcp-server (BSD-3-Clause) 0.6.0 on PORT 4040, /mcp and GET
+    # /healthz (reactor_mcp_server app.py 1.3.2), started by our images/earthdata-mcp-server
+    # /serve.py: upstream's `start` answers 421 to every Host but loopback and issues
+    # sessions, so it is served stateless with a Host allowlist instead. Host policy:
+    # MCP_ALLOWED_HOSTS = the backend Service and port (loopback kept for port-forward).
+    # `download` mode writes below the working directory.
     "nasa-cmr": ServerSpec(
         description="NASA Earthdata (CMR): search Earth-science collections and granules",
         upstream="https://github.com/datalayer/earthdata-mcp-server",
@@ -284,12 +323,11 @@ CATALOG: dict[str, ServerSpec] = {
         transport="streamable-http",
         proxy_port=8007,
         mcp_port=4040,
-        args=("start", "--transport", "streamable-http"),
-        env={"TRANSPORT": "streamable-http", "HOST": "0.0.0.0", "PORT": "{mcp_port}"},
+        env={"HOST": "0.0.0.0", "PORT": "{mcp_port}", "MCP_ALLOWED_HOSTS": "{backend_service}:{mcp_port}"},
         egress_hosts=("cmr.earthdata.nasa.gov", "urs.earthdata.nasa.gov", "*.earthdatacloud.nasa.gov"),
         writable_paths=("/tmp",),
         size="medium",
-        stateless=False,
+        stateless=True,
         tools=("search_earth_datasets", "search_earth_datagranules", "download_earth_data_granules"),
         group="gov-data",
         probe=Probe(kind="http", path="/healthz"),

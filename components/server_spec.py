@@ -168,6 +168,12 @@ class ServerSpec(Section):
     writable_paths: tuple[AbsolutePath, ...] = ()
     size: SizeClass = "small"
     stateless: bool  # safe to run several replicas behind a load balancer
+    # Answers `initialize` with an Mcp-Session-Id (HTTP transports). The ToolHive proxy
+    # then pins the session to the pod address its connection reached, so from the second
+    # request on the server sees `Host: <pod IP>:<port>`, not `mcp-<name>`: a server with
+    # sessions cannot check Host against names (stacklok/toolhive v0.44.0
+    # pkg/transport/proxy/transparent/transparent_proxy.go, podBackendURL and Rewrite).
+    sessions: bool = False
     caller_token: bool = False  # takes the caller's own token in `Authorization`
     tools: tuple[str, ...] = ()  # the tools the server offers (what `verify` expects)
     disabled_tools: tuple[str, ...] = ()
@@ -188,6 +194,8 @@ class ServerSpec(Section):
                 raise ValueError("mcp_port is for HTTP transports; a stdio server has no port")
             if self.probe is not None:
                 raise ValueError("a stdio server has no port to probe (the ToolHive proxy's /health covers it)")
+            if self.sessions:
+                raise ValueError("sessions is a fact about an HTTP server; the proxy holds a stdio server's sessions")
         elif self.mcp_port is None:
             raise ValueError(f"mcp_port is required for transport {self.transport}")
         if self.probe and self.probe.kind == "http" and not (self.probe.path or "").startswith("/"):

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,8 @@ from components.catalog import CATALOG
 from components.plan import build_plan
 from components.server_spec import ServerSpec
 from components.stack_config import parse_config
+from tests.dockerfile import dockerfile, exec_form, final_stage, stages
+from tests.live.recipes import LIVE, NOT_LIVE
 from tests.stackconfig import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,76 +46,8 @@ FINAL_RUN_ALLOWED = re.compile(r"^(python -m pip uninstall --yes --quiet pip|rm 
 
 
 # ---------------------------------------------------------------------------
-# A small Dockerfile reader (instructions, stages, ENV/LABEL/ARG values)
+# Helpers
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class Instruction:
-    keyword: str
-    value: str
-    line: int
-
-
-@dataclass
-class Stage:
-    base: str
-    alias: str | None
-    instructions: list[Instruction] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[str]:
-        return [i.value for i in self.instructions if i.keyword == keyword]
-
-    def pairs(self, keyword: str) -> dict[str, str]:
-        """KEY=value pairs of every ENV, LABEL or ARG (with a default) of the stage."""
-        found: dict[str, str] = {}
-        for value in self.all(keyword):
-            for word in shlex.split(value):
-                key, sep, val = word.partition("=")
-                if sep:
-                    found[key] = val
-        return found
-
-
-def instructions(path: Path) -> list[Instruction]:
-    found: list[Instruction] = []
-    pending, start = "", 0
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue  # blank lines and comments, also inside a continued instruction
-        if not pending:
-            start = number
-        if text.endswith("\\"):
-            pending += text[:-1] + " "
-            continue
-        keyword, _, rest = (pending + text).partition(" ")
-        found.append(Instruction(keyword.upper(), rest.strip(), start))
-        pending = ""
-    assert not pending, f"{path}: the last instruction ends with a line continuation"
-    return found
-
-
-def stages(path: Path) -> list[Stage]:
-    result: list[Stage] = []
-    for item in instructions(path):
-        if item.keyword == "FROM":
-            words = item.value.split()
-            words = [w for w in words if not w.startswith("--")]
-            alias = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
-            result.append(Stage(base=words[0], alias=alias))
-        else:
-            assert result, f"{path}:{item.line}: {item.keyword} before the first FROM"
-            result[-1].instructions.append(item)
-    return result
-
-
-def dockerfile(key: str) -> Path:
-    return ROOT / versions.SERVER_IMAGES[key].context / "Dockerfile"
-
-
-def final_stage(key: str) -> Stage:
-    return stages(dockerfile(key))[-1]
 
 
 def catalog_spec(key: str) -> ServerSpec:
@@ -123,13 +55,6 @@ def catalog_spec(key: str) -> ServerSpec:
     specs = [spec for spec in CATALOG.values() if spec.built_image == key]
     assert len(specs) == 1, f"{key}: {len(specs)} catalog servers use this image"
     return specs[0]
-
-
-def exec_form(value: str) -> list[str]:
-    parsed = json.loads(value)
-    assert isinstance(parsed, list), value
-    assert all(isinstance(p, str) for p in parsed), value
-    return parsed
 
 
 def hadolint() -> str:
@@ -238,6 +163,19 @@ def test_the_dockerfile_builds_exactly_the_upstream_release_of_versions_py(key: 
     if any(s.base == versions.BASE_IMAGES["python-build"] for s in stages(dockerfile(key))):
         assert uv_pins, f"{key}: the Python build stage installs no pinned uv"
     assert set(uv_pins) <= {versions.IMAGE_BUILD_UV}, uv_pins
+
+
+def test_live_recipes_are_the_registry_installs_with_a_lock():
+    """tests/live runs every recipe that installs from PyPI or npm with a lock. The
+    others cannot be reproduced here: three clone from GitHub, and Treasury has no lock
+    (npm serves @cyanheads/mcp-ts-core 0.8-0.10 here, the package wants ^0.13.6)."""
+    assert sorted(LIVE) == ["data-exploration", "datahub", "huggingface", "nasa-cmr", "penrose"]
+    assert NOT_LIVE == ["datagov", "dataset-viewer", "pandas", "treasury"]
+    for name in NOT_LIVE:
+        key = CATALOG[name].built_image
+        kind = versions.SERVER_IMAGES[key].upstream.split()[0]
+        context = ROOT / versions.SERVER_IMAGES[key].context
+        assert kind == "git" or not (context / "package-lock.json").exists(), name
 
 
 def test_the_penrose_image_is_named_and_tagged_as_its_package():

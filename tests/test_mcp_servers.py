@@ -33,7 +33,7 @@ PROD_SIZES = {
     "medium": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "3", "memory": "6Gi"}},
     "large": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
 }
-STATELESS_HTTP = {"huggingface", "datahub", "datagov", "treasury"}
+STATELESS_HTTP = {"huggingface", "datahub", "datagov", "treasury", "nasa-cmr"}
 HARDENED = {
     "runAsNonRoot": True,
     "runAsUser": 10001,
@@ -65,7 +65,12 @@ def test_prod_holds_nine_servers_one_vmcp_and_their_configs(prod):
     assert list(objects(prod, "VirtualMCPServer")) == ["gov-data"]
     assert list(objects(prod, "MCPGroup")) == ["gov-data"]
     assert list(objects(prod, "MCPTelemetryConfig")) == ["mcp-telemetry"]
-    assert sorted(objects(prod, "MCPToolConfig")) == ["dataset-viewer-tools", "huggingface-tools", "pandas-tools"]
+    assert sorted(objects(prod, "MCPToolConfig")) == [
+        "datagov-tools",
+        "dataset-viewer-tools",
+        "huggingface-tools",
+        "pandas-tools",
+    ]
     assert list(objects(prod, "MCPOIDCConfig")) == ["mcp-oidc"]
 
 

@@ -227,8 +227,8 @@ def test_oidc_in_front_of_a_caller_token_server_is_refused():
 
 
 def test_autoscaling_a_stateful_server_is_refused():
-    message = rejected({"servers": with_server("nasa-cmr", autoscale={"min_replicas": 2, "max_replicas": 3})})
-    assert "mcp-datascience:mcp.servers.nasa-cmr.autoscale" in message
+    message = rejected({"servers": with_server("penrose", autoscale={"min_replicas": 2, "max_replicas": 3})})
+    assert "mcp-datascience:mcp.servers.penrose.autoscale" in message
     assert "exactly one replica" in message
 
 

@@ -203,6 +203,7 @@ def start_demo(
     token: str | None = None,
     delay: float = 0.0,
     request_log: Path | None = None,
+    host_log: Path | None = None,
     wait: bool = True,
 ) -> subprocess.Popen:
     """A demo MCP server (tests/loopback/demo_server.py); `token`: required bearer token.
@@ -215,6 +216,8 @@ def start_demo(
         cmd += ["--token-env", "DEMO_EXPECTED_TOKEN"]
     if request_log:
         cmd += ["--request-log", str(request_log)]
+    if host_log:
+        cmd += ["--host-log", str(host_log)]
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if wait:
         wait_port(port, proc)
