@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint lint-images penrose-test bench clean
+.PHONY: help render clients policy policies test lint lint-images penrose-test bench e2e e2e-build clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -16,6 +16,7 @@ help:
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make bench                render timings and the Penrose render benchmark"
+	@echo "make e2e                  build the control plane and controllers (cached), run every stack on them"
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -63,6 +64,14 @@ test: lint penrose-test
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
+
+# The real control plane and controllers, built from Go modules into .cache/e2e (once per
+# version), then every stack applied and reconciled on them (README "make e2e").
+e2e-build: $(STAMP)
+	$(BIN)/python -m e2e.build
+
+e2e: e2e-build
+	$(BIN)/pytest e2e/tests -p no:xdist --timeout 1800
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
