@@ -51,12 +51,17 @@ def test_the_controller_manager_created_every_pod(live):
             if e.get("reason") in {"FailedCreate", "FailedCreatePodSandBox"}
         ]
         assert failed == [], [e["message"] for e in failed]
-        for replica_set in live.kube.list("apps/v1", "ReplicaSet", namespace):
-            wanted = replica_set["spec"].get("replicas", 0)
-            pods = [
+        pods = live.kube.list("v1", "Pod", namespace)
+        owners = [
+            *live.kube.list("apps/v1", "ReplicaSet", namespace),
+            *live.kube.list("apps/v1", "StatefulSet", namespace),
+        ]
+        for owner in owners:
+            wanted = owner["spec"].get("replicas", 0)
+            made = [
                 p
-                for p in live.kube.list("v1", "Pod", namespace)
-                if any(o["uid"] == replica_set["metadata"]["uid"] for o in p["metadata"].get("ownerReferences", []))
+                for p in pods
+                if any(o["uid"] == owner["metadata"]["uid"] for o in p["metadata"].get("ownerReferences", []))
             ]
-            assert len(pods) == wanted, replica_set["metadata"]["name"]
-            checked(live, *(f"Pod {namespace}/{p['metadata']['name']}" for p in pods))
+            assert len(made) == wanted, f"{owner['kind']} {owner['metadata']['name']}: {len(made)} of {wanted} pods"
+            checked(live, *(f"Pod {namespace}/{p['metadata']['name']}" for p in made))
