@@ -55,6 +55,10 @@ class Supervisor:
         self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
     ) -> Process:
         log = self.logs / f"{name}.log"
+        # scratch files of every process stay in the run folder too
+        scratch = self.folder / "tmp"
+        scratch.mkdir(exist_ok=True)
+        env = {**(env if env is not None else os.environ), "TMPDIR": str(scratch)}
         handle = log.open("ab")
         try:
             popen = subprocess.Popen(
@@ -62,7 +66,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
+                env=env,
                 cwd=cwd or self.folder,
                 start_new_session=True,
             )
