@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-
+from components import plan
 from e2e.tests.conftest import checked
 
 OPERATOR_OWNERS = {"MCPServer", "VirtualMCPServer"}
@@ -108,10 +107,9 @@ def test_operator_made_accounts_may_do_their_role_in_their_namespace_and_nothing
         checked(live, f"ServiceAccount {namespace}/{account}")
 
 
-@pytest.mark.parametrize("account", ["mcp-backend"])
-def test_the_backend_account_may_do_nothing(live, account):
+def test_the_backend_account_may_do_nothing(live):
     namespace = live.rendered("MCPServer")[0]["metadata"]["namespace"]
-    user = f"system:serviceaccount:{namespace}:{account}"
+    user = f"system:serviceaccount:{namespace}:{plan.BACKEND_SERVICE_ACCOUNT}"
     for group, resource, verb in OPERATOR_NEEDS:
         assert not live.kube.can_i(user, verb, resource, group=group, namespace=namespace)
     assert not live.kube.can_i(user, "get", "secrets", namespace=namespace)
