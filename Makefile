@@ -8,14 +8,14 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e prereqs lint lint-images penrose-test bench images crds clean
+.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
-	@echo "make e2e                  slow: the MCP servers from their image recipes, live (installs cached)"
+	@echo "make e2e                  slow: the real control plane, controllers and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render timings and the Penrose render benchmark"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
@@ -76,15 +76,6 @@ test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
 
-# Real components, slow on first run: every server image recipe that installs from a
-# registry, installed from its exact pins (cached by lock hash in ~/.cache/mcp-datascience,
-# or $$MCPDS_CACHE_DIR), and the ToolHive proxy runner built from Go (e2e/build.py, cached
-# in .cache/e2e), run live behind nginx on a loopback-only network namespace (as root).
-e2e: $(STAMP)
-	$(BIN)/python -m tests.live.install
-	$(BIN)/python -m e2e.build thv-proxyrunner
-	$(BIN)/pytest tests/live -p no:cacheprovider --timeout 1800
-
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
@@ -93,6 +84,21 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 # <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.
 images: $(STAMP)
 	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
+
+# Real components, slow on first run (README "make e2e"):
+# - the control plane and controllers, built from Go modules into .cache/e2e (once per
+#   version, e2e/build.py), every stack applied and reconciled on them (e2e/tests);
+# - every server image recipe that installs from a registry, installed from its exact pins
+#   (cached by lock hash in ~/.cache/mcp-datascience, or $$MCPDS_CACHE_DIR), run live behind
+#   nginx and the real ToolHive proxy runner on a loopback-only network namespace (as root;
+#   tests/live, in its own pytest process because it isolates that process's network).
+e2e-build: $(STAMP)
+	$(BIN)/python -m e2e.build
+
+e2e: e2e-build
+	$(BIN)/python -m tests.live.install
+	$(BIN)/pytest tests/live -p no:cacheprovider -p no:xdist --timeout 1800
+	$(BIN)/pytest e2e/tests -p no:xdist --timeout 1800
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
