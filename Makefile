@@ -37,8 +37,10 @@ clients: render
 policy: $(STAMP)
 	$(BIN)/python -m offline.policy_run --stack $(STACK)
 
-# Every shipped stack (part of `make test`).
-STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+# Every stack (part of `make test`): the project's stack files, or those in $MCPDS_STACK_DIR
+# (the directory every tool then reads them from: offline/harness.py stack_dir).
+STACK_DIR := $(or $(MCPDS_STACK_DIR),.)
+STACKS := $(patsubst $(STACK_DIR)/Pulumi.%.yaml,%,$(wildcard $(STACK_DIR)/Pulumi.*.yaml))
 policies: $(STAMP)
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
