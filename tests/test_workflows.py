@@ -416,3 +416,63 @@ def test_penrose_tests_run_on_the_node_its_image_runs(workflow):
     image_version = BASE_IMAGES["node"].split(":", 1)[1].split("-", 1)[0]
     assert node["with"]["node-version"] == image_version
     assert f"FROM {BASE_IMAGES['node']}" in (ROOT / "servers" / "penrose-mcp" / "Dockerfile").read_text()
+
+
+# ---------------------------------------------------------------------------
+# Registry logins: one script for the push, the prod digests and the preview
+# ---------------------------------------------------------------------------
+
+LOGIN = ROOT / ".github" / "scripts" / "registry-login"
+
+
+def _login(tmp_path: Path, *args: str, env: dict[str, str], stacks: Path | None = None):
+    """Run registry-login with a `docker` that records its arguments and stdin."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    docker = bin_dir / "docker"
+    docker.write_text(f'#!/usr/bin/env bash\n{{ echo "$*"; cat; echo; }} >> {tmp_path / "docker.log"}\n')
+    docker.chmod(0o755)
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MCPDS_STACK_DIR": str(stacks or stack_dir())}
+    done = subprocess.run(
+        ["bash", str(LOGIN), *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, check=False
+    )
+    log = tmp_path / "docker.log"
+    return done, log.read_text() if log.exists() else ""
+
+
+def test_registry_login_uses_the_job_token_for_ghcr_and_the_secrets_elsewhere(tmp_path):
+    done, log = _login(tmp_path, "ghcr.io/acme/x:1.0", env={"GHCR_TOKEN": "gh-token", "ACTOR": "bot"})
+    assert done.returncode == 0, done.stderr
+    assert log == "login ghcr.io --username bot --password-stdin\ngh-token\n"
+    secrets = {"REGISTRY_USERNAME": "robot", "REGISTRY_PASSWORD": "pw", "GHCR_TOKEN": "gh-token"}
+    done, log = _login(tmp_path, "registry.example.net/acme/x:1.0", env=secrets)
+    assert done.returncode == 0, done.stderr
+    assert log.endswith("login registry.example.net --username robot --password-stdin\npw\n")
+
+
+def test_registry_login_without_secrets_fails_a_push_and_lets_a_preview_read(tmp_path):
+    done, log = _login(tmp_path, "registry.example.net/acme/x:1.0", env={"GHCR_TOKEN": "gh-token"})
+    assert done.returncode == 1
+    assert "registry.example.net needs the repository secrets REGISTRY_USERNAME and REGISTRY_PASSWORD" in done.stdout
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.prod.yaml").write_text(
+        (ROOT / "tests" / "stacks" / "Pulumi.prod.yaml").read_text()
+        + "  mcp-datascience:images:\n    registry: registry.example.net/acme/mcp\n"
+    )
+    done, log = _login(tmp_path, "--stack", "prod", "--optional", env={"GHCR_TOKEN": "t"}, stacks=stacks)
+    assert done.returncode == 0, done.stderr
+    assert "no REGISTRY_PASSWORD secret for registry.example.net" in done.stdout
+    assert log == ""
+
+
+def test_every_job_that_pushes_or_resolves_images_logs_in_with_the_script():
+    logins = {
+        ("deploy", "images"): '.github/scripts/registry-login "$IMAGE"',
+        ("deploy", "up-prod"): ".github/scripts/registry-login --stack prod",
+        ("pull-request", "preview"): ".github/scripts/registry-login --stack prod --optional",
+    }
+    for (workflow, job), command in logins.items():
+        [step] = [s for s in steps(PR if workflow == "pull-request" else DEPLOY, job) if command in s.get("run", "")]
+        assert {"GHCR_TOKEN", "REGISTRY_USERNAME", "REGISTRY_PASSWORD", "ACTOR"} <= set(step["env"]), (workflow, job)
+    assert not [run for run in all_runs() if "docker login" in run]  # no login of its own beside the script
