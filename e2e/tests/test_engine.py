@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -96,6 +97,18 @@ def test_the_cli_and_every_plugin_are_the_built_releases(engine, binaries):
         assert plugin.read_bytes() == binaries[program].read_bytes()
 
 
+def test_about_names_our_language_host_the_interpreter_and_the_required_plugins(engine, tmp_path):
+    project = stack(engine, python_project(tmp_path / "about", "e2e-about", "import pulumi\n"))
+    about = engine.run_json("about", cwd=project)
+    assert about["errors"] == []
+    plugins = {(p["kind"], p["name"]): p["version"] for p in about["plugins"]}
+    assert plugins[("language", "python")] == versions.PULUMI.release
+    # the host's GetRequiredPackages: the provider SDKs this interpreter has, at their pins
+    assert plugins[("resource", "kubernetes")] == versions.PULUMI_KUBERNETES.release
+    assert plugins[("resource", "random")] == versions.PULUMI_RANDOM.release
+    assert Path(about["runtime"]["executable"]).parent == Path(sys.prefix) / "bin"
+
+
 def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engine, tmp_path):
     project = stack(engine, python_project(tmp_path / "random", "e2e-random", RANDOM_PROGRAM))
 
@@ -111,7 +124,8 @@ def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engi
     # The password is a secret: encrypted with the passphrase in the state on disk.
     state = "".join(p.read_text() for p in engine.backend.rglob("*.json"))
     assert outputs["password"] not in state
-    assert SECRET_SIG in state and "ciphertext" in state
+    assert SECRET_SIG in state
+    assert "ciphertext" in state
 
     # A second run of the same program changes nothing.
     timed("preview --expect-no-changes", engine, "preview", "--expect-no-changes", cwd=project)
@@ -128,7 +142,8 @@ def test_the_kubernetes_provider_previews_and_reports_an_unreachable_cluster(eng
     preview = json.loads(timed("preview (kubernetes)", engine, "preview", "--json", cwd=project).stdout)
     planned = {step["urn"].rsplit("::", 1)[1]: (step["op"], step["urn"]) for step in preview["steps"]}
     op, urn = planned["settings"]
-    assert op == "create" and "kubernetes:core/v1:ConfigMap" in urn
+    assert op == "create"
+    assert "kubernetes:core/v1:ConfigMap" in urn
 
     # up must reach the API server; the provider's own message says it cannot.
     with pytest.raises(EngineError) as failed:
