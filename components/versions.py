@@ -211,17 +211,39 @@ EXTERNAL_SECRETS_IMAGE = {"repository": "ghcr.io/external-secrets/external-secre
 
 
 # ---------------------------------------------------------------------------
-# make e2e: the Pulumi engine and plugins, built from Go modules
+# make e2e: the control plane, the controllers and the Pulumi engine, built from Go modules
 # ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class GoModulePin:
     """A Go module at an exact version. `e2e/go/<wrapper>/go.mod` requires it at exactly
-    this version (tests/test_e2e_engine_versions.py checks); `python -m e2e.build` builds its programs."""
+    this version (tests/test_e2e_build.py checks); `python -m e2e.build` builds its programs."""
 
     module: str
     version: str
+
+
+def _image_tag(image: str) -> str:
+    return image.rsplit(":", 1)[1]
+
+
+# kube-apiserver and kube-controller-manager of the stacks' default `kubernetes_version`
+# minor. k8s.io/kubernetes requires its staging modules at v0.0.0 with local replaces, so
+# the wrapper replaces each by its published v0.<minor>.<patch> (kubernetes/kubernetes#79384).
+KUBERNETES = GoModulePin(module="k8s.io/kubernetes", version="v1.34.4")
+KUBERNETES_STAGING_VERSION = "v0" + KUBERNETES.version.removeprefix("v1")
+
+# etcd for it: 1.34 defaults to etcd 3.6 (kubeadm constants), 3.6.16 is the newest 3.6 the
+# module proxy serves; its module root is the `etcd` main package (server/main.go).
+ETCD = GoModulePin(module="go.etcd.io/etcd/server/v3", version="v3.6.16")
+
+# The controllers exactly as the pinned charts run them: the operator and proxy runner
+# of the ToolHive images, the Sealed Secrets controller of the chart's image.
+TOOLHIVE = GoModulePin(module="github.com/stacklok/toolhive", version=_image_tag(TOOLHIVE_IMAGES["operator"]))
+SEALED_SECRETS_CONTROLLER = GoModulePin(
+    module="github.com/bitnami-labs/sealed-secrets", version="v" + SEALED_SECRETS_IMAGE["tag"]
+)
 
 
 @dataclass(frozen=True)

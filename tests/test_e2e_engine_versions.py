@@ -13,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from components import versions
+from e2e import build
+from tests.test_e2e_build import _requires
 
 ROOT = Path(__file__).resolve().parent.parent
-WRAPPERS = ROOT / "e2e" / "go"
 
 
 def _pins(requirements: Path) -> dict[str, str]:
     return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements.read_text(), re.M))
-
-
-def _required(go_mod: Path) -> dict[str, str]:
-    """module -> version of every requirement (single lines and blocks)."""
-    return dict(re.findall(r"^(?:require\s+|\t)(\S+) (v\S+)", go_mod.read_text(), re.M))
 
 
 @pytest.mark.parametrize("pin", versions.ENGINE, ids=lambda p: p.package)
@@ -40,17 +36,27 @@ def test_the_cli_module_is_the_release_tag():
     assert versions.PULUMI.go.version == "v" + versions.PULUMI.release
 
 
-# wrapper (directory under e2e/go) -> the pins its go.mod must require exactly
-WRAPPER_PINS = {
-    "pulumi": (versions.PULUMI.go, versions.PULUMI_SDK),
-    "pulumi-language-python": (versions.PULUMI_SDK,),
-    "pulumi-kubernetes": (versions.PULUMI_KUBERNETES.go,),
-    "pulumi-random": (versions.PULUMI_TERRAFORM_BRIDGE, versions.PULUMI_RANDOM.go),
-    "pulumi-random/shim": (versions.PULUMI_RANDOM.go,),
-}
+# Pins a wrapper needs beyond the program pin that tests/test_e2e_build.py checks: the
+# CLI's SDK (pkg/v3's go.mod requires it at the same release), the bridge, and the random
+# provider's commit in our shim module.
+EXTRA_PINS = (
+    ("pulumi", versions.PULUMI_SDK),
+    ("pulumi-random", versions.PULUMI_TERRAFORM_BRIDGE),
+    ("pulumi-random/shim", versions.PULUMI_RANDOM.go),
+)
 
 
-@pytest.mark.parametrize(("wrapper", "pin"), [(w, p) for w, pins in WRAPPER_PINS.items() for p in pins])
+@pytest.mark.parametrize(("wrapper", "pin"), EXTRA_PINS, ids=[w for w, _ in EXTRA_PINS])
 def test_wrappers_require_the_pinned_versions(wrapper, pin):
-    assert _required(WRAPPERS / wrapper / "go.mod").get(pin.module) == pin.version
-    assert f"{pin.module} {pin.version} h1:" in (WRAPPERS / wrapper / "go.sum").read_text()
+    assert _requires((build.WRAPPERS / wrapper / "go.mod").read_text()).get(pin.module) == pin.version
+    assert f"{pin.module} {pin.version} h1:" in (build.WRAPPERS / wrapper / "go.sum").read_text()
+
+
+def test_each_engine_binary_is_stamped_with_its_release():
+    def ldflags(name: str) -> str:
+        return next(f for f in build.BY_NAME[name].build_flags() if f.startswith("-ldflags="))
+
+    assert f"version.Version=v{versions.PULUMI.release}" in ldflags("pulumi")
+    assert f"version.Version=v{versions.PULUMI.release}" in ldflags("pulumi-language-python")
+    assert f"pkg/version.Version={versions.PULUMI_KUBERNETES.release}" in ldflags("pulumi-resource-kubernetes")
+    assert f"main.version={versions.PULUMI_RANDOM.release}" in ldflags("pulumi-resource-random")
