@@ -58,6 +58,10 @@ func providerInfo() tfbridge.ProviderInfo {
 		P:       pf.ShimProvider(shim.NewProvider()),
 		Name:    "random",
 		Version: version,
+		// The bridge requires metadata; pulumi-random embeds the bridge-metadata.json its
+		// tfgen writes (auto-aliasing history). A fresh mapping has none to carry, as in
+		// the bridge's dynamic provider, which starts from empty metadata too.
+		MetadataInfo: tfbridge.NewProviderMetadata([]byte("{}")),
 		Resources: map[string]*tfbridge.ResourceInfo{
 			"random_bytes":  {ComputeID: bytesID},
 			"random_string": {PreStateUpgradeHook: stringStateV0},
