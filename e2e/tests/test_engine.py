@@ -8,6 +8,7 @@ and run with this interpreter's packages (the pins of requirements.txt).
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import sys
@@ -109,6 +110,26 @@ def test_about_names_our_language_host_the_interpreter_and_the_required_plugins(
     assert Path(about["runtime"]["executable"]).parent == Path(sys.prefix) / "bin"
 
 
+def _sdk_resource_tokens(package: str, prefix: str) -> set[str]:
+    """The resource type tokens a provider's Python SDK registers (its generated modules)."""
+    root = Path(importlib.import_module(package).__file__).parent
+    pattern = re.compile(rf"['\"]({re.escape(prefix)}\w+:\w+)['\"]")
+    return {token for path in root.rglob("*.py") for token in pattern.findall(path.read_text())}
+
+
+def test_the_providers_serve_the_schemas_of_their_releases(engine):
+    random_schema = json.loads(engine.run("package", "get-schema", f"random@{versions.PULUMI_RANDOM.release}").stdout)
+    assert random_schema["version"] == versions.PULUMI_RANDOM.release
+    # our token mapping is exactly the one of the pulumi_random package the program imports
+    assert set(random_schema["resources"]) == _sdk_resource_tokens("pulumi_random", "random:index/")
+    assert random_schema["resources"]["random:index/randomPassword:RandomPassword"]["properties"]["result"]["secret"]
+
+    release = versions.PULUMI_KUBERNETES.release
+    k8s_schema = json.loads(engine.run("package", "get-schema", f"kubernetes@{release}").stdout)
+    assert k8s_schema["version"] == release
+    assert {"kubernetes:core/v1:ConfigMap", "kubernetes:helm.sh/v3:Release"} <= set(k8s_schema["resources"])
+
+
 def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engine, tmp_path):
     project = stack(engine, python_project(tmp_path / "random", "e2e-random", RANDOM_PROGRAM))
 
@@ -131,7 +152,7 @@ def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engi
     timed("preview --expect-no-changes", engine, "preview", "--expect-no-changes", cwd=project)
 
     timed("destroy (random)", engine, "destroy", "--yes", "--skip-preview", cwd=project)
-    exported = engine.run_json("stack", "export", cwd=project)
+    exported = json.loads(engine.run("stack", "export", cwd=project).stdout)
     assert exported["deployment"].get("resources", []) == []
 
 
