@@ -60,3 +60,28 @@ def test_each_engine_binary_is_stamped_with_its_release():
     assert f"version.Version=v{versions.PULUMI.release}" in ldflags("pulumi-language-python")
     assert f"pkg/version.Version={versions.PULUMI_KUBERNETES.release}" in ldflags("pulumi-resource-kubernetes")
     assert f"main.version={versions.PULUMI_RANDOM.release}" in ldflags("pulumi-resource-random")
+
+
+def test_module_files_our_main_embeds_are_copied_beside_it_in_a_copy_of_the_wrapper(tmp_path, monkeypatch):
+    """`sources` (the kubernetes provider's schema): copied into a build copy, never into e2e/go."""
+    wrapper = tmp_path / "go" / "w"
+    wrapper.mkdir(parents=True)
+    (wrapper / "go.mod").write_text("module w\n")
+    (wrapper / "main.go").write_text("package main\n")
+    module = tmp_path / "module"
+    (module / "cmd").mkdir(parents=True)
+    schema = module / "cmd" / "schema.json"
+    schema.write_text('{"name": "x"}')
+    schema.chmod(0o444)  # as in the module cache
+    monkeypatch.setattr(build, "WRAPPERS", tmp_path / "go")
+    monkeypatch.setattr(build, "_module_dir", lambda program: module)
+    pin = versions.GoModulePin("example.com/m", "v1.0.0")
+    program = build.GoProgram("w", "w", "./", pin, sources=("cmd/schema.json",))
+
+    copy = build._with_sources(program, tmp_path / "build" / "src")
+
+    assert (copy / "schema.json").read_text() == '{"name": "x"}'
+    assert (copy / "main.go").is_file()
+    assert not (wrapper / "schema.json").exists()
+    without = build.GoProgram("w", "w", "./", pin)
+    assert build.cache_key(program, "go1.26.8") != build.cache_key(without, "go1.26.8")
