@@ -226,6 +226,10 @@ require (
 )
 
 // The provider's go.mod maps sdk/v4 to its sibling directory (../sdk), which a module
-// zip does not carry. No package the provider binary builds imports sdk/v4 (only its
-// code-generation templates do), so any served version satisfies the module graph.
+// zip does not carry, and the proxy serves no sdk/v4 of that commit. Three provider
+// packages import the Go SDK: the helm.v4 Chart and yaml.v2 components (helm/v4's
+// PostRenderer and RepositoryOpts types, yaml/v2's Parse/Normalize/Register,
+// kubernetes.UntypedArgs). v4.22.2 is the newest served sdk/v4 that keeps the provider's
+// own pulumi sdk/v3 v3.215.0 (v4.29.0 would raise it to v3.226.0). The stack's charts go
+// through helm.v3.Release, which uses neither component.
 replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.22.2
