@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint lint-images penrose-test bench e2e clean
+.PHONY: help render clients policy policies test lint lint-images penrose-test bench e2e e2e-build clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -16,7 +16,7 @@ help:
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make bench                render timings and the Penrose render benchmark"
-	@echo "make e2e                  build the Pulumi engine and plugins from Go modules, run them for real"
+	@echo "make e2e                  build the control plane, controllers and Pulumi engine (cached), run them for real"
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -65,12 +65,13 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
 
-# The real Pulumi CLI, language host and provider plugins, built from Go modules into
-# .cache/e2e once per version (python -m e2e.build prints what it built and how long it
-# took), then the engine tests against them (-s: they print each engine step's time).
-e2e: $(STAMP)
+# The real control plane and controllers, built from Go modules into .cache/e2e (once per
+# version), then every stack applied and reconciled on them (README "make e2e").
+e2e-build: $(STAMP)
 	$(BIN)/python -m e2e.build
-	$(BIN)/pytest e2e/tests -s
+
+e2e: e2e-build
+	$(BIN)/pytest e2e/tests -p no:xdist --timeout 1800
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

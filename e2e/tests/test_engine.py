@@ -64,21 +64,34 @@ k8s.core.v1.ConfigMap(
 """
 
 
-def timed(label: str, engine: Engine, *args: str, cwd: Path | None = None, check: bool = True):
+@pytest.fixture(scope="module")
+def say(request):
+    """Write a line to the terminal, captured output or not (engine step timings)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(line, flush=True)
+
+    return write
+
+
+def timed(say, label: str, engine: Engine, *args: str, cwd: Path | None = None):
     started = time.monotonic()
-    done = engine.run(*args, cwd=cwd, check=check)
-    print(f"  {label:<34} {time.monotonic() - started:6.1f} s")
-    return done
+    try:
+        return engine.run(*args, cwd=cwd)
+    finally:
+        say(f"  engine: {label:<34} {time.monotonic() - started:6.1f} s")
 
 
 @pytest.fixture(scope="module")
-def binaries() -> dict[str, Path]:
-    return build.ensure(PROGRAMS, report=lambda line: print(" ", line))
+def engine_binaries(say) -> dict[str, Path]:
+    return build.ensure(PROGRAMS, report=lambda line: say(f"  {line}"))
 
 
 @pytest.fixture(scope="module")
-def engine(binaries, tmp_path_factory) -> Engine:
-    return install(tmp_path_factory.mktemp("engine"), binaries)
+def engine(engine_binaries, tmp_path_factory) -> Engine:
+    return install(tmp_path_factory.mktemp("engine"), engine_binaries)
 
 
 def stack(engine: Engine, project: Path, name: str = "e2e") -> Path:
@@ -86,7 +99,7 @@ def stack(engine: Engine, project: Path, name: str = "e2e") -> Path:
     return project
 
 
-def test_the_cli_and_every_plugin_are_the_built_releases(engine, binaries):
+def test_the_cli_and_every_plugin_are_the_built_releases(engine, engine_binaries):
     assert engine.run("version").stdout.strip() == "v" + versions.PULUMI.release
 
     listed = engine.run_json("plugin", "ls")
@@ -95,7 +108,7 @@ def test_the_cli_and_every_plugin_are_the_built_releases(engine, binaries):
     # what the engine will run is byte for byte what the build made
     for name, release, program in PLUGINS:
         plugin = engine.home / "plugins" / f"resource-{name}-v{release}" / program
-        assert plugin.read_bytes() == binaries[program].read_bytes()
+        assert plugin.read_bytes() == engine_binaries[program].read_bytes()
 
 
 def test_about_names_our_language_host_the_interpreter_and_the_required_plugins(engine, tmp_path):
@@ -130,14 +143,14 @@ def test_the_providers_serve_the_schemas_of_their_releases(engine):
     assert {"kubernetes:core/v1:ConfigMap", "kubernetes:helm.sh/v3:Release"} <= set(k8s_schema["resources"])
 
 
-def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engine, tmp_path):
+def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engine, say, tmp_path):
     project = stack(engine, python_project(tmp_path / "random", "e2e-random", RANDOM_PROGRAM))
 
-    preview = json.loads(timed("preview (random)", engine, "preview", "--json", cwd=project).stdout)
+    preview = json.loads(timed(say, "preview (random)", engine, "preview", "--json", cwd=project).stdout)
     planned = {step["urn"].rsplit("::", 1)[1]: step["op"] for step in preview["steps"]}
     assert planned["pet"] == planned["password"] == "create"
 
-    timed("up (random)", engine, "up", "--yes", "--skip-preview", cwd=project)
+    timed(say, "up (random)", engine, "up", "--yes", "--skip-preview", cwd=project)
     outputs = engine.run_json("stack", "output", "--show-secrets", cwd=project)
     assert len(outputs["pet"].split("-")) == 3
     assert re.fullmatch(r"[A-Za-z0-9]{24}", outputs["password"])
@@ -149,18 +162,18 @@ def test_a_random_program_previews_creates_stays_unchanged_and_is_destroyed(engi
     assert "ciphertext" in state
 
     # A second run of the same program changes nothing.
-    timed("preview --expect-no-changes", engine, "preview", "--expect-no-changes", cwd=project)
+    timed(say, "preview --expect-no-changes", engine, "preview", "--expect-no-changes", cwd=project)
 
-    timed("destroy (random)", engine, "destroy", "--yes", "--skip-preview", cwd=project)
+    timed(say, "destroy (random)", engine, "destroy", "--yes", "--skip-preview", cwd=project)
     exported = json.loads(engine.run("stack", "export", cwd=project).stdout)
     assert exported["deployment"].get("resources", []) == []
 
 
-def test_the_kubernetes_provider_previews_and_reports_an_unreachable_cluster(engine, tmp_path):
+def test_the_kubernetes_provider_previews_and_reports_an_unreachable_cluster(engine, say, tmp_path):
     project = stack(engine, python_project(tmp_path / "kubernetes", "e2e-kubernetes", KUBERNETES_PROGRAM))
 
     # Preview needs no cluster: the provider plans the ConfigMap from its inputs.
-    preview = json.loads(timed("preview (kubernetes)", engine, "preview", "--json", cwd=project).stdout)
+    preview = json.loads(timed(say, "preview (kubernetes)", engine, "preview", "--json", cwd=project).stdout)
     planned = {step["urn"].rsplit("::", 1)[1]: (step["op"], step["urn"]) for step in preview["steps"]}
     op, urn = planned["settings"]
     assert op == "create"
@@ -168,6 +181,6 @@ def test_the_kubernetes_provider_previews_and_reports_an_unreachable_cluster(eng
 
     # up must reach the API server; the provider's own message says it cannot.
     with pytest.raises(EngineError) as failed:
-        timed("up (unreachable cluster)", engine, "up", "--yes", "--skip-preview", cwd=project)
+        timed(say, "up (unreachable cluster)", engine, "up", "--yes", "--skip-preview", cwd=project)
     output = failed.value.done.stdout + failed.value.done.stderr
     assert "configured Kubernetes cluster is unreachable" in output
