@@ -266,7 +266,7 @@ EXTERNAL_SECRETS_IMAGE = Image("ghcr.io/external-secrets/external-secrets", "v2.
 
 
 # ---------------------------------------------------------------------------
-# make e2e: the control plane and the controllers, built from Go modules
+# make e2e: the control plane, the controllers and the Pulumi engine, built from Go modules
 # ---------------------------------------------------------------------------
 
 
@@ -295,3 +295,55 @@ TOOLHIVE = GoModulePin(module="github.com/stacklok/toolhive", version=TOOLHIVE_I
 SEALED_SECRETS_CONTROLLER = GoModulePin(
     module="github.com/bitnami-labs/sealed-secrets", version="v" + SEALED_SECRETS_IMAGE.tag
 )
+
+
+@dataclass(frozen=True)
+class EnginePin:
+    """A Pulumi release as `make e2e` runs it: the PyPI package that requirements.txt pins
+    at `release`, and the Go module (at the commit of that release) its binary is built from.
+
+    The engine tests prove what users get only if the CLI and the plugins are the releases
+    of the Python packages the program imports, so the two pins move together
+    (tests/test_e2e_engine_versions.py checks requirements.txt and the wrappers' go.mod).
+    """
+
+    package: str
+    release: str
+    go: GoModulePin
+
+
+# The CLI and the Python SDK. The Go module proxy serves pkg/v3 at v3.224.0, v3.229.0,
+# v3.248.0, v3.252.0, v3.260.0 and v3.274.0 among recent releases but not at v3.261-v3.273
+# (nor PyPI's newest, 3.272.0, when this was pinned); PyPI has no 3.274.0. 3.260.0 is the
+# newest release both serve. The language host is our own (e2e/go/pulumi-language-python:
+# upstream's module is not served at any version), built against sdk/v3 of this release,
+# with the exec shim of that same sdk/v3 module beside it.
+PULUMI = EnginePin(package="pulumi", release="3.260.0", go=GoModulePin("github.com/pulumi/pulumi/pkg/v3", "v3.260.0"))
+PULUMI_SDK = GoModulePin("github.com/pulumi/pulumi/sdk/v3", "v" + PULUMI.release)
+
+# The Kubernetes provider. provider/v4 has no module tags; the proxy serves exactly one
+# pseudo-version, of pulumi/pulumi-kubernetes@f47bc2d6 (2026-01-15), from which release 4.25.0
+# was cut: its wheels were built on 2026-01-16, and the two commits between them touch
+# neither provider/ nor sdk/python. Our main (e2e/go/pulumi-kubernetes/main.go) serves it
+# with the schema.json of that commit.
+PULUMI_KUBERNETES = EnginePin(
+    package="pulumi-kubernetes",
+    release="4.25.0",
+    go=GoModulePin("github.com/pulumi/pulumi-kubernetes/provider/v4", "v4.0.0-20260115033456-f47bc2d6f199"),
+)
+
+# The random provider. Neither pulumi-random's provider module nor its shim module is
+# served, so the plugin is ours (e2e/go/pulumi-random): it bridges terraform-provider-random
+# at f8d869dc (v3.9.0, the commit pulumi-random's provider/shim/go.mod pins since
+# pulumi/pulumi-random#2077; the proxy's later e1092b0c changes no Go source) under
+# pulumi-random's token rules, through the newest bridge the proxy serves (pulumi-random
+# 4.21.x uses v3.13x, which is not served; neither is the bridge's fork of
+# terraform-plugin-sdk/v2, which a framework provider does not use).
+PULUMI_RANDOM = EnginePin(
+    package="pulumi-random",
+    release="4.21.4",
+    go=GoModulePin("github.com/terraform-providers/terraform-provider-random", "v1.3.2-0.20260513075824-f8d869dc98d9"),
+)
+PULUMI_TERRAFORM_BRIDGE = GoModulePin("github.com/pulumi/pulumi-terraform-bridge/v3", "v3.120.0")
+
+ENGINE = (PULUMI, PULUMI_KUBERNETES, PULUMI_RANDOM)

@@ -50,6 +50,9 @@ class GoProgram:
     # files of the pinned module's source tree (paths relative to its root) that must sit
     # beside the binary (a plugin's companion script, say); copied with their mode
     companions: tuple[str, ...] = ()
+    # files of the pinned module's source tree that our own main (package ./<dir>) embeds:
+    # the build copies them beside it, in a copy of the wrapper, never into the repository
+    sources: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -90,6 +93,9 @@ _TOOLHIVE_FLAGS = (
     "-X github.com/stacklok/toolhive/pkg/versions.BuildType=release",
 )
 
+_KUBERNETES_VERSION_VAR = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
+_PULUMI_FLAGS = ("-s", "-w", f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v{versions.PULUMI.release}")
+
 PROGRAMS: tuple[GoProgram, ...] = (
     GoProgram("etcd", "etcd", "go.etcd.io/etcd/server/v3", versions.ETCD, ldflags=("-s", "-w")),
     GoProgram(
@@ -128,6 +134,45 @@ PROGRAMS: tuple[GoProgram, ...] = (
         versions.SEALED_SECRETS_CONTROLLER,
         ldflags=("-s", "-w", "-X main.VERSION={version}"),
     ),
+    # The Pulumi engine (components/versions.py ENGINE). pulumi/pulumi .goreleaser.yml
+    # builds the CLI with tags osusergo,grpcnotrace and stamps the version below.
+    GoProgram(
+        "pulumi",
+        "pulumi",
+        "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+        versions.PULUMI.go,
+        ldflags=_PULUMI_FLAGS,
+        tags=("osusergo", "grpcnotrace"),
+    ),
+    # Our language host; the exec shim of the same sdk/v3 module sits beside it.
+    GoProgram(
+        "pulumi-language-python",
+        "pulumi-language-python",
+        "./",
+        versions.PULUMI_SDK,
+        ldflags=_PULUMI_FLAGS,
+        companions=("python/cmd/pulumi-language-python-exec",),
+    ),
+    # Our main serving the provider with its commit's schema (pulumi-kubernetes Makefile
+    # stamps the release into pkg/version).
+    GoProgram(
+        "pulumi-resource-kubernetes",
+        "pulumi-kubernetes",
+        "./",
+        versions.PULUMI_KUBERNETES.go,
+        ldflags=("-s", "-w", "-X " + _KUBERNETES_VERSION_VAR + "=" + versions.PULUMI_KUBERNETES.release),
+        sources=(
+            "cmd/pulumi-resource-kubernetes/schema.json",
+            "cmd/pulumi-resource-kubernetes/terraform-mapping.json",
+        ),
+    ),
+    GoProgram(
+        "pulumi-resource-random",
+        "pulumi-random",
+        "./",
+        versions.PULUMI_RANDOM.go,
+        ldflags=("-s", "-w", f"-X main.version={versions.PULUMI_RANDOM.release}"),
+    ),
 )
 
 BY_NAME = {p.name: p for p in PROGRAMS}
@@ -163,7 +208,8 @@ def go_version() -> str:
 def cache_key(program: GoProgram, go: str) -> str:
     """Hash of everything that changes the binary: Go, the wrapper's files, package, flags."""
     digest = hashlib.sha256()
-    for part in (go, program.package, program.version, str(program.cgo), *program.build_flags(), *program.companions):
+    parts = (go, program.package, program.version, str(program.cgo), *program.build_flags())
+    for part in (*parts, *program.companions, *program.sources):
         digest.update(part.encode() + b"\0")
     for path in sorted(p for p in program.wrapper_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(program.wrapper_dir)).encode() + b"\0" + path.read_bytes())
@@ -188,13 +234,26 @@ def _module_dir(program: GoProgram) -> Path:
     return Path(out.stdout.strip())
 
 
+def _with_sources(program: GoProgram, workdir: Path) -> Path:
+    """A copy of the wrapper with the module files of `program.sources` beside its main."""
+    shutil.copytree(program.wrapper_dir, workdir)
+    module = _module_dir(program)
+    for source in program.sources:
+        copied = workdir / program.package / Path(source).name
+        shutil.copyfile(module / source, copied)  # not copy2: the module cache is read-only
+    return workdir
+
+
 def _build(program: GoProgram, target: Path) -> None:
     target.parent.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent.parent))
     try:
         env = _go_env() | {"CGO_ENABLED": "1" if program.cgo else "0"}
         cmd = [_go(), "build", *program.build_flags(), "-o", str(staging / program.name), program.package]
-        done = subprocess.run(cmd, cwd=program.wrapper_dir, env=env, capture_output=True, text=True, check=False)
+        workdir = _with_sources(program, staging / "src") if program.sources else program.wrapper_dir
+        done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, check=False)
+        if program.sources:
+            shutil.rmtree(workdir)
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
             detail = " | ".join(lines[-5:])
