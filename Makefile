@@ -87,7 +87,7 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 images: $(STAMP)
 	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
 
-# Real components, slow on first run (README "make e2e"):
+# Real components, slow on first run (docs/verification.md, make e2e):
 # - the control plane and controllers, built from Go modules into .cache/e2e (once per
 #   version, e2e/build.py), every stack applied and reconciled on them (e2e/tests);
 # - every server image recipe that installs from a registry, installed from its exact pins

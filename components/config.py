@@ -482,7 +482,7 @@ def check_ciphertext(value: str) -> str:
     AES-256-GCM ciphertext with its 16-byte tag (bitnami-labs/sealed-secrets
     pkg/crypto/crypto.go HybridEncrypt). Returns the value without whitespace."""
     text = "".join(value.split())
-    seal_hint = "produce it with `python -m mcpds seal ... --write` (see README, SecretsLayer)"
+    seal_hint = "produce it with `python -m mcpds seal ... --write` (docs/secrets.md)"
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -705,7 +705,7 @@ class StackConfig(Section):
             raise ValueError(
                 f"{PROJECT}:secrets.external.provider is required when secrets.backend is 'external': one "
                 "External Secrets provider block, e.g. {aws: {service: SecretsManager, region: eu-west-1}} "
-                "(README, SecretsLayer)"
+                "(docs/secrets.md)"
             )
         key, namespace = None, None
         if secrets.backend == "sealed" and secrets.sealed.install_controller:

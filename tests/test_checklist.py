@@ -138,7 +138,7 @@ def test_the_readme_checklist_names_every_key_the_fork_sets():
     """The fork sets only what the README's deploy section tells a fork to set (a key, or
     its section: `mcp.oidc`), so the checklist and this test change together."""
     readme = (PROJECT_ROOT / "README.md").read_text()
-    deploy = readme.split("## Deploy for real", 1)[1].split("\n## ", 1)[0]
+    deploy = readme.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
 
     def named(key: str) -> bool:
         return any(re.search(rf"`{re.escape(k)}[`:]", deploy) for k in (key, key.rsplit(".", 1)[0]))
