@@ -29,18 +29,10 @@ from components.stack_config import parse_config
 from offline.harness import ProgramRun
 from offline.policy_run import stack_config
 from tests.stackconfig import base_config
+from tests.test_mcp_servers import HARDENED  # the `mcp` container's, written out there
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = "data-science"
-HARDENED = {
-    "runAsNonRoot": True,
-    "runAsUser": 10001,
-    "runAsGroup": 10001,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 # A user-defined server that writes reports (the catalog schema, as a stack file has it).
 CUSTOM = {
     "image": "registry.example.com/team/reports:1.2.3",
