@@ -162,7 +162,6 @@ def headers_for(extension: str, size: int, html: bytes | None, sources: tuple[st
         "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
-        "Cross-Origin-Resource-Policy": "same-origin",
         "X-Robots-Tag": "noindex, nofollow",
         # The name is a capability: no shared cache keeps it.
         "Cache-Control": "private, max-age=300",
