@@ -141,11 +141,17 @@ def test_nic_publishes_seven_routes_stripped_streaming_and_tls(matrix_runs, cont
         assert m["spec"]["ingressClassName"] == "nginx"
         assert not any("snippets" in k for k in ann)
     assert {p: v for p, v in published.items() if p.endswith("/mcp")} == {f"/{n}/mcp": ("Exact", "/mcp") for n in SEVEN}
+    # outputs: Penrose serves its own; the sidecars of pandas and data exploration get /<name>
     assert published["/penrose/outputs/"] == ("Prefix", "/outputs/")
+    with_outputs = {r.path for r in build_plan(cfg()).routes if r.outputs}
+    assert with_outputs == {"/pandas", "/data-explorer"}
+    assert {p: published[p] for p in published if p.endswith("/outputs/") and p != "/penrose/outputs/"} == {
+        f"{path}/outputs/": ("Prefix", "/") for path in with_outputs
+    }
     with_auth = {r.path for r in build_plan(cfg()).routes if r.requires_auth}
     oauth = {p for p in published if p.endswith("/.well-known/oauth-protected-resource")}
     assert oauth == {f"{path}/.well-known/oauth-protected-resource" for path in with_auth}
-    assert len(published) == 8 + len(with_auth)
+    assert len(published) == 8 + len(with_auth) + len(with_outputs)
     assert not any("metrics" in p or "health" in p for p in published)
 
 
@@ -366,7 +372,10 @@ def test_outputs(prod):
     assert prod.outputs["base_url"] == "https://finetunings.ai"
     assert prod.outputs["mcp_urls"]["huggingface"] == "https://finetunings.ai/huggingface/mcp"
     assert set(prod.outputs["mcp_urls"].values()) == {f"https://finetunings.ai/{p}/mcp" for p in SEVEN}
-    assert prod.outputs["penrose_outputs_url"] == "https://finetunings.ai/penrose/outputs/"
+    assert prod.outputs["outputs_urls"] == {
+        name: f"https://finetunings.ai/{path}/outputs"
+        for name, path in (("penrose", "penrose"), ("pandas", "pandas"), ("data-exploration", "data-explorer"))
+    }
 
 
 def test_dedicated_host_gets_its_own_master_and_certificate_coverage(run):
@@ -423,8 +432,9 @@ def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
     assert acme["ports"] == [{"protocol": "TCP", "port": 443}]
     assert "169.254.0.0/16" in acme["to"][0]["ipBlock"]["except"]  # cloud metadata
     backends = run.find("NetworkPolicy", "edge-backends", "nginx-ingress").inputs["spec"]["egress"]
-    # only the namespaces and proxy ports of the stack's published routes, nothing else
-    ports = sorted({r["port"] for r in run.outputs["mcp_routes"]})
+    # only the namespaces and ports of the stack's published routes (proxies, outputs sidecars), nothing else
+    routes = run.outputs["mcp_routes"]
+    ports = sorted({r["port"] for r in routes} | {r["outputs"]["port"] for r in routes if r["outputs"]})
     assert backends == [
         {
             "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data-science"}}}],
