@@ -139,6 +139,8 @@ pulumi.export(
             "port": r.port,
             "mcp_path": r.mcp_path,
             "requires_auth": r.requires_auth,
+            # The outputs sidecar's Service (README, Outputs users can open), or null.
+            "outputs": {"service": r.outputs.service, "port": r.outputs.port} if r.outputs else None,
         }
         for r in plan.routes
     ],
@@ -158,7 +160,7 @@ pulumi.export(
 )
 pulumi.export("base_url", edge.base_url)
 pulumi.export("mcp_urls", edge.mcp_urls)
-pulumi.export("penrose_outputs_url", edge.penrose_outputs_url)
+pulumi.export("outputs_urls", edge.outputs_urls)
 pulumi.export("web_urls", edge.web_urls)
 pulumi.export("monitoring_namespace", monitoring.namespace_name)
 pulumi.export("otlp_http_endpoint", telemetry.otlp_http_endpoint)

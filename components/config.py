@@ -15,7 +15,7 @@ the config from Pulumi and the checks that need the MCP plan too live in
 tools print it and exit 2.
 
 To extend the config for a new component, add a `Section` subclass and one field on
-`StackConfig`; loading, error messages and the README key table need nothing else.
+`StackConfig`; loading, error messages and the key table of docs/configuration.md need nothing else.
 """
 
 from __future__ import annotations
@@ -122,6 +122,24 @@ class GroupOverride(Section):
     auth: Literal["none", "oidc"] | None = None
 
 
+class OutputsConfig(Section):
+    """`mcp.outputs`: the volume that holds the files servers write for users, and how long
+    they stay (docs/components.md, Outputs users can open)."""
+
+    # sizeLimit of each server's outputs emptyDir; the sidecar keeps the files within
+    # OUTPUTS_FILL of it, deleting the oldest first, so the kubelet never evicts the pod.
+    size: Quantity = "512Mi"
+    # Files older than this are deleted.
+    max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+
+    @field_validator("size")
+    @classmethod
+    def _room(cls, value: str) -> str:
+        if parse_quantity(value) < 16 * 2**20:
+            raise ValueError("must be at least 16Mi (a chart or figure is up to a few MiB)")
+        return value
+
+
 class McpConfig(Section):
     """`mcp`: where and how the MCP servers run."""
 
@@ -141,6 +159,7 @@ class McpConfig(Section):
     autoscale: Autoscale = Autoscale()
     # Size limit of each writable emptyDir of an MCP container.
     scratch_size: Quantity = "1Gi"
+    outputs: OutputsConfig = OutputsConfig()
 
     @model_validator(mode="after")
     def _known_servers(self) -> McpConfig:

@@ -427,7 +427,7 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
     ]
     backends: dict[str, set[int]] = {}
     for route in plan.routes:
-        backends.setdefault(route.namespace, set()).add(route.port)
+        backends.setdefault(route.namespace, set()).update(route.target(p)[1] for p in route.paths)
     for web in plan.web_routes:
         backends.setdefault(web.namespace, set()).add(web.port)
     egress = [{"to": [netpol.namespace_peer(n)], "ports": netpol.ports(p)} for n, p in sorted(backends.items())]
@@ -750,13 +750,13 @@ class EdgeIngress(pulumi.ComponentResource):
         out = outputs(plan)
         self.base_url: pulumi.Output[str] = pulumi.Output.from_input(out["base_url"])
         self.mcp_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["mcp_urls"])
-        self.penrose_outputs_url = pulumi.Output.from_input(out.get("penrose_outputs_url"))
+        self.outputs_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["outputs_urls"])
         self.web_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["web_urls"])
         self.register_outputs(
             {
                 "base_url": self.base_url,
                 "mcp_urls": self.mcp_urls,
-                "penrose_outputs_url": self.penrose_outputs_url,
+                "outputs_urls": self.outputs_urls,
                 "web_urls": self.web_urls,
                 "issuer": plan.issuer,
             }

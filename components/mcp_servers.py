@@ -21,6 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import netpol, versions
+from components import outputs as outputs_sidecar
 from components.config import NetworkConfig
 from components.contracts import SecretRef, TelemetryTarget
 from components.k8s import PART_OF, container_security_context, labels, owner_labels
@@ -146,6 +147,12 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
         "resources": server.resources.as_k8s(),
         "securityContext": container_security_context(uid=RUN_AS),
     }
+    containers = [container]
+    if server.outputs is not None:
+        # A volume of its own, shared with the sidecar that serves it (components/outputs.py).
+        volumes.append(outputs_sidecar.volume(server.outputs))
+        mounts.append(outputs_sidecar.server_mount(server.outputs))
+        containers.append(outputs_sidecar.container(server.outputs, plan.pins.ref(server.outputs.image), RUN_AS))
     if mounts:
         container["volumeMounts"] = mounts
     liveness = _probe(server, period=20)
@@ -162,7 +169,7 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
             "fsGroup": RUN_AS,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container],
+        "containers": containers,
     }
     if volumes:
         spec["volumes"] = volumes
@@ -358,6 +365,10 @@ def network_policies(
         for rule in server.egress_rules:
             backend["egress"].append({"to": [{"ipBlock": {"cidr": rule.cidr}}], "ports": netpol.ports(rule.ports)})
         policies[f"mcp-{server.name}-backend"] = backend
+        if server.route and server.route.outputs:
+            policies[f"mcp-{server.name}-outputs"] = outputs_sidecar.network_policy(
+                server.backend_selector, edge_namespace
+            )
     for group in plan.groups:
         members = [plan.server(m) for m in group.members]
         policies[f"vmcp-{group.name}"] = {
@@ -475,6 +486,17 @@ class MCPServerSet(pulumi.ComponentResource):
                         spec=hpa["spec"],
                         opts=child(self.servers[server.name]),
                     )
+            if server.route and server.route.outputs:
+                k8s.core.v1.Service(
+                    f"{name}-service-{server.route.outputs.service}",
+                    metadata={
+                        "name": server.route.outputs.service,
+                        "namespace": namespace,
+                        "labels": labels(server.route.outputs.service, "mcp-servers", {SERVER_LABEL: server.name}),
+                    },
+                    spec=outputs_sidecar.service_spec(server.backend_selector),
+                    opts=child(),
+                )
             for pdb in disruption_budgets(server, namespace):
                 k8s.policy.v1.PodDisruptionBudget(
                     f"{name}-pdb-{pdb['metadata']['name']}",

@@ -93,12 +93,17 @@ SERVER_IMAGES: dict[str, ServerImage] = {
         "git github.com/privetin/dataset-viewer@b1a340430a2e7f5c388e6d8676ad5366c1f18f2a with mcp==1.1.2",
         "images/dataset-viewer-mcp",
     ),
+    # -r2: matplotlib and the outputs sidecar's server (outputs_server.py) added.
     "data-exploration": ServerImage(
-        "mcp-server-ds", "0.1.5", "PyPI mcp-server-ds==0.1.5 with mcp==1.1.3", "images/mcp-server-ds"
+        "mcp-server-ds",
+        "0.1.5-r2",
+        "PyPI mcp-server-ds==0.1.5 with mcp==1.1.3 and matplotlib==3.11.2",
+        "images/mcp-server-ds",
     ),
+    # -r2: started through serve.py (unguessable chart names, their URLs in the answer).
     "pandas": ServerImage(
         "pandas-mcp-server",
-        "0.1.0-d4892fa",
+        "0.1.0-d4892fa-r2",
         "git github.com/marlonluo2018/pandas-mcp-server@d4892fa75174",
         "images/pandas-mcp-server",
     ),

@@ -151,11 +151,17 @@ def test_nic_publishes_seven_routes_stripped_streaming_and_tls(matrix_runs, cont
         assert m["spec"]["ingressClassName"] == "nginx"
         assert not any("snippets" in k for k in ann)
     assert {p: v for p, v in published.items() if p.endswith("/mcp")} == {f"/{n}/mcp": ("Exact", "/mcp") for n in SEVEN}
+    # outputs: Penrose serves its own; the sidecars of pandas and data exploration get /<name>
     assert published["/penrose/outputs/"] == ("Prefix", "/outputs/")
+    with_outputs = {r.path for r in build_plan(cfg()).routes if r.outputs}
+    assert with_outputs == {"/pandas", "/data-explorer"}
+    assert {p: published[p] for p in published if p.endswith("/outputs/") and p != "/penrose/outputs/"} == {
+        f"{path}/outputs/": ("Prefix", "/") for path in with_outputs
+    }
     with_auth = {r.path for r in build_plan(cfg()).routes if r.requires_auth}
     oauth = {p for p in published if p.endswith("/.well-known/oauth-protected-resource")}
     assert oauth == {f"{path}/.well-known/oauth-protected-resource" for path in with_auth}
-    assert len(published) == 8 + len(with_auth)
+    assert len(published) == 8 + len(with_auth) + len(with_outputs)
     assert not any("metrics" in p or "health" in p for p in published)
 
 
@@ -380,7 +386,10 @@ def test_outputs(fixture_prod):
     assert outputs["base_url"] == "https://finetunings.ai"
     assert outputs["mcp_urls"]["huggingface"] == "https://finetunings.ai/huggingface/mcp"
     assert set(outputs["mcp_urls"].values()) == {f"https://finetunings.ai/{p}/mcp" for p in SEVEN}
-    assert outputs["penrose_outputs_url"] == "https://finetunings.ai/penrose/outputs/"
+    assert outputs["outputs_urls"] == {
+        name: f"https://finetunings.ai/{path}/outputs"
+        for name, path in (("penrose", "penrose"), ("pandas", "pandas"), ("data-exploration", "data-explorer"))
+    }
 
 
 def test_outputs_are_under_the_stacks_domain(stack_runs):
@@ -447,8 +456,9 @@ def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
     assert acme["ports"] == [{"protocol": "TCP", "port": 443}]
     assert "169.254.0.0/16" in acme["to"][0]["ipBlock"]["except"]  # cloud metadata
     backends = run.find("NetworkPolicy", "edge-backends", "nginx-ingress").inputs["spec"]["egress"]
-    # only the namespaces and proxy ports of the stack's published routes, nothing else
-    ports = sorted({r["port"] for r in run.outputs["mcp_routes"]})
+    # only the namespaces and ports of the stack's published routes (proxies, outputs sidecars), nothing else
+    routes = run.outputs["mcp_routes"]
+    ports = sorted({r["port"] for r in routes} | {r["outputs"]["port"] for r in routes if r["outputs"]})
     [mcp, *uis] = backends
     assert mcp == {
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": config.mcp.namespace}}}],
@@ -461,12 +471,12 @@ def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
     assert [ui["to"] for ui in uis] == ([ui_namespaces] if run.outputs["web_urls"] else [])
 
 
-def test_cert_manager_is_pinned_with_crds(prod):
-    release = prod.release("cert-manager")
+def test_cert_manager_is_pinned_with_crds(fixture_prod):
+    release = fixture_prod.release("cert-manager")
     assert release.inputs["chart"] == "oci://quay.io/jetstack/charts/cert-manager"
     assert release.inputs["version"] == "v1.21.1"
     assert release.inputs["values"]["crds"] == {"enabled": True, "keep": True}
-    webhook = prod.release("godaddy-webhook").inputs
+    webhook = fixture_prod.release("godaddy-webhook").inputs
     assert webhook["version"] == "0.8.0"
     assert webhook["values"]["certManager"] == {"namespace": "cert-manager", "serviceAccountName": "cert-manager"}
 

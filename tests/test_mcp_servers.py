@@ -34,6 +34,8 @@ PROD_SIZES = {
     "large": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
 }
 STATELESS_HTTP = {"huggingface", "datahub", "datagov", "treasury", "nasa-cmr"}
+# Where the servers with outputs write them (pandas: upstream's <install root>/charts).
+OUTPUT_DIRECTORIES = {"data-exploration": "/tmp/outputs", "pandas": "/opt/pandas-mcp-server/charts"}
 HARDENED = {
     "runAsNonRoot": True,
     "runAsUser": 10001,
@@ -54,10 +56,12 @@ def objects(run: ProgramRun, kind: str, namespace: str = NS) -> dict[str, dict[s
 
 
 def mcp_container(spec: dict[str, Any]) -> dict[str, Any]:
-    """The `mcp` container patch of an MCPServer spec."""
-    [container] = spec["podTemplateSpec"]["spec"]["containers"]
-    assert container["name"] == "mcp"
-    return container
+    """The `mcp` container patch of an MCPServer spec (the first: ToolHive reports the
+    first container's image as the workload's)."""
+    containers = spec["podTemplateSpec"]["spec"]["containers"]
+    assert containers[0]["name"] == "mcp"
+    assert [c["name"] for c in containers[1:]] in ([], ["outputs"])
+    return containers[0]
 
 
 def test_prod_holds_nine_servers_one_vmcp_and_their_configs(fixture_prod):
@@ -100,9 +104,14 @@ def test_each_server_as_rendered(fixture_prod, name):
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    # every server writes to /tmp only, on an emptyDir
-    assert container["volumeMounts"] == [{"name": "scratch-0", "mountPath": "/tmp"}]
-    assert pod["volumes"] == [{"name": "scratch-0", "emptyDir": {"sizeLimit": "1Gi"}}]
+    # every server writes to /tmp, on an emptyDir, and a server with outputs to its outputs volume
+    mounts = [{"name": "scratch-0", "mountPath": "/tmp"}]
+    volumes = [{"name": "scratch-0", "emptyDir": {"sizeLimit": "1Gi"}}]
+    if name in OUTPUT_DIRECTORIES:
+        mounts.append({"name": "outputs", "mountPath": OUTPUT_DIRECTORIES[name]})
+        volumes.append({"name": "outputs", "emptyDir": {"sizeLimit": "512Mi"}})
+    assert container["volumeMounts"] == mounts
+    assert pod["volumes"] == volumes
     assert "volumes" not in spec  # MCPServer.spec.volumes is hostPath only
     # egress class, from the backend's NetworkPolicy
     backend_policy = objects(fixture_prod, "NetworkPolicy")[f"mcp-{name}-backend"]["spec"]
@@ -173,7 +182,8 @@ def test_pandas_code_execution_is_off_and_hidden(fixture_prod):
     server = objects(fixture_prod, "MCPServer")["pandas"]["spec"]
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env["PANDAS_MCP_ENABLE_CODE_EXECUTION"] == "false"
-    assert env["PANDAS_MCP_CHARTS_DIR"].startswith("/tmp/")
+    # The directory config.py creates at import is the one the charts are written to.
+    assert env["PANDAS_MCP_CHARTS_DIR"] == OUTPUT_DIRECTORIES["pandas"]
     assert "run_pandas_code_tool" not in objects(fixture_prod, "MCPToolConfig")["pandas-tools"]["spec"]["toolsFilter"]
 
 
@@ -225,6 +235,7 @@ def test_gov_data_is_one_vmcp_endpoint(fixture_prod):
         "port": 4483,
         "mcp_path": "/mcp",
         "requires_auth": False,
+        "outputs": None,
     }
     assert sorted(r["path"] for r in fixture_prod.outputs["mcp_routes"]) == [
         "/data-explorer",
@@ -391,7 +402,8 @@ def test_prod_warns_until_the_api_server_address_is_set(run):
 def _requests(run: ProgramRun) -> tuple[float, float]:
     cpu = memory = 0.0
     for server in objects(run, "MCPServer").values():
-        for res in (mcp_container(server["spec"])["resources"], server["spec"]["resources"]):
+        pod = [c["resources"] for c in server["spec"]["podTemplateSpec"]["spec"]["containers"]]
+        for res in (*pod, server["spec"]["resources"]):
             cpu += float(parse_quantity(res["requests"]["cpu"]))
             memory += float(parse_quantity(res["requests"]["memory"]))
     return cpu, memory

@@ -131,6 +131,8 @@ def test_the_pack_covers_every_rule_of_the_issue():
         "workload-not-in-system-namespace",
         "pdb-allows-eviction",
         "image-digest-in-prod",
+        # issue 19: outputs users open are never published wider than their server
+        "mcp-outputs-not-wider-than-server",
     }
     assert set(BY_NAME) == expected
 
