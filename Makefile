@@ -37,8 +37,10 @@ clients: render
 policy: $(STAMP)
 	$(BIN)/python -m offline.policy_run --stack $(STACK)
 
-# Every shipped stack (part of `make test`).
-STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+# Every stack (part of `make test`): the project's stack files, or those in $MCPDS_STACK_DIR
+# (the directory every tool then reads them from: offline/harness.py stack_dir).
+STACK_DIR := $(or $(MCPDS_STACK_DIR),.)
+STACKS := $(patsubst $(STACK_DIR)/Pulumi.%.yaml,%,$(wildcard $(STACK_DIR)/Pulumi.*.yaml))
 policies: $(STAMP)
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
@@ -85,7 +87,7 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 images: $(STAMP)
 	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
 
-# Real components, slow on first run (README "make e2e"):
+# Real components, slow on first run (docs/verification.md, make e2e):
 # - the control plane and controllers, built from Go modules into .cache/e2e (once per
 #   version, e2e/build.py), every stack applied and reconciled on them (e2e/tests);
 # - every server image recipe that installs from a registry, installed from its exact pins

@@ -15,7 +15,7 @@ the config from Pulumi and the checks that need the MCP plan too live in
 tools print it and exit 2.
 
 To extend the config for a new component, add a `Section` subclass and one field on
-`StackConfig`; loading, error messages and the README key table need nothing else.
+`StackConfig`; loading, error messages and the key table of docs/configuration.md need nothing else.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class GroupOverride(Section):
 
 class OutputsConfig(Section):
     """`mcp.outputs`: the volume that holds the files servers write for users, and how long
-    they stay (README, Outputs users can open)."""
+    they stay (docs/components.md, Outputs users can open)."""
 
     # sizeLimit of each server's outputs emptyDir; the sidecar keeps the files within
     # OUTPUTS_FILL of it, deleting the oldest first, so the kubelet never evicts the pod.
@@ -501,7 +501,7 @@ def check_ciphertext(value: str) -> str:
     AES-256-GCM ciphertext with its 16-byte tag (bitnami-labs/sealed-secrets
     pkg/crypto/crypto.go HybridEncrypt). Returns the value without whitespace."""
     text = "".join(value.split())
-    seal_hint = "produce it with `python -m mcpds seal ... --write` (see README, SecretsLayer)"
+    seal_hint = "produce it with `python -m mcpds seal ... --write` (docs/secrets.md)"
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -724,7 +724,7 @@ class StackConfig(Section):
             raise ValueError(
                 f"{PROJECT}:secrets.external.provider is required when secrets.backend is 'external': one "
                 "External Secrets provider block, e.g. {aws: {service: SecretsManager, region: eu-west-1}} "
-                "(README, SecretsLayer)"
+                "(docs/secrets.md)"
             )
         key, namespace = None, None
         if secrets.backend == "sealed" and secrets.sealed.install_controller:

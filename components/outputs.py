@@ -1,5 +1,5 @@
 """The outputs sidecar: the files an MCP server writes for its users, served read-only at
-`https://<domain><route>/outputs/<name>` (README, Outputs users can open).
+`https://<domain><route>/outputs/<name>` (docs/components.md, Outputs users can open).
 
 How the files get to a URL, given how ToolHive v0.44.0 runs a server:
 

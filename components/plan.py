@@ -434,7 +434,7 @@ def validate(config: StackConfig) -> list[str]:
             if not server.env.get(var):
                 problems.append(
                     f"{key}.env.{var} is required: {server.name} has no safe default for it "
-                    f"(see README, MCP servers), or disable the server with {key}.enabled: false"
+                    f"(see docs/components.md), or disable the server with {key}.enabled: false"
                 )
         for var in spec.egress_from_env:
             if server.env.get(var) and not _url_host(server.env[var]):

@@ -140,7 +140,7 @@ def script_source(value: str) -> str:
 
 class Outputs(Section):
     """Files a server writes for users to open in a browser, served read-only by the
-    outputs sidecar at `<route>/outputs/<name>` (components/outputs.py; README, Outputs)."""
+    outputs sidecar at `<route>/outputs/<name>` (components/outputs.py; docs/components.md, Outputs)."""
 
     # Where the server writes them: the pod's outputs volume is mounted here.
     directory: AbsolutePath

@@ -172,7 +172,7 @@ NGINX_INGRESS = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-ingress", versi
 NGINX_INGRESS_IMAGE = Image("docker.io/nginx/nginx-ingress", "5.5.4")
 
 # NGINX Gateway Fabric v2.6.7 = chart 2.6.7 (nginx/nginx-gateway-fabric tag v2.6.7). The
-# chart installs no Gateway API CRDs: they are a documented prerequisite (README "Edge").
+# chart installs no Gateway API CRDs: they are a documented prerequisite (docs/edge.md).
 NGINX_GATEWAY_FABRIC = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-gateway-fabric", version="2.6.7")
 NGINX_GATEWAY_FABRIC_IMAGES = {
     "control-plane": Image("ghcr.io/nginx/nginx-gateway-fabric", "2.6.7"),

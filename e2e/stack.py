@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from e2e.kube import Kube, describe
-from offline.harness import PROJECT_ROOT, ProgramRun, read_stack_file, run_program
+from offline.harness import PROJECT_ROOT, ProgramRun, read_stack_file, run_program, stack_dir
 from offline.schema import crd_dir
 
 SCOPES = ("strict", "namespace-wide", "cluster-wide")  # mcpds.seal.SCOPES, each used in turn
@@ -135,7 +135,7 @@ def seal_credentials(stack: str, project: Path, cert: Path) -> list[SealedCreden
     key of every credential the stack declares with `python -m mcpds seal --write`, the
     scopes taken in turn so that each scope is exercised."""
     project.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(PROJECT_ROOT / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
+    shutil.copy2(stack_dir() / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
     from mcpds.seal import declared_credentials  # the list `seal --write` checks against
 
     specs = declared_credentials(read_stack_file(stack, project), stack)

@@ -170,8 +170,20 @@ class ProgramRun:
 # ---------------------------------------------------------------------------
 
 
-def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+# The directory of stack files every tool reads unless told another: the project's own,
+# or the one this variable names (the test suite runs on a fork's stack files this way,
+# tests/checklist.py).
+STACK_DIR_ENV = "MCPDS_STACK_DIR"
+
+
+def stack_dir() -> Path:
+    """Where `Pulumi.<stack>.yaml` files are read: $MCPDS_STACK_DIR, else the project root."""
+    return Path(os.environ.get(STACK_DIR_ENV) or PROJECT_ROOT).resolve()
+
+
+def available_stacks(root: Path | None = None) -> list[str]:
+    folder = root or stack_dir()
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
 # What Pulumi reads at the top of a stack file (sdk/go/common/workspace/project.go
@@ -218,13 +230,15 @@ _PulumiYamlLoader.add_implicit_resolver(
 )
 
 
-def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
     """The `config:` map of `Pulumi.<stack>.yaml` as Pulumi reads it: full keys (an
     unprefixed key is the project's), YAML values decoded as Pulumi decodes them.
 
     Refuses what Pulumi refuses (a key defined twice, a key with more than one `:`) and
     what Pulumi would silently get wrong: a key outside `config:` (ignored by Pulumi)
-    and a key set both with and without the project prefix (Pulumi keeps either one)."""
+    and a key set both with and without the project prefix (Pulumi keeps either one).
+    `root` is the directory of the stack file (default: stack_dir())."""
+    root = root or stack_dir()
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         stacks = ", ".join(available_stacks(root)) or "none"
@@ -434,15 +448,18 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
     preview: bool = False,
 ) -> ProgramRun:
     """Run `<root>/__main__.py` as stack `stack` under mocks.
 
-    `config` defaults to the stack file's; `overrides` changes keys (see with_overrides).
+    `root` is a project directory holding the program and its stack files (default: this
+    project, with the stack files of stack_dir()). `config` defaults to the stack file's;
+    `overrides` changes keys (see with_overrides).
     Raises what the program raises (for example components.config.ConfigError).
     """
     raw = read_stack_file(stack, root) if config is None else dict(config)
+    root = root or PROJECT_ROOT
     if overrides:
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)

@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = UsageParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "render", help="output directory")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project directory (default: this repo)")
+    parser.add_argument(
+        "--root", type=Path, help="project directory (default: this repo, stack files from $MCPDS_STACK_DIR if set)"
+    )
     args = parser.parse_args(argv)
 
     problem = _argument_problem(args)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PREFIX}{problem}", file=sys.stderr)
         return 2
     try:
-        run = run_program(args.stack, root=args.root.resolve())
+        run = run_program(args.stack, root=args.root.resolve() if args.root else None)
     except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
         print(f"{PREFIX}{exc}", file=sys.stderr)
         return 2

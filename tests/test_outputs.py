@@ -252,15 +252,15 @@ def test_published_outputs_get_a_service_a_policy_and_a_route_on_the_servers_hos
     }
 
 
-def test_dev_publishes_no_outputs_of_the_withheld_data_exploration(dev):
-    names = {r["name"] for r in dev.outputs["mcp_routes"]}
+def test_dev_publishes_no_outputs_of_the_withheld_data_exploration(fixture_dev):
+    names = {r["name"] for r in fixture_dev.outputs["mcp_routes"]}
     assert "data-exploration" not in names
-    assert "outputs-data-exploration" not in objects(dev, "Service")
-    assert "mcp-data-exploration-outputs" not in objects(dev, "NetworkPolicy")
-    assert "data-exploration" not in dev.outputs["outputs_urls"]
-    assert env_of(dev, "data-exploration")["OUTPUTS_BASE_URL"] == ""
-    assert [c["name"] for c in pod(dev, "data-exploration")["containers"]] == ["mcp", "outputs"]  # retention
-    assert sorted(dev.outputs["outputs_urls"]) == ["pandas", "penrose"]
+    assert "outputs-data-exploration" not in objects(fixture_dev, "Service")
+    assert "mcp-data-exploration-outputs" not in objects(fixture_dev, "NetworkPolicy")
+    assert "data-exploration" not in fixture_dev.outputs["outputs_urls"]
+    assert env_of(fixture_dev, "data-exploration")["OUTPUTS_BASE_URL"] == ""
+    assert [c["name"] for c in pod(fixture_dev, "data-exploration")["containers"]] == ["mcp", "outputs"]  # retention
+    assert sorted(fixture_dev.outputs["outputs_urls"]) == ["pandas", "penrose"]
 
 
 def test_gateway_api_routes_the_outputs_to_the_sidecar():

@@ -15,9 +15,9 @@ from offline.harness import PROJECT_ROOT, StackFileError, read_stack_file
 from tests.stackconfig import BASE
 
 
-def _render(tmp_path: Path, stack: str, root: Path = PROJECT_ROOT) -> tuple[list, list, str]:
+def _render(tmp_path: Path, stack: str, root: Path | None = None) -> tuple[list, list, str]:
     out = tmp_path / "render"
-    assert render.main(["--stack", stack, "--out", str(out), "--root", str(root)]) == 0
+    assert render.main(["--stack", stack, "--out", str(out), *(["--root", str(root)] if root else [])]) == 0
     objects = list(yaml.safe_load_all((out / stack / "objects.yaml").read_text()))
     releases = list(yaml.safe_load_all((out / stack / "releases.yaml").read_text()))
     return objects, releases, (out / stack / "objects.yaml").read_text()
