@@ -89,7 +89,8 @@ edge = EdgeIngress(
         routes=plan.routes,
         web_routes=monitoring_component.web_routes(config),
         credential_refs=secrets.refs,
-        depends_on=[mcp, *secrets.ready],
+        credentials_ready=secrets.ready,
+        route_backends=mcp.route_backends,
         namespaces=edge_namespaces,
     ),
 )

@@ -504,4 +504,9 @@ class MCPServerSet(pulumi.ComponentResource):
             )
 
         self.routes = plan.routes
+        # Route name -> the custom resource the operator turns into the route's Service.
+        self.route_backends: dict[str, pulumi.Resource] = {
+            **{s.route.name: self.servers[s.name] for s in plan.servers if s.route},
+            **{g.route.name: self.vmcps[g.name] for g in plan.groups if g.route},
+        }
         self.register_outputs({"namespace": namespace, "servers": sorted(self.servers), "groups": sorted(self.vmcps)})

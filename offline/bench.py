@@ -11,7 +11,7 @@ prod plus 50 user-defined MCP servers (a scaling check of the plan and the compo
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import os
 import shutil
 import statistics
@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from offline.harness import PROJECT_ROOT, read_stack_file
+from offline.harness import PROJECT, PROJECT_ROOT, read_stack_file
 
 EXTRA_SERVERS = 50
 
@@ -41,28 +42,39 @@ def _measure(args: list[str], cwd: Path) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
+def extra_servers(count: int) -> dict[str, dict[str, Any]]:
+    """`count` user-defined servers (`mcp.custom_servers`), all published, cycling through
+    six kinds: stdio or stateless HTTP (autoscaled), with or without internet egress."""
+    return {
+        f"extra-{i:03d}": {
+            "image": f"registry.example.com/bench/server-{i:03d}:1.0.{i}",
+            "transport": "streamable-http" if i % 2 else "stdio",
+            "proxy_port": 9000 + i,
+            **({"mcp_port": 8080} if i % 2 else {}),
+            "stateless": bool(i % 2),
+            "path": f"/extra-{i:03d}",
+            "egress_hosts": ["api.example.com"] if i % 3 == 0 else [],
+            "writable_paths": ["/tmp"],
+        }
+        for i in range(count)
+    }
+
+
+def scaled_config(count: int, stack: str = "prod", root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The stack file's config plus `count` extra servers (for run_program(config=...))."""
+    config = read_stack_file(stack, root)
+    mcp = copy.deepcopy(config.get(f"{PROJECT}:mcp", {}))
+    mcp["custom_servers"] = extra_servers(count)
+    return {**config, f"{PROJECT}:mcp": mcp}
+
+
 def _with_extra_servers(root: Path, count: int) -> Path:
     """A project copy whose `bench` stack is prod plus `count` user-defined servers."""
     project = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     for name in ("__main__.py", "Pulumi.yaml"):
         shutil.copy(root / name, project / name)
     shutil.copytree(root / "components", project / "components", ignore=shutil.ignore_patterns("__pycache__"))
-    config = read_stack_file("prod", root)
-    mcp = json.loads(json.dumps(config.get("mcp-datascience:mcp", {})))
-    mcp["custom_servers"] = {
-        f"extra-{i:02d}": {
-            "image": f"registry.example.com/bench/server-{i:02d}:1.0.{i}",
-            "transport": "streamable-http" if i % 2 else "stdio",
-            "proxy_port": 9000 + i,
-            **({"mcp_port": 8080} if i % 2 else {}),
-            "stateless": bool(i % 2),
-            "path": f"/extra-{i:02d}",
-            "egress_hosts": ["api.example.com"] if i % 3 == 0 else [],
-            "writable_paths": ["/tmp"],
-        }
-        for i in range(count)
-    }
-    config["mcp-datascience:mcp"] = mcp
+    config = scaled_config(count, root=root)
     (project / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return project
 

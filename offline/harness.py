@@ -25,17 +25,19 @@ import logging
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import yaml
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,7 @@ REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value st
 _NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 RECURSION_LIMIT = 20_000
+T = TypeVar("T")
 
 
 class StackFileError(Exception):
@@ -283,8 +286,8 @@ class _Mocks(pulumi_mocks.Mocks):
             length = int(args.inputs.get("length", 32))
             state["result"] = "x" * length
             state["bcryptHash"] = "$2a$10$" + "x" * 53
-        resource_id = (args.inputs.get("metadata") or {}).get("name") or f"{args.name}-id"
-        return resource_id, state
+        name = (args.inputs.get("metadata") or {}).get("name")
+        return name if isinstance(name, str) and name else f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         raise NotImplementedError(f"the offline harness mocks no invoke; the program called {args.token}")
@@ -298,21 +301,45 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[Registered] = []
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        """MockMonitor.RegisterResource in linear time.
+
+        MockMonitor re-serializes the whole state through `_sync_await`, which pumps the
+        event loop from inside a registration: every later registration nests inside it
+        and each re-queues the ready list, so a run grows quadratically with its resource
+        count. Here the state is the request's own inputs plus what the mocks compute,
+        and only that is serialized, without touching the event loop.
+        """
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=raw,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        computed = {k: v for k, v in state.items() if k not in raw or v is not raw[k]}
+        state_proto = struct_pb2.Struct()
+        state_proto.CopyFrom(request.object)
+        if computed:
+            state_proto.MergeFrom(_completed(rpc.serialize_properties(computed, {})))
+
         secret_paths: list[tuple[Any, ...]] = []
-        inputs = _normalise(raw, (), secret_paths)
         self.records.append(
             Registered(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 custom=bool(request.custom),
                 parent=request.parent,
                 dependencies=list(request.dependencies),
-                inputs=inputs,
+                inputs=_normalise(raw, (), secret_paths),
                 secret_paths=secret_paths,
                 options={
                     "protect": request.protect if request.HasField("protect") else False,
@@ -324,7 +351,18 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 },
             )
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)
+
+
+def _completed(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that finishes without waiting (serializing plain values
+    does), run here rather than by pumping the event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the mock monitor serialized a value that waits on a future")
 
 
 class _LogCollector(logging.Handler):
