@@ -8,14 +8,15 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test lint lint-images penrose-test bench clean
+.PHONY: help render clients policy policies test lint lint-images penrose-test bench soak clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
-	@echo "make bench                render timings and the Penrose render benchmark"
+	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
+	@echo "make soak                 Penrose server memory over 1,000 renders (about 10 minutes)"
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -55,7 +56,8 @@ penrose-test: $(PENROSE)/node_modules/.package-lock.json
 	cd $(PENROSE) && npm test
 
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
-# its node_modules (and Debian's nginx, which .ci/run installs).
+# its node_modules (and Debian's nginx, which .ci/run installs). npm test runs its test
+# files in parallel.
 test: lint penrose-test
 	$(BIN)/pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory policies
@@ -63,6 +65,9 @@ test: lint penrose-test
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
+
+soak: $(PENROSE)/node_modules/.package-lock.json
+	cd $(PENROSE) && npm run soak
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

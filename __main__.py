@@ -116,7 +116,7 @@ monitoring = MonitoringStack(
 pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
-pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export("mcp_namespace", mcp_namespace.metadata["name"])
 pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import netpol, versions
 from components.config import StackConfig
@@ -45,7 +44,7 @@ from components.edge_plan import (
     outputs,
 )
 from components.helm import helm_release
-from components.k8s import container_security_context, restricted_namespace
+from components.k8s import KubernetesObject, container_security_context, restricted_namespace
 
 TYPE = "mcp-datascience:index:EdgeIngress"
 
@@ -534,7 +533,7 @@ class EdgeIngressArgs:
     routes: Sequence[Route]
     # `create_namespaces(name, config)`, created by the caller first: the SecretsLayer
     # writes the DNS credentials into them before cert-manager starts.
-    namespaces: Mapping[str, k8s.core.v1.Namespace]
+    namespaces: Mapping[str, pulumi.Resource]
     web_routes: Sequence[WebRoute] = ()
     # SecretsLayer.refs: `<credential id>/<key>` -> SecretRef (for `credentials(config)`).
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
@@ -547,12 +546,12 @@ class EdgeIngressArgs:
     route_backends: Mapping[str, pulumi.Resource] = field(default_factory=dict)
 
 
-def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.Namespace]:
+def create_namespaces(name: str, config: StackConfig) -> dict[str, pulumi.Resource]:
     """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
     is not ours), cert-manager's, and external-dns' when it manages records."""
     edge, dns = config.edge, config.dns
     opts = pulumi.ResourceOptions()
-    out: dict[str, k8s.core.v1.Namespace] = {}
+    out: dict[str, pulumi.Resource] = {}
     if edge.controller != "existing":
         out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
     # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
@@ -569,13 +568,6 @@ def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.N
             f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", opts
         )
     return out
-
-
-_BUILTINS = {
-    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-    ("v1", "Service"): k8s.core.v1.Service,
-}
 
 
 class EdgeIngress(pulumi.ComponentResource):
@@ -711,15 +703,5 @@ class EdgeIngress(pulumi.ComponentResource):
             resource_name = "-".join(
                 filter(None, [self._name, obj["kind"].lower(), meta.get("namespace", ""), meta["name"]])
             )
-            opts = self._child([*depends_on, *backends(obj)])
-            rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-            builtin = _BUILTINS.get((obj["apiVersion"], obj["kind"]))
-            if builtin is not None:
-                created.append(builtin(resource_name, metadata=meta, opts=opts, **rest))
-            else:
-                created.append(
-                    k8s.apiextensions.CustomResource(
-                        resource_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, opts=opts, **rest
-                    )
-                )
+            created.append(KubernetesObject(resource_name, obj, self._child([*depends_on, *backends(obj)])))
         return created

@@ -12,7 +12,10 @@ Known pitfalls handled here (research/pulumi.md §1b):
 - inputs arrive engine-shaped: ints as floats (turned back into ints here) and secrets
   wrapped (unwrapped, with their paths remembered for redaction);
 - SDK threading can hang (pulumi/pulumi#7663): an immediate executor runs the monitor's
-  calls inline, as upstream's own mock tests do.
+  calls inline, as upstream's own mock tests do;
+- MockMonitor.RegisterResource pumps the event loop from inside each registration
+  (`_sync_await`), which nests every later one inside it and makes a run quadratic in
+  its resources: the recording monitor answers without touching the loop.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any, TypeVar
 
 import pulumi
 import yaml
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
@@ -47,7 +50,6 @@ REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value st
 # Resource types that are Pulumi machinery, not Kubernetes objects.
 _NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-RECURSION_LIMIT = 20_000
 T = TypeVar("T")
 
 
@@ -78,8 +80,8 @@ class Registered:
         return self.type.rsplit(":", 1)[-1]
 
     def redacted(self) -> dict[str, Any]:
-        """The inputs with every secret value replaced by REDACTED."""
-        out = copy.deepcopy(self.inputs)
+        """A copy of the inputs with every secret value replaced by REDACTED."""
+        out = _copied(self.inputs)
         for path in self.secret_paths:
             _replace(out, path, REDACTED)
         return out
@@ -348,6 +350,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
                     "additional_secret_outputs": list(request.additionalSecretOutputs),
                     "provider": request.provider,
+                    "version": request.version,
+                    "aliases": [json_format.MessageToDict(alias) for alias in request.aliases],
                 },
             )
         )
@@ -410,9 +414,6 @@ def run_program(
             if await output.is_secret():
                 secret_outputs.add(name)
 
-    # Running the monitor inline nests each registration inside the event-loop pump of
-    # the one before (pulumi's _sync_await), so depth grows with the resource count.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_ImmediateExecutor())
     asyncio.set_event_loop(loop)
@@ -498,6 +499,16 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def _copied(value: Any) -> Any:
+    """A copy of engine-shaped values (dicts, lists, scalars): copy.deepcopy without its
+    memo and dispatch, which made it the render's largest cost after the program."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
     return value
 
 
