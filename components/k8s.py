@@ -86,9 +86,9 @@ class KubernetesObject(pulumi.CustomResource):
     any class of `core/v1` loads that group's 2.5 MB module of input types (about 0.25 s),
     `helm.v3` loads `requests`. The manifests are dicts already, checked against the real
     OpenAPI schemas by the tests, so the typed classes would add no checking either.
+    (No annotated attributes here: the SDK evaluates a resource class's annotations for
+    every instance.)
     """
-
-    metadata: pulumi.Output[dict[str, Any]]
 
     def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None):
         token = type_token(manifest["apiVersion"], manifest["kind"])

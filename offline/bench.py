@@ -12,7 +12,9 @@ it moves far less than wall time, which is printed beside it.
    registers the very same resources (recorded from one prod run) with no program code,
    under the same harness, and writes the same bytes; their ratio.
 2. prod plus n user-defined servers: resources, dependency edges (counted in-process),
-   render time, and the marginal cost per server between consecutive n.
+   the time of the render and of the flat baseline over the same resources, and the
+   marginal cost per server between consecutive n (the flat one is what registering the
+   server's resources costs under the harness, whatever the program).
 
 Children write and reuse bytecode (a temporary PYTHONPYCACHEPREFIX) and each command runs
 once untimed first, so compiling the sources, which Python caches after any first run,
@@ -198,36 +200,54 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   instructions (valgrind): {shown}; ratio {ratio:.3f}")
 
         print()
-        print(f"2. per-server cost: prod + n user-defined servers (whole render process, {args.runs} runs)")
+        print(f"2. per-server cost: prod + n user-defined servers, whole processes, {args.runs} interleaved runs")
+        print("   render = python -m offline.render; flat = the flat baseline over the same resources")
         edges = {}
         resources = {}
+        commands: dict[str, list[str]] = {}
         for n in args.servers:
             run = run_program("prod", config=scaled_config(n))
             resources[n] = len(run.resources)
             edges[n] = sum(len(r.dependencies) for r in run.resources)
-        scaled = {
-            n: [python, "-m", "offline.render", "--stack", f"bench-{n}", "--root", str(project), "--out", str(scratch)]
-            for n in args.servers
-        }
-        timed = interleaved(scaled, args.runs, env)
-        print(f"   {'n':>5} {'resources':>10} {'edges':>7}  {HEADER}")
+            write_records(run, scratch / f"records-{n}.json")
+            commands[f"render {n}"] = [
+                *(python, "-m", "offline.render", "--stack", f"bench-{n}"),
+                *("--root", str(project), "--out", str(scratch / "render")),
+            ]
+            commands[f"flat {n}"] = [
+                *(python, "-m", "offline.flat", "--input", str(scratch / f"records-{n}.json")),
+                *("--out", str(scratch / "flat")),
+            ]
+        timed = interleaved(commands, args.runs, env)
+        print(f"   {'':<7}{'n':>5} {'resources':>10} {'edges':>7}  {HEADER}")
         for n in args.servers:
-            print(f"   {n:>5} {resources[n]:>10} {edges[n]:>7}  {timed[n].row()}")
-        cpu = {n: statistics.median(timed[n].cpu) for n in args.servers}
-        for a, b in [*zip(args.servers, args.servers[1:], strict=False), (args.servers[0], args.servers[-1])]:
+            for kind in ("render", "flat"):
+                print(f"   {kind:<7}{n:>5} {resources[n]:>10} {edges[n]:>7}  {timed[f'{kind} {n}'].row()}")
+        steps = list(zip(args.servers, args.servers[1:], strict=False))
+        if len(steps) > 1:
+            steps.append((args.servers[0], args.servers[-1]))
+        for a, b in steps:
+            per = {
+                kind: (statistics.median(timed[f"{kind} {b}"].cpu) - statistics.median(timed[f"{kind} {a}"].cpu))
+                / (b - a)
+                * 1000
+                for kind in ("render", "flat")
+            }
             print(
-                f"   n {a:>3} -> {b:<3}: {(cpu[b] - cpu[a]) / (b - a) * 1000:6.1f} ms CPU per server, "
-                f"{(edges[b] - edges[a]) / (b - a):5.1f} edges per server, "
-                f"{(resources[b] - resources[a]) / (b - a):4.1f} resources per server"
+                f"   n {a:>3} -> {b:<3}: render {per['render']:5.1f} ms CPU per server (flat {per['flat']:5.1f}), "
+                f"{(edges[b] - edges[a]) / (b - a):4.1f} edges and {(resources[b] - resources[a]) / (b - a):3.1f} "
+                "resources per server"
             )
-        print("   (linear: the same figures for every step; target <= 5 ms per server)")
+        print("   (linear: the same figures at every step; target <= 5 ms per server)")
         if args.instructions:
             low, high = args.servers[0], args.servers[-1]
-            counts = {n: instructions(scaled[n], env) for n in (low, high)}
-            print(
-                f"   instructions (valgrind): n={low} {counts[low] / 1e9:.3f} G, n={high} {counts[high] / 1e9:.3f} G, "
-                f"{(counts[high] - counts[low]) / (high - low) / 1e6:.1f} M per server"
-            )
+            for kind in ("render", "flat"):
+                counts = {n: instructions(commands[f"{kind} {n}"], env) for n in (low, high)}
+                per_server = (counts[high] - counts[low]) / (high - low) / 1e6
+                print(
+                    f"   instructions (valgrind), {kind}: n={low} {counts[low] / 1e9:.3f} G, "
+                    f"n={high} {counts[high] / 1e9:.3f} G, {per_server:.1f} M per server"
+                )
     finally:
         shutil.rmtree(project, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -33,6 +33,9 @@ def write_records(run: ProgramRun, path: Path) -> None:
             "parent": r.parent,
             "dependencies": r.dependencies,
             "inputs": r.redacted(),
+            "version": r.options["version"],
+            "aliases": [a["spec"]["type"] for a in r.options["aliases"]],
+            "additional_secret_outputs": r.options["additional_secret_outputs"],
         }
         for r in run.resources
     ]

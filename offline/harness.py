@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import gc
 import json
 import logging
 import os
@@ -418,7 +419,7 @@ def run_program(
     loop.set_default_executor(_ImmediateExecutor())
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(root):
+        with _program_environment(root), _no_collection():
             settings.ROOT.set(None)
             pulumi.runtime.set_mocks(
                 mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor
@@ -434,6 +435,23 @@ def run_program(
         loop.close()
         settings.ROOT.set(None)
     return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records)
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """Cyclic garbage collection paused for the run, and resumed (as it was) after.
+
+    A run frees almost nothing before it ends (every resource's inputs, outputs, futures
+    and tasks stay reachable), so collecting during it only rescans live objects: a
+    third of a 100-server run's time, growing with the run. What it leaves behind is
+    collected once collection resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

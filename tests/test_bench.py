@@ -14,10 +14,12 @@ def test_the_flat_program_registers_the_same_resources_and_writes_the_same_bytes
     records = tmp_path / "records.json"
     write_records(prod, records)
     flat = run_flat(records)
-    # the same URNs, parents and dependencies (sets to the engine)
-    assert sorted((r.urn, r.parent, sorted(r.dependencies)) for r in flat.resources) == sorted(
-        (r.urn, r.parent, sorted(r.dependencies)) for r in prod.resources
-    )
+
+    # the same URNs, parents, dependencies (sets to the engine) and options
+    def registered(run):
+        return sorted((r.urn, r.parent, sorted(r.dependencies), sorted(r.options.items())) for r in run.resources)
+
+    assert registered(flat) == registered(prod)
     ours = write_render(prod, tmp_path / "program")
     theirs = write_render(flat, tmp_path / "flat")
     for program_file, flat_file in zip(ours[:2], theirs[:2], strict=True):  # objects.yaml, releases.yaml
