@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench images crds clean
+.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -17,7 +17,8 @@ help:
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
-	@echo "make bench                render timings and the Penrose render benchmark"
+	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
+	@echo "make soak                 Penrose server memory over 1,000 renders (about 10 minutes)"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
 # Reinstall whenever a requirements file changes.
@@ -74,6 +75,7 @@ crds: $(BIN)/helm
 
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
 # its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
+# npm test runs its test files in parallel.
 test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
@@ -101,6 +103,9 @@ e2e: e2e-build
 	$(BIN)/python -m tests.live.install
 	$(BIN)/pytest tests/live -p no:cacheprovider -p no:xdist --timeout 1800
 	$(BIN)/pytest e2e/tests -p no:xdist --timeout 1800
+
+soak: $(PENROSE)/node_modules/.package-lock.json
+	cd $(PENROSE) && npm run soak
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -101,7 +101,8 @@ edge = EdgeIngress(
         routes=plan.routes,
         web_routes=monitoring_component.web_routes(config),
         credential_refs=secrets.refs,
-        depends_on=[mcp, *secrets.ready],
+        credentials_ready=secrets.ready,
+        route_backends=mcp.route_backends,
         namespaces=edge_namespaces,
     ),
 )
@@ -127,7 +128,7 @@ monitoring = MonitoringStack(
 pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
-pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export("mcp_namespace", mcp_namespace.metadata["name"])
 pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",

@@ -801,3 +801,15 @@ def all_hosts(objects: Iterable[dict[str, Any]]) -> set[str]:
         if obj["kind"] == "HTTPRoute":
             found |= set(obj["spec"].get("hostnames", []))
     return found
+
+
+def backend_services(obj: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, name) of every Service an Ingress or HTTPRoute sends traffic to."""
+    namespace = obj["metadata"].get("namespace", "")
+    found: set[tuple[str, str]] = set()
+    for rule in obj.get("spec", {}).get("rules", []):
+        if obj["kind"] == "Ingress":
+            found |= {(namespace, p["backend"]["service"]["name"]) for p in rule.get("http", {}).get("paths", [])}
+        elif obj["kind"] == "HTTPRoute":
+            found |= {(ref.get("namespace", namespace), ref["name"]) for ref in rule.get("backendRefs", [])}
+    return found

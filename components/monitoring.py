@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import netpol, versions
@@ -36,7 +35,7 @@ from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, Teleme
 from components.edge import controller_pod_selector
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import container_security_context, labels, owner_labels
+from components.k8s import KubernetesObject, container_security_context, labels, owner_labels
 from components.monitoring_rules import prometheus_rule_spec
 
 TYPE = "mcp-datascience:index:MonitoringStack"
@@ -632,6 +631,8 @@ def jaeger_pvc(mon: MonitoringConfig) -> dict[str, Any] | None:
     if mon.jaeger_storage != "badger":
         return None
     return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
         "metadata": {"name": JAEGER_PVC, "namespace": mon.namespace, "labels": labels(JAEGER_PVC, "monitoring")},
         "spec": _storage_claim(mon.jaeger_storage_size, mon.storage_class),
     }
@@ -750,7 +751,7 @@ class MonitoringStackArgs:
     scrape_targets: Sequence[ScrapeTarget]
     # The `monitoring` namespace, created by `__main__.py` before the SecretsLayer puts
     # Grafana's and Alertmanager's Secrets into it (as the edge's namespaces are).
-    namespace: k8s.core.v1.Namespace
+    namespace: pulumi.Resource
     # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
     # (SecretsLayer.refs, keys from components.secrets.ref_key); only for credentials it has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -793,20 +794,24 @@ class MonitoringStack(pulumi.ComponentResource):
         if self.generated_admin:
             password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child())
             secret_deps.append(
-                k8s.core.v1.Secret(
+                KubernetesObject(
                     f"{name}-grafana-admin",
-                    metadata={
-                        "name": GRAFANA_ADMIN,
-                        "namespace": ns,
-                        "labels": labels(GRAFANA_ADMIN, "monitoring"),
-                        "annotations": dict(GENERATED_BY),
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {
+                            "name": GRAFANA_ADMIN,
+                            "namespace": ns,
+                            "labels": labels(GRAFANA_ADMIN, "monitoring"),
+                            "annotations": dict(GENERATED_BY),
+                        },
+                        "type": "Opaque",
+                        "data": {
+                            GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
+                            GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
+                        },
                     },
-                    type="Opaque",
-                    data={
-                        GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
-                        GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
-                    },
-                    opts=child(self.namespace),
+                    child(self.namespace),
                 )
             )
 
@@ -821,11 +826,7 @@ class MonitoringStack(pulumi.ComponentResource):
         pvc_deps: list[pulumi.Resource] = [self.namespace]
         pvc = jaeger_pvc(mon)
         if pvc is not None:
-            pvc_deps.append(
-                k8s.core.v1.PersistentVolumeClaim(
-                    f"{name}-jaeger-badger", metadata=pvc["metadata"], spec=pvc["spec"], opts=child(self.namespace)
-                )
-            )
+            pvc_deps.append(KubernetesObject(f"{name}-jaeger-badger", pvc, child(self.namespace)))
         self.jaeger = helm_release(
             f"{name}-jaeger",
             versions.JAEGER,
@@ -847,30 +848,23 @@ class MonitoringStack(pulumi.ComponentResource):
         crds = child(self.kube_prometheus_stack)
         for target in targets:
             monitor = service_monitor(target, ns)
-            k8s.apiextensions.CustomResource(
-                f"{name}-servicemonitor-{target.name}",
-                api_version=MONITORING_API,
-                kind="ServiceMonitor",
-                metadata=monitor["metadata"],
-                spec=monitor["spec"],
-                opts=crds,
-            )
+            KubernetesObject(f"{name}-servicemonitor-{target.name}", monitor, crds)
         scrape_namespaces = sorted({t.namespace for t in targets} | {ns})
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(
             f"{name}-prometheusrule",
-            api_version=MONITORING_API,
-            kind="PrometheusRule",
-            metadata={"name": "mcp-datascience-alerts", "namespace": ns, "labels": owner_labels("monitoring")},
-            spec=prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
-            opts=crds,
+            {
+                "apiVersion": MONITORING_API,
+                "kind": "PrometheusRule",
+                "metadata": {"name": "mcp-datascience-alerts", "namespace": ns, "labels": owner_labels("monitoring")},
+                "spec": prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
+            },
+            crds,
         )
         for cm in dashboard_config_maps(ns):
-            k8s.core.v1.ConfigMap(
-                f"{name}-{cm['metadata']['name']}", metadata=cm["metadata"], data=cm["data"], opts=child(self.namespace)
-            )
+            KubernetesObject(f"{name}-{cm['metadata']['name']}", cm, child(self.namespace))
 
         self.telemetry = telemetry_target(config)
-        self.namespace_name: pulumi.Output[str] = self.namespace.metadata.name
+        self.namespace_name: pulumi.Output[str] = self.namespace.metadata["name"]
         self.grafana_admin_secret = secrets.grafana_secret
         self.register_outputs(
             {

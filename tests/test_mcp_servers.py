@@ -9,7 +9,7 @@ import pytest
 
 from components.mcp_servers import EXECUTES_CODE_ANNOTATION
 from components.quantities import parse_quantity
-from offline.harness import PROJECT_ROOT, ProgramRun
+from offline.harness import ProgramRun
 from policies.mcp_policies import kube
 
 NS = "data-science"
@@ -438,19 +438,13 @@ def test_per_server_size_override(run_fixture):
 
 
 def test_fifty_user_defined_servers_render_valid(validators):
-    import shutil
-
-    from offline.bench import _with_extra_servers
+    from offline.bench import scaled_config
     from offline.harness import run_program
 
-    project = _with_extra_servers(PROJECT_ROOT, 50)
-    try:
-        result = run_program("bench", root=project)
-    finally:
-        shutil.rmtree(project)
+    result = run_program("prod", config=scaled_config(50))
     servers = objects(result, "MCPServer")
     assert len(servers) == 59
-    assert servers["extra-07"]["spec"]["image"] == "registry.example.com/bench/server-07:1.0.7"
+    assert servers["extra-007"]["spec"]["image"] == "registry.example.com/bench/server-007:1.0.7"
     validator = validators("1.34")
     assert [o["metadata"]["name"] for o in result.objects() if validator.errors(o)] == []
 
