@@ -50,7 +50,7 @@ def _plugin_version(package: str) -> str:
 # The Kubernetes provider plugin the objects are registered with: the pinned pulumi-kubernetes.
 PROVIDER_VERSION = _plugin_version("pulumi_kubernetes")
 # Older type tokens pulumi-kubernetes' own classes alias for these kinds, so an object first
-# registered under an older API version is updated, not replaced (pulumi-kubernetes 4.34.2
+# registered under an older API version is updated, not replaced (pulumi-kubernetes 4.25.0
 # networking/v1/Ingress.py, networking/v1/NetworkPolicy.py,
 # autoscaling/v2/HorizontalPodAutoscaler.py, policy/v1/PodDisruptionBudget.py).
 _ALIASES: dict[str, tuple[str, ...]] = {
