@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
+.PHONY: help render clients policy policies test test-steps pytest e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -73,12 +73,20 @@ $(BIN)/helm: | $(STAMP)
 crds: $(BIN)/helm
 	$(BIN)/python -m offline.crds
 
-# penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
-# its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
-# npm test runs its test files in parallel.
-test: prereqs lint penrose-test $(BIN)/helm
+# Once prereqs pass, the steps run side by side (-j): pytest on two workers first, and the
+# Penrose suite, lint and the policy runs in the CPU pytest leaves idle (its start-up, its
+# waits on servers, its last files). --output-sync prints each step's output whole, as the
+# step ends; a failing step fails `make test`. npm ci runs once, before pytest and the
+# Penrose suite (tests/test_verify.py starts the Penrose server from its node_modules, and
+# Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm. npm test runs its
+# test files in parallel.
+test: prereqs
+	@$(MAKE) --no-print-directory -j 4 --output-sync=target test-steps
+
+test-steps: pytest penrose-test lint policies
+
+pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
-	@$(MAKE) --no-print-directory policies
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
