@@ -17,7 +17,7 @@ help:
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
-	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
+	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times, make test's steps"
 	@echo "make soak                 Penrose server memory over 1,000 renders (about 10 minutes)"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
@@ -91,6 +91,7 @@ pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
+	$(BIN)/python -m offline.test_times
 
 # Every server image with the local container engine (docker or podman), tagged
 # <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.

@@ -12,6 +12,7 @@ Two sets of stacks:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,14 @@ from offline.schema import SchemaValidator
 from tests.stackconfig import FIXTURE_STACKS
 
 STACKS = available_stacks()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cyclic garbage collection less often: a mocked run allocates hundreds of thousands
+    of objects, and at the default threshold (700) each run triggers hundreds of
+    collections that rescan what the run still holds (offline/harness.py shared_run also
+    freezes the runs it keeps)."""
+    gc.set_threshold(50_000, 20, 10)
 
 
 def _run_of(stack: str, folder: Path) -> ProgramRun:
