@@ -75,8 +75,10 @@ crds: $(BIN)/helm
 
 # Once prereqs pass, the steps run side by side (-j): pytest on two workers first, and the
 # Penrose suite, lint and the policy runs in the CPU pytest leaves idle (its start-up, its
-# waits on servers, its last files). --output-sync prints each step's output whole, as the
-# step ends; a failing step fails `make test`. npm ci runs once, before pytest and the
+# waits on servers, its last files). pytest runs at a lower priority (nice): the Penrose
+# suite's render budgets are wall-clock, and on two cores it must not wait behind pytest.
+# --output-sync prints each step's output whole, as the step ends; a failing step fails
+# `make test`. npm ci runs once, before pytest and the
 # Penrose suite (tests/test_verify.py starts the Penrose server from its node_modules, and
 # Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm. npm test runs its
 # test files in parallel.
@@ -86,7 +88,7 @@ test: prereqs
 test-steps: pytest penrose-test lint policies
 
 pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
-	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
+	nice -n 10 $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
