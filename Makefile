@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
+.PHONY: help render clients policy policies test test-steps pytest e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -17,7 +17,7 @@ help:
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
-	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
+	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times, make test's steps"
 	@echo "make soak                 Penrose server memory over 1,000 renders (about 10 minutes)"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
@@ -73,16 +73,27 @@ $(BIN)/helm: | $(STAMP)
 crds: $(BIN)/helm
 	$(BIN)/python -m offline.crds
 
-# penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
-# its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
-# npm test runs its test files in parallel.
-test: prereqs lint penrose-test $(BIN)/helm
-	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
-	@$(MAKE) --no-print-directory policies
+# Once prereqs pass, the steps run side by side (-j): pytest on two workers first, and the
+# Penrose suite, lint and the policy runs in the CPU pytest leaves idle (its start-up, its
+# waits on servers, its last files). pytest runs at a lower priority (nice): the Penrose
+# suite's render budgets are wall-clock, and on two cores it must not wait behind pytest.
+# --output-sync prints each step's output whole, as the step ends; a failing step fails
+# `make test`. npm ci runs once, before pytest and the
+# Penrose suite (tests/test_verify.py starts the Penrose server from its node_modules, and
+# Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm. npm test runs its
+# test files in parallel.
+test: prereqs
+	@$(MAKE) --no-print-directory -j 4 --output-sync=target test-steps
+
+test-steps: pytest penrose-test lint policies
+
+pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
+	nice -n 10 $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
+	$(BIN)/python -m offline.test_times
 
 # Every server image with the local container engine (docker or podman), tagged
 # <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.

@@ -32,7 +32,7 @@ import runpy
 import sys
 from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -98,6 +98,25 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     logs: list[tuple[str, str]] = field(default_factory=list)
+
+    def copy(self) -> ProgramRun:
+        """A copy that shares nothing mutable with this run."""
+        return ProgramRun(
+            self.stack,
+            [
+                replace(
+                    r,
+                    dependencies=list(r.dependencies),
+                    inputs=_copied(r.inputs),
+                    secret_paths=list(r.secret_paths),
+                    options=_copied(r.options),
+                )
+                for r in self.resources
+            ],
+            _copied(self.outputs),
+            set(self.secret_outputs),
+            list(self.logs),
+        )
 
     def by_urn(self, urn: str) -> Registered:
         for r in self.resources:
@@ -545,6 +564,39 @@ def run_program(
         loop.close()
         settings.ROOT.set(None)
     return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records)
+
+
+# One run per distinct (stack, configuration, project, preview) in this process: the
+# pristine runs, handed out as copies (shared_run).
+_SHARED_RUNS: dict[str, ProgramRun] = {}
+
+
+def shared_run(
+    stack: str,
+    config: Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """run_program, done once per distinct input in this process (the test suite's many
+    fixtures and test files that run the same stack with the same values share it).
+
+    The key is what the program sees: the stack, its configuration after `overrides`,
+    the project directory and preview. Each caller gets its own copy, so a caller that
+    changes a run (a test breaking an object on purpose) changes nobody else's. A run
+    that raises is not kept. Only for callers that patch nothing the program reads (a
+    patched module makes another run of the same key): those call run_program."""
+    effective = with_overrides(config, overrides or {})
+    key = json.dumps([stack, effective, str(root or PROJECT_ROOT), preview], sort_keys=True, default=str)
+    if key not in _SHARED_RUNS:
+        _SHARED_RUNS[key] = run_program(stack, effective, root=root, preview=preview)
+        # Kept runs live as long as the process: collect what the run left behind, then
+        # move every survivor out of the collector's sight (gc.freeze), so later
+        # collections stop rescanning them (a tenth of the test suite's CPU otherwise).
+        gc.collect()
+        gc.freeze()
+    return _SHARED_RUNS[key].copy()
 
 
 @contextlib.contextmanager

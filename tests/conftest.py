@@ -12,29 +12,33 @@ Two sets of stacks:
 
 from __future__ import annotations
 
-import json
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from offline.harness import ProgramRun, available_stacks, read_stack_file, run_program, stack_dir
+from offline.harness import ProgramRun, available_stacks, read_stack_file, run_program, shared_run, stack_dir
 from offline.schema import SchemaValidator
 from tests.stackconfig import FIXTURE_STACKS
 
 STACKS = available_stacks()
-_RUNS: dict[str, ProgramRun] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cyclic garbage collection less often: a mocked run allocates hundreds of thousands
+    of objects, and at the default threshold (700) each run triggers hundreds of
+    collections that rescan what the run still holds (offline/harness.py shared_run also
+    freezes the runs it keeps)."""
+    gc.set_threshold(50_000, 20, 10)
 
 
 def _run_of(stack: str, folder: Path) -> ProgramRun:
-    """One run per distinct config: a fixture stack and a user's stack file that say the
-    same (the shipped files, unchanged) share it."""
-    config = read_stack_file(stack, folder)
-    key = json.dumps([stack, config], sort_keys=True, default=str)
-    if key not in _RUNS:
-        _RUNS[key] = run_program(stack, config)
-    return _RUNS[key]
+    """One run per distinct config (offline/harness.py shared_run): a fixture stack and a
+    user's stack file that say the same (the shipped files, unchanged) share it, and so
+    does every test that runs the same stack with the same overrides."""
+    return shared_run(stack, read_stack_file(stack, folder))
 
 
 @pytest.fixture(scope="session")
@@ -69,23 +73,26 @@ def fixture_prod(fixture_runs: dict[str, ProgramRun]) -> ProgramRun:
     return fixture_runs["prod"]
 
 
-def _runner(folder: Callable[[], Path]) -> Callable[..., ProgramRun]:
+def _runner(folder: Callable[[], Path], request: pytest.FixtureRequest) -> Callable[..., ProgramRun]:
+    # A test that patches (monkeypatch) may patch what the program reads: it gets runs of its own.
+    program = run_program if "monkeypatch" in request.fixturenames else shared_run
+
     def _run(stack: str, overrides: dict[str, Any] | None = None, **kw: Any) -> ProgramRun:
-        return run_program(stack, read_stack_file(stack, folder()), overrides={**(overrides or {}), **kw})
+        return program(stack, read_stack_file(stack, folder()), overrides={**(overrides or {}), **kw})
 
     return _run
 
 
 @pytest.fixture
-def run() -> Callable[..., ProgramRun]:
+def run(request: pytest.FixtureRequest) -> Callable[..., ProgramRun]:
     """Run a user's stack with config overrides: run("prod", **{"toolhive.rbac_scope": "cluster"})."""
-    return _runner(stack_dir)
+    return _runner(stack_dir, request)
 
 
 @pytest.fixture
-def run_fixture() -> Callable[..., ProgramRun]:
+def run_fixture(request: pytest.FixtureRequest) -> Callable[..., ProgramRun]:
     """Run a fixture stack with config overrides, as `run` does."""
-    return _runner(lambda: FIXTURE_STACKS)
+    return _runner(lambda: FIXTURE_STACKS, request)
 
 
 @pytest.fixture(scope="session")

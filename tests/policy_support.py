@@ -19,7 +19,7 @@ from pulumi_policy import (
 )
 
 from components.k8s import container_security_context
-from offline.harness import ProgramRun, run_program
+from offline.harness import ProgramRun, read_stack_file, shared_run
 from offline.made_up_digests import as_deployed
 from offline.policy_run import stack_config
 from policies.mcp_policies import kube
@@ -37,8 +37,9 @@ OPTS = PolicyResourceOptions(
 def deployed_run(stack: str, overrides: Mapping[str, Any] | None = None) -> ProgramRun:
     """The stack as `pulumi up` deploys it: production with a digest for every image (MADE
     UP here, as `make policy` does: offline/made_up_digests.py), which the deploy workflow
-    passes and without which the program refuses a production update."""
-    return run_program(stack, overrides=as_deployed(stack_config(stack, overrides), overrides))
+    passes and without which the program refuses a production update. Shared with every
+    other caller of the same stack and overrides (offline/harness.py shared_run)."""
+    return shared_run(stack, read_stack_file(stack), overrides=as_deployed(stack_config(stack, overrides), overrides))
 
 
 def violations(

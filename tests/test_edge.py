@@ -63,10 +63,10 @@ def _overrides(controller, provider, **extra):
 
 @pytest.fixture(scope="module")
 def matrix_runs():
-    from offline.harness import run_program
+    from offline.harness import read_stack_file, shared_run
 
     return {
-        (c, p, s): run_program(s, overrides=_overrides(c, p))
+        (c, p, s): shared_run(s, read_stack_file(s), overrides=_overrides(c, p))
         for (c, p), s in itertools.product(MATRIX, ["dev", "prod"])
     }
 

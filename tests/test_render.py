@@ -40,15 +40,21 @@ def test_dev_and_prod_render_the_operator(tmp_path, capsys):
     assert "Helm releases" in printed
 
 
-def test_objects_are_sorted_and_start_with_api_version(tmp_path):
-    objects, _, text = _render(tmp_path, "prod")
+@pytest.fixture(scope="module")
+def prod_render(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list, str]:
+    """prod rendered once by the command, read by the tests below (none changes it)."""
+    return _render(tmp_path_factory.mktemp("prod"), "prod")
+
+
+def test_objects_are_sorted_and_start_with_api_version(prod_render):
+    objects, _, text = prod_render
     keys = [(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in objects]
     assert keys == sorted(keys)
     assert text.startswith("apiVersion:")
 
 
-def test_ints_stay_ints(tmp_path):
-    _, releases, _ = _render(tmp_path, "prod")
+def test_ints_stay_ints(prod_render):
+    _, releases, _ = prod_render
     operator = next(r for r in releases if r["name"] == "toolhive-operator")
     uid = operator["values"]["operator"]["containerSecurityContext"]["runAsUser"]
     assert uid == 1000

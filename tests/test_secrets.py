@@ -24,7 +24,7 @@ from components.secrets import (
 )
 from components.stack_config import parse_config
 from mcpds.seal import seal
-from offline.harness import ProgramRun, read_stack_file
+from offline.harness import ProgramRun, read_stack_file, shared_run
 from offline.harness import run_program as run_any
 from offline.made_up_digests import as_deployed
 from offline.policy_run import stack_config as config_of
@@ -89,6 +89,12 @@ def run_program(stack: str, **kw: Any) -> ProgramRun:
     return run_any(stack, read_stack_file(stack, FIXTURE_STACKS), **kw)
 
 
+def shared_program(stack: str, **kw: Any) -> ProgramRun:
+    """run_program for a test that patches nothing: one run per distinct input, shared
+    (offline/harness.py shared_run)."""
+    return shared_run(stack, read_stack_file(stack, FIXTURE_STACKS), **kw)
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None):
     return config_of(stack, overrides, root=FIXTURE_STACKS)
 
@@ -131,7 +137,7 @@ def backend_overrides(backend: str, provider: str = "aws") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, str], ProgramRun]:
-    return {(b, s): run_program(s, overrides=backend_overrides(b)) for b in ("sealed", "external", "pulumi") for s in ("dev", "prod")}  # fmt: skip
+    return {(b, s): shared_program(s, overrides=backend_overrides(b)) for b in ("sealed", "external", "pulumi") for s in ("dev", "prod")}  # fmt: skip
 
 
 def layer_urns(run: ProgramRun) -> set[str]:
@@ -198,7 +204,7 @@ def test_renders_are_schema_valid(runs, validators, backend, stack):
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_each_store_provider_renders_schema_valid(validators, provider):
-    run = run_program("prod", overrides=backend_overrides("external", provider))
+    run = shared_program("prod", overrides=backend_overrides("external", provider))
     validator = validators("1.34")
     [store] = [o for o in run.objects() if o["kind"] == "ClusterSecretStore"]
     assert validator.errors(store) == []
@@ -222,7 +228,7 @@ def test_provider_names_are_those_of_the_store_crd(validators):
 def test_the_store_is_restricted_before_any_value_is_mapped(validators):
     """A ClusterSecretStore without `conditions` serves every namespace: it must never
     render unrestricted, not even while no credential has a remote key yet."""
-    run = run_program(
+    run = shared_program(
         "prod", overrides={"secrets": {"backend": "external", "external": {"provider": PROVIDERS["aws"]}}}
     )
     [store] = [o for o in run.objects() if o["kind"] == "ClusterSecretStore"]
