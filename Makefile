@@ -87,7 +87,7 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 # Every server image with the local container engine (docker or podman), tagged
 # <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.
 images: $(STAMP)
-	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
+	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry '$(REGISTRY)') $(if $(PUSH),--push)
 
 # Real components, slow on first run (docs/verification.md, make e2e):
 # - the control plane and controllers, built from Go modules into .cache/e2e (once per

@@ -70,7 +70,14 @@ def missing(environ: Mapping[str, str] | None = None) -> list[str]:
     return problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    extra = sys.argv[1:] if argv is None else argv
+    if extra:  # the usage contract of mcpds.cli, without importing it (this runs before .venv exists)
+        print(
+            f"mcpds: error: unexpected argument {extra[0]!r}: python -m offline.prereqs takes no arguments",
+            file=sys.stderr,
+        )
+        return 2
     problems = missing()
     for line in problems:
         print(f"mcpds: error: make test needs {line}", file=sys.stderr)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.pki import self_signed_rsa
+from mcpds.cli import PREFIX, UsageParser, cannot_write
 from offline.harness import PROJECT, PROJECT_ROOT, read_stack_file
 
 # What a fork of another organisation writes, per checklist step (README "First deploy
@@ -153,14 +154,21 @@ def apply_checklist(folder: Path, source: Path = PROJECT_ROOT) -> dict[str, Path
     return files
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.checklist DIR  (writes the checklist-applied Pulumi.<stack>.yaml copies)")
+def main(argv: list[str] | None = None) -> int:
+    parser = UsageParser(prog="python -m tests.checklist", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "dir", type=Path, metavar="DIR", help="where the checklist-applied Pulumi.<stack>.yaml copies go"
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = apply_checklist(args.dir)
+    except OSError as exc:
+        print(PREFIX + cannot_write(exc, exc.filename or args.dir, "DIR", "a directory"), file=sys.stderr)
         return 2
-    for stack, path in apply_checklist(Path(argv[0])).items():
+    for stack, path in files.items():
         print(f"{stack}: {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
