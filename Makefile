@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
+.PHONY: help render clients policy policies test test-fork e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
+	@echo "make test-fork            make test again on the first-deploy checklist applied to copies of the stack files"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
@@ -79,6 +80,15 @@ crds: $(BIN)/helm
 test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
+
+# The whole suite on the README's first-deploy checklist applied, with another
+# organisation's values, to copies of the stack files (tests/checklist.py): what a fork
+# that edits only Pulumi.<stack>.yaml runs. .ci/run runs it after make test.
+FORK := build/fork
+test-fork: $(STAMP)
+	rm -rf $(FORK)
+	$(BIN)/python -m tests.checklist $(FORK)
+	MCPDS_STACK_DIR=$(FORK) $(MAKE) --no-print-directory test
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
