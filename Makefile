@@ -88,7 +88,7 @@ FORK := build/fork
 test-fork: $(STAMP)
 	rm -rf $(FORK)
 	$(BIN)/python -m tests.checklist $(FORK)
-	MCPDS_STACK_DIR=$(FORK) $(MAKE) --no-print-directory test
+	MCPDS_STACK_DIR=$(abspath $(FORK)) $(MAKE) --no-print-directory test
 
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench

@@ -461,6 +461,7 @@ def test_command_line_misuse_is_one_line_naming_the_fix(bad, workspace, monkeypa
     for name, value in bad.env.items():
         monkeypatch.setenv(name, value.replace("{ws}", str(workspace)))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(bad.stdin.encode())))
+    monkeypatch.setenv(STACK_DIR_ENV, str(workspace))  # commands without --stack read the fixture copies
     monkeypatch.chdir(workspace)  # nothing lands in the repository if a command writes anyway
     before = _snapshot(workspace)
     code, stdout, err = _call(bad.main, argv, capsys)
