@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test test-steps pytest e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
+.PHONY: help render clients policy policies test test-steps test-fork pytest e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
+	@echo "make test-fork            make test again on the first-deploy checklist applied to copies of the stack files"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times, make test's steps"
@@ -90,6 +91,17 @@ test-steps: pytest penrose-test lint policies
 pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
 	nice -n 10 $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 
+# The whole suite on the README's first-deploy checklist applied, with another
+# organisation's values, to copies of the stack files (tests/checklist.py): what a fork
+# that edits only Pulumi.<stack>.yaml runs. .ci/run runs it after make test. Only the
+# steps that read the stack files run again (pytest and the policy runs; not the Penrose
+# suite or lint).
+FORK := build/fork
+test-fork: prereqs
+	rm -rf $(FORK)
+	$(BIN)/python -m tests.checklist $(FORK)
+	MCPDS_STACK_DIR=$(abspath $(FORK)) $(MAKE) --no-print-directory -j 2 --output-sync=target pytest policies
+
 bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 	$(BIN)/python -m offline.bench
 	cd $(PENROSE) && npm run bench
@@ -98,7 +110,7 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 # Every server image with the local container engine (docker or podman), tagged
 # <images.registry>/<repository>:<tag> of STACK, or of REGISTRY when given.
 images: $(STAMP)
-	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
+	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry '$(REGISTRY)') $(if $(PUSH),--push)
 
 # Real components, slow on first run (docs/verification.md, make e2e):
 # - the control plane and controllers, built from Go modules into .cache/e2e (once per

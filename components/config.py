@@ -40,6 +40,7 @@ from components.catalog import CATALOG, GROUPS
 from components.config_errors import ConfigError, did_you_mean
 from components.config_types import (
     ChartVersion,
+    Count,
     CpuMemory,
     DigestKey,
     DnsLabel,
@@ -48,6 +49,7 @@ from components.config_types import (
     ImageDigest,
     ImageRegistry,
     KubernetesVersion,
+    Number,
     Quantity,
     Resources,
     SamplingRate,
@@ -130,7 +132,7 @@ class OutputsConfig(Section):
     # OUTPUTS_FILL of it, deleting the oldest first, so the kubelet never evicts the pod.
     size: Quantity = "512Mi"
     # Files older than this are deleted.
-    max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    max_age_hours: Annotated[Count, Field(ge=1, le=24 * 30)] = 24
 
     @field_validator("size")
     @classmethod
@@ -183,7 +185,7 @@ class McpConfig(Section):
         if set(self.sizes) != {"small", "medium", "large"}:
             problems.append(f"{PROJECT}:mcp.sizes must define exactly small, medium and large")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n  - ".join(problems))  # one line each (config_errors.describe)
         return self
 
 
@@ -242,7 +244,7 @@ class EdgeConfig(Section):
     existing_controller_labels: dict[str, str] = Field(
         default_factory=lambda: {"app.kubernetes.io/name": "nginx-ingress"}
     )
-    replicas: int = Field(default=2, ge=1, le=20)
+    replicas: Count = Field(default=2, ge=1, le=20)
     resources: Resources = Resources(
         requests=CpuMemory(cpu="100m", memory="128Mi"),
         limits=CpuMemory(cpu="1", memory="512Mi"),
@@ -262,7 +264,7 @@ class EdgeConfig(Section):
         str, matching(r"^[1-9][0-9]{0,3}[km]?$", "must be an nginx size: up to 4 digits and k or m, such as 16m")
     ] = "16m"
     # Read/send timeout for streams (nginx waits this long between two reads or writes).
-    stream_timeout_seconds: int = Field(default=3600, ge=60, le=9999)
+    stream_timeout_seconds: Count = Field(default=3600, ge=60, le=9999)
     # Browser origins allowed to call the MCP endpoints (CORS); empty = no CORS headers,
     # so browsers refuse cross-origin calls (non-browser MCP clients are unaffected).
     cors_origins: tuple[str, ...] = ()
@@ -383,23 +385,23 @@ class AlertThresholds(Section):
     """`monitoring.alerts`: when the MCP alerts fire. Production values; dev may loosen."""
 
     # Share of MCP requests answered with an error (ToolHive `status="error"`).
-    error_ratio: float = Field(default=0.05, gt=0, lt=1)
+    error_ratio: Number = Field(default=0.05, gt=0, lt=1)
     # 95th percentile of MCP request latency (POST, i.e. JSON-RPC calls, not streams).
-    p95_latency_seconds: float = Field(default=10.0, gt=0)
+    p95_latency_seconds: Number = Field(default=10.0, gt=0)
     # Share of tool calls of one tool that fail.
-    tool_failure_ratio: float = Field(default=0.10, gt=0, lt=1)
+    tool_failure_ratio: Number = Field(default=0.10, gt=0, lt=1)
     # No request for this long to a server that had traffic in the 24 hours before.
-    no_traffic_minutes: int = Field(default=60, ge=5, le=1440)
+    no_traffic_minutes: Count = Field(default=60, ge=5, le=1440)
     # Container restarts within 15 minutes that count as crash-looping.
-    restarts_per_15m: int = Field(default=3, ge=1)
+    restarts_per_15m: Count = Field(default=3, ge=1)
     # Working set / memory limit.
-    memory_limit_ratio: float = Field(default=0.90, gt=0, le=1)
+    memory_limit_ratio: Number = Field(default=0.90, gt=0, le=1)
     # Throttled CFS periods / all CFS periods.
-    cpu_throttle_ratio: float = Field(default=0.25, gt=0, le=1)
+    cpu_throttle_ratio: Number = Field(default=0.25, gt=0, le=1)
     # How long an HPA may sit at maxReplicas.
-    hpa_at_max_minutes: int = Field(default=15, ge=1)
+    hpa_at_max_minutes: Count = Field(default=15, ge=1)
     # Certificates expiring within this many days.
-    certificate_expiry_days: int = Field(default=14, ge=1, le=60)
+    certificate_expiry_days: Count = Field(default=14, ge=1, le=60)
 
 
 class MonitoringConfig(Section):
@@ -420,7 +422,7 @@ class MonitoringConfig(Section):
     jaeger_storage: Literal["badger", "memory"] = "badger"
     jaeger_storage_size: Quantity = "20Gi"
     jaeger_retention: TtlDuration = "168h"  # badger span TTL
-    jaeger_max_traces: int = Field(default=100_000, ge=1000)  # memory store cap
+    jaeger_max_traces: Count = Field(default=100_000, ge=1000)  # memory store cap
     # Alertmanager may reach receivers (chat, paging, mail) on these internet ports.
     alertmanager_egress_ports: tuple[Port, ...] = (443, 587)
     prometheus_resources: Resources = Resources(

@@ -181,8 +181,11 @@ def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
 
 
 def did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    """A close choice, or one the word begins with or abbreviates (`production` -> `prod`)."""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    close = close or [c for c in names if c and (str(word).startswith(c) or c.startswith(str(word)))][:1]
+    return f" Did you mean '{close[0]}'?" if close and str(word) else ""
 
 
 # ---------------------------------------------------------------------------
@@ -282,7 +285,7 @@ def describe(err: Mapping[str, Any], root: type[BaseModel], secret_keys: frozens
     value = err.get("input")
     secret = is_secret_location(loc, root, secret_keys) or looks_like_credential(value)
     words = _words(kind, err, loc, root, secret)
-    if not loc:  # a rule across sections: its message names the keys involved
+    if not loc or words.startswith(f"{PROJECT}:"):  # a rule across keys: its message names the keys involved
         return [line for line in words.split("\n  - ") if line]
     key = f"{PROJECT}:{dotted(loc)}"
     if kind in ("extra_forbidden", "missing") or isinstance(value, (dict, list)):

@@ -75,7 +75,9 @@ def _kubernetes_version(value: str) -> str:
                 f"must be between {low} and {high}; YAML reads an unquoted 1.{minor}0 as the number 1.{minor}: "
                 f'write it in quotes, kubernetes_version: "1.{minor}0"'
             )
-        raise ValueError(f"must be between {low} and {high}: the versions this stack is schema-checked for")
+        # An unquoted 1.40 arrives as 1.4: name what YAML did, whatever the minor.
+        shortened = f"; YAML reads an unquoted 1.{minor}0 as 1.{minor}: quote the version" if minor < 10 else ""
+        raise ValueError(f"must be between {low} and {high}: the versions this stack is schema-checked for{shortened}")
     return f"1.{minor}"
 
 
@@ -118,6 +120,22 @@ def _number_as_text(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return format(Decimal(repr(value)), "f")  # 1e-05 -> 0.00001, as a quantity or rate is written
+
+
+def _not_a_boolean(words: str) -> BeforeValidator:
+    """YAML's true/false are not numbers (pydantic would read them as 1 and 0)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{words}, not true or false")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Numbers in config: what YAML reads as a number, never a boolean.
+Count = Annotated[int, _not_a_boolean("must be a whole number such as 3")]
+Number = Annotated[float, _not_a_boolean("must be a number such as 0.5")]
 
 
 def matching(pattern: str, words: str) -> AfterValidator:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config_types import Resources, Section
+from components.config_types import Count, Resources, Section
 from components.contracts import OUTPUTS_PATH
 
 SizeClass = Literal["small", "medium", "large"]
@@ -88,8 +88,10 @@ def absolute_path(value: str) -> str:
 def cidr(value: str) -> str:
     try:
         ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a CIDR block like 10.0.0.0/8 ({exc})") from None
+    except ValueError:
+        raise ValueError(
+            "must be a CIDR block like 10.0.0.0/8 or 2001:db8::/32, with no address bits set after the prefix"
+        ) from None
     return value
 
 
@@ -99,7 +101,7 @@ ImageRef = Annotated[str, AfterValidator(image_ref)]
 PublicHost = Annotated[str, AfterValidator(public_host)]
 AbsolutePath = Annotated[str, AfterValidator(absolute_path)]
 Cidr = Annotated[str, AfterValidator(cidr)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[Count, Field(ge=1, le=65535)]
 
 
 class SecretEnv(Section):
@@ -161,9 +163,9 @@ class EgressRule(Section):
 
 
 class Autoscale(Section):
-    min_replicas: Annotated[int, Field(ge=1, le=20)] = 2
-    max_replicas: Annotated[int, Field(ge=1, le=50)] = 4
-    cpu_utilization: Annotated[int, Field(ge=10, le=95)] = 70
+    min_replicas: Annotated[Count, Field(ge=1, le=20)] = 2
+    max_replicas: Annotated[Count, Field(ge=1, le=50)] = 4
+    cpu_utilization: Annotated[Count, Field(ge=10, le=95)] = 70
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscale:

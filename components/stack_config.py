@@ -24,8 +24,14 @@ from components.config_errors import ConfigError, describe
 
 # Namespaces other than ours this program's stacks set: Pulumi's own and its providers'.
 KNOWN_NAMESPACES = frozenset({"pulumi", "kubernetes", "random"})
-# A namespace this close to ours (edits) is a misspelling of it, not another package's.
+# A namespace this close to ours (edits, ignoring case) is a misspelling of it, not
+# another package's; to a provider's, one edit per four letters (`kubernets:context`
+# would leave the provider on the default kubeconfig context).
 MAX_NAMESPACE_EDITS = 3
+
+
+def _edits_allowed(namespace: str) -> int:
+    return MAX_NAMESPACE_EDITS if namespace == PROJECT else max(1, len(namespace) // 4)
 
 
 def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> StackConfig:
@@ -67,16 +73,19 @@ def parse_config(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str]
 
 
 def namespace_problems(keys: Iterable[str]) -> list[str]:
-    """Full config keys whose namespace looks like a misspelling of ours."""
+    """Full config keys whose namespace looks like a misspelling of ours or of a provider's."""
     problems = []
     for key in sorted(keys):
         namespace, _, name = key.partition(":")
         if namespace == PROJECT or namespace in KNOWN_NAMESPACES:
             continue
-        if edit_distance(namespace, PROJECT) <= MAX_NAMESPACE_EDITS:
+        distance, meant = min(
+            (edit_distance(namespace.lower(), known), known) for known in (PROJECT, *KNOWN_NAMESPACES)
+        )
+        if distance <= _edits_allowed(meant):
             problems.append(
-                f"{key}: '{namespace}' is not a namespace this program reads, so the key would be ignored. "
-                f"Did you mean '{PROJECT}:{name}'?"
+                f"{key}: '{namespace}' is not a namespace this program or its providers read, so the key would be "
+                f"ignored. Did you mean '{meant}:{name}'?"
             )
     return problems
 

@@ -78,9 +78,11 @@ def _unknown_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list
 
 def _spelled(action: argparse.Action) -> str:
     """`--cert FILE`, as the flag is written with a value."""
-    flag = max(action.option_strings, key=len) if action.option_strings else (action.metavar or action.dest)
+    if not action.option_strings:  # a positional argument
+        return str(action.metavar or action.dest)
+    flag = max(action.option_strings, key=len)
     if action.nargs == 0:
-        return str(flag)
+        return flag
     return f"{flag} {action.metavar or action.dest.upper()}"
 
 
@@ -100,11 +102,18 @@ def usage_problem(parser: argparse.ArgumentParser, message: str) -> str:
     unknown = _unknown_flags(target, argv)
     if unknown:
         flag, flags = unknown[0], _flags(target)
-        if not flags:
+        if not flags and any(isinstance(a, argparse._SubParsersAction) for a in target._actions):
             return f"{flag} is not a flag of {prog}: name a command first ({prog} --help lists them)"
+        if not flags:
+            return f"{flag} is not a flag of {prog}: it takes no arguments"
         return f"{flag} is not a flag of {prog}.{did_you_mean(flag, flags)} Flags: {', '.join(flags)}"
     if match := re.match(r"unrecognized arguments: (.*)", message):
-        return f"unexpected argument {match.group(1)!r}: {prog} takes only flags ({', '.join(_flags(target))})"
+        flags = _flags(target)
+        positionals = [_spelled(a) for a in target._actions if not a.option_strings and a.nargs != argparse.PARSER]
+        takes = " and ".join(
+            [*([" ".join(positionals)] if positionals else []), *([f"flags ({', '.join(flags)})"] if flags else [])]
+        )
+        return f"unexpected argument {match.group(1)!r}: {prog} takes {takes or 'no arguments'}"
     if match := re.match(r"the following arguments are required: (.*)", message):
         actions = [_action(target, name.strip()) for name in match.group(1).split(",")]
         wanted = [f"{_spelled(a)} ({a.help})" if a.help else _spelled(a) for a in actions if a is not None]
@@ -118,11 +127,11 @@ def usage_problem(parser: argparse.ArgumentParser, message: str) -> str:
         choices = re.findall(r"'([^']*)'", match.group(3)) or match.group(3).split(", ")
         what = "a command" if not name.startswith("-") else f"a value of {name}"
         return f"{value!r} is not {what}.{did_you_mean(value, choices)} Choose one of: {', '.join(choices)}"
-    if match := re.match(r"argument (\S+): invalid (\w+) value: '([^']*)'", message):
+    if match := re.match(r"argument (\S+): invalid (int|float) value: '([^']*)'", message):
         name, kind, value = match.groups()
         action = _action(target, name.split("/")[-1])
-        example = f" such as {name} {action.default}" if action is not None and action.default is not None else ""
-        words = {"int": "a whole number", "float": "a number"}.get(kind, "a valid value")
+        example = f" such as {name} {_shown_default(action.default)}" if action and action.default is not None else ""
+        words = {"int": "a whole number", "float": "a number"}[kind]
         return f"{name} {value!r} is not {words}: pass {words}{example}"
     if match := re.match(r"argument (\S+): expected one argument", message):
         action = _action(target, match.group(1).split("/")[-1])
@@ -133,7 +142,34 @@ def usage_problem(parser: argparse.ArgumentParser, message: str) -> str:
         return f"{match.group(1)} takes no value: write {match.group(1)} alone"
     if match := re.match(r"ambiguous option: (\S+) could match (.*)", message):
         return f"{match.group(1)} is ambiguous ({match.group(2)}): write the flag in full"
+    if match := re.match(r"argument (\S+): (.*)", message):  # an ArgumentTypeError's words, value first
+        return f"{match.group(1)} {match.group(2)}"
     return message
+
+
+def cannot_write(exc: OSError, target: object, flag: str, what: str = "a directory", note: str = "") -> str:
+    """The one line for an output that could not be written: where, why, and the flag that moves it."""
+    return f"cannot write {target}: {exc.strerror or exc}{note}; pass {flag} with {what} you can write"
+
+
+def _shown_default(value: Any) -> str:
+    """A flag's default as it is typed: `0,50,100` for a list."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def whole_number_at_least(low: int) -> Any:
+    """An argparse `type`: a whole number of at least `low`, refused in words otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = low - 1
+        if number < low:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {low} or more: pass one such as {low}")
+        return number
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

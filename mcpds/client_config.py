@@ -32,7 +32,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from mcpds.cli import CliError
+from mcpds.cli import CliError, cannot_write
 from mcpds.outputs import PROJECT_ROOT, RouteInfo, StackOutputs, add_source_arguments, load_from_args
 
 # mcp-remote, pinned (npm `mcp-remote`, the newest release when this was written):
@@ -233,9 +233,7 @@ def write(files: dict[str, Any], out: Path) -> list[Path]:
             os.replace(tmp, path)
         except OSError as exc:
             done = f" (already written: {', '.join(str(w) for w in written)})" if written else ""
-            raise CliError(
-                f"cannot write {path}: {exc.strerror or exc}{done}; pass --out with a directory you can write"
-            ) from None
+            raise CliError(cannot_write(exc, path, "--out", note=done)) from None
         written.append(path)
     return written
 
@@ -244,7 +242,9 @@ def run(args: argparse.Namespace) -> int:
     clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
     unknown = [c for c in clients if c not in CLIENTS]
     if unknown or not clients:
-        raise CliError(f"--clients {args.clients!r}: unknown {', '.join(unknown) or '(empty)'}; choose from {CLIENTS}")
+        raise CliError(
+            f"--clients {args.clients!r}: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(CLIENTS)}"
+        )
     outputs = load_from_args(args)
     if not outputs.routes:
         raise CliError(f"{outputs.source}: the stack publishes no MCP route, so there is nothing to configure")

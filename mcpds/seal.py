@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components.config_errors import REDACTED, looks_like_credential
 from mcpds.cli import CliError
 from mcpds.stackfile import atomic_write, load_stack, plain_value
 
@@ -303,8 +304,9 @@ def _check_args(args: argparse.Namespace) -> str:
 
 def _read_value(args: argparse.Namespace) -> bytes:
     if args.from_env:
-        if not _ENV_NAME.match(args.from_env):
-            raise CliError(f"--from-env {args.from_env!r} is not an environment variable name")
+        if looks_like_credential(args.from_env) or not _ENV_NAME.match(args.from_env):
+            shown = REDACTED if looks_like_credential(args.from_env) else repr(args.from_env)
+            raise CliError(f"--from-env {shown} is not an environment variable name: pass the NAME of the variable")
         if args.from_env not in os.environ:
             raise CliError(f"environment variable {args.from_env} is not set")
         value = os.environb[args.from_env.encode()]

@@ -7,6 +7,7 @@ replaced atomically (a failure at any point leaves it as it was). Errors are one
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,35 @@ def round_trip_yaml() -> Any:
     return yaml
 
 
+def not_utf8(name: str, exc: UnicodeDecodeError) -> str:
+    return f"{name} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+
+
+def duplicate_key(name: str, key: str, line: int, first: int) -> str:
+    return (
+        f"{name} line {line}: key '{key}' is already defined at line {first} "
+        "(Pulumi refuses the file: mapping key already defined): keep one of them"
+    )
+
+
+def yaml_problem(exc: Exception, text: str) -> str:
+    """` at line L, column C: <what the parser found>` for a PyYAML or ruamel.yaml error, in
+    words: a tab or a control character is named, not shown as an escape."""
+    if hasattr(exc, "position") and hasattr(exc, "character"):  # a character YAML allows nowhere
+        position, character = exc.position, exc.character
+        before = text[:position]
+        line, column = before.count("\n") + 1, position - before.rfind("\n")
+        code = character if isinstance(character, int) else ord(character)
+        return f" at line {line}, column {column}: character U+{code:04X} is not allowed in YAML: remove it"
+    where = getattr(exc, "problem_mark", None)
+    at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = problem.replace(
+        "found character '\\t' that cannot start any token", "a tab: YAML indents with spaces only"
+    )
+    return f"{at}: {problem}"
+
+
 def load_stack(path: Path) -> tuple[Any, Any, Any]:
     """(yaml, document, its `config` mapping) of a stack file; one-line errors."""
     from ruamel.yaml.comments import CommentedMap
@@ -31,7 +61,9 @@ def load_stack(path: Path) -> tuple[Any, Any, Any]:
 
     yaml = round_trip_yaml()
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CliError(not_utf8(path.name, exc)) from None
     except FileNotFoundError:
         raise CliError(
             f"no stack file {path}: create the stack (`pulumi stack init {path.stem.removeprefix('Pulumi.')}`) "
@@ -42,7 +74,11 @@ def load_stack(path: Path) -> tuple[Any, Any, Any]:
     try:
         document = yaml.load(text) if text.strip() else None
     except YAMLError as exc:
-        raise CliError(f"{path.name} is not valid YAML ({str(exc).splitlines()[0]}): fix it first") from None
+        twice = re.match(r'found duplicate key "([^"]*)"', str(getattr(exc, "problem", "")))
+        if twice and exc.problem_mark and exc.context_mark:  # ruamel would show both values
+            line, first = exc.problem_mark.line + 1, exc.context_mark.line + 1
+            raise CliError(duplicate_key(path.name, twice.group(1), line, first)) from None
+        raise CliError(f"{path.name} is not valid YAML{yaml_problem(exc, text)}: fix it first") from None
     if document is None:
         document = CommentedMap()
     if not isinstance(document, dict):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import secrets
@@ -43,8 +44,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from components.config_errors import REDACTED, looks_like_credential
 from components.contracts import Route
-from mcpds.cli import CliError
+from mcpds.cli import PREFIX, CliError, cannot_write
 from mcpds.outputs import (
     OIDC_TOKEN_ENV,
     RouteInfo,
@@ -688,23 +690,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    if not args.timeout > 0:
-        raise CliError(f"--timeout {args.timeout}: must be a positive number of seconds")
-    if not args.trace_wait >= 0:
-        raise CliError(f"--trace-wait {args.trace_wait}: must be zero or a positive number of seconds")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise CliError(f"--timeout {args.timeout}: must be a positive number of seconds, such as 15")
+    if not (math.isfinite(args.trace_wait) and args.trace_wait >= 0):
+        raise CliError(f"--trace-wait {args.trace_wait}: must be zero or a positive number of seconds, such as 30")
     for flag, url in (("--prometheus", args.prometheus), ("--jaeger", args.jaeger)):
         if url is not None and not is_http_url(url):
             raise CliError(f"{flag} {url!r}: must be a URL such as http://localhost:9090 (a port-forward)")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
-        raise CliError(f"--token-env {args.token_env!r}: give the NAME of an environment variable, not a token")
+    if looks_like_credential(args.token_env) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
+        shown = REDACTED if looks_like_credential(args.token_env) else repr(args.token_env)
+        raise CliError(
+            f"--token-env {shown}: give the NAME of an environment variable (e.g. {OIDC_TOKEN_ENV}), not a token"
+        )
     verify: ssl.SSLContext | bool = True
     if args.ca_bundle is not None:
         if not args.ca_bundle.is_file():
             raise CliError(f"--ca-bundle {args.ca_bundle}: no such file (a PEM file of CA certificates)")
         try:
             verify = ssl.create_default_context(cafile=str(args.ca_bundle))
-        except ssl.SSLError as exc:
-            raise CliError(f"--ca-bundle {args.ca_bundle}: not a PEM CA bundle ({exc})") from None
+        except ssl.SSLError:
+            raise CliError(
+                f"--ca-bundle {args.ca_bundle}: holds no certificate openssl can read: "
+                "pass a PEM file of -----BEGIN CERTIFICATE----- blocks"
+            ) from None
     outputs = load_from_args(args)
     only = {r.strip() for r in args.routes.split(",") if r.strip()} if args.routes else None
     if only and (unknown := only - {r.name for r in outputs.routes}):
@@ -741,11 +749,7 @@ def run(args: argparse.Namespace) -> int:
             tmp.write_text(json.dumps(report(outputs, checks, plan, advice), indent=2) + "\n")
             tmp.replace(args.json)
         except OSError as exc:
-            print(
-                f"\nmcpds: error: cannot write {args.json}: {exc.strerror or exc}; "
-                "pass --json with a file you can write",
-                file=sys.stderr,
-            )
+            print(f"\n{PREFIX}{cannot_write(exc, args.json, '--json', 'a file')}", file=sys.stderr)
             return 2
         print(f"\nwrote {args.json}")
     if failures:

@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from mcpds.cli import UsageParser
+from mcpds.cli import PREFIX, UsageParser, whole_number_at_least
 from offline.flat import write_records
 from offline.harness import PROJECT, PROJECT_ROOT, read_stack_file, run_program
 
@@ -153,20 +153,23 @@ def _scaled_project(root: Path, counts: Sequence[int]) -> Path:
 
 
 def _counts(text: str) -> list[int]:
-    counts = sorted({int(part) for part in text.split(",")})
+    try:
+        counts = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        counts = []
     if len(counts) < 2 or counts[0] < 0:
-        raise argparse.ArgumentTypeError("give two or more server counts, e.g. 0,50,100")
+        raise argparse.ArgumentTypeError(f"{text!r} is not two or more server counts: pass them as 0,50,100")
     return counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = UsageParser(prog="python -m offline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "7")))
+    parser.add_argument("--runs", type=whole_number_at_least(1), default=int(os.environ.get("BENCH_RUNS", "7")))
     parser.add_argument("--servers", type=_counts, default=[0, 50, 100], help="extra server counts (default 0,50,100)")
     parser.add_argument("--instructions", action="store_true", help="also count instructions with valgrind (slow)")
     args = parser.parse_args(argv)
     if args.instructions and shutil.which("valgrind") is None:
-        print("bench: --instructions needs valgrind on PATH (apt-get install valgrind)", file=sys.stderr)
+        print(f"{PREFIX}--instructions needs valgrind on PATH (apt-get install valgrind)", file=sys.stderr)
         return 2
 
     scratch = Path(tempfile.mkdtemp(prefix="mcp-bench-out-"))

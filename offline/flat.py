@@ -9,12 +9,12 @@ releases.yaml the same way, so the two processes differ only in the program.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
 from pathlib import Path
 
+from mcpds.cli import PREFIX, UsageParser, cannot_write
 from offline.harness import ProgramRun, run_program
 from offline.render import write_render
 
@@ -48,12 +48,22 @@ def run_flat(records: Path) -> ProgramRun:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.flat", description=__doc__.splitlines()[0])
-    parser.add_argument("--input", type=Path, required=True, help="records written by write_records")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser = UsageParser(prog="python -m offline.flat", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", type=Path, required=True, metavar="FILE", help="records written by write_records")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     args = parser.parse_args(argv)
+    if not args.input.is_file():
+        print(
+            f"{PREFIX}--input {args.input}: no such file (offline.bench writes it with write_records)", file=sys.stderr
+        )
+        return 2
     gc.freeze()  # as offline.render does
-    write_render(run_flat(args.input), args.out)
+    run = run_flat(args.input)
+    try:
+        write_render(run, args.out)
+    except OSError as exc:
+        print(PREFIX + cannot_write(exc, exc.filename or args.out, "--out"), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -45,6 +45,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
+from mcpds.stackfile import duplicate_key, not_utf8, yaml_problem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mcp-datascience"
 REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value stays schema-valid
@@ -271,18 +273,13 @@ def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PulumiYamlLoader) or {}
     except UnicodeDecodeError as exc:
-        raise StackFileError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+        raise StackFileError(not_utf8(path.name, exc)) from None
     except _DuplicateKeyError as exc:
-        raise StackFileError(
-            f"{path.name} line {exc.line}: key '{exc.key}' is already defined at line {exc.first} "
-            "(Pulumi refuses the file: mapping key already defined): keep one of them"
-        ) from None
+        raise StackFileError(duplicate_key(path.name, exc.key, exc.line, exc.first)) from None
     except yaml.YAMLError as exc:
-        # One line: where, and what the parser expected.
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise StackFileError(f"{path.name} is not valid YAML{at}: {problem}") from None
+        raise StackFileError(
+            f"{path.name} is not valid YAML{yaml_problem(exc, path.read_text(encoding='utf-8'))}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
         raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside.")
     outside = [str(k) for k in data if k not in STACK_FILE_KEYS]

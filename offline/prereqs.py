@@ -7,7 +7,7 @@ Prints each missing one with its install command and exits 2; prints nothing and
 when all are there. `tests/test_verify.py` runs MCP servers behind a real nginx with an
 openssl-made certificate; `tests/test_image_digests.py` runs the deploy's digest script,
 which reads JSON with jq; `make penrose-test` needs Node.js and npm; the schema tests need
-the CRD schemas.
+the CRD schemas, the chart tests the charts' values contracts.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ def crd_dirs(environ: Mapping[str, str]) -> list[Path]:
     return [*dirs, ROOT.parent / "shared" / "crds", ROOT / "build" / "crds"]
 
 
+def chart_contract_dir(environ: Mapping[str, str]) -> Path:
+    """Where offline/chart_contract.py looks for the pinned charts' values contracts."""
+    return Path(environ.get("CHART_CONTRACT_DIR") or ROOT.parent / "shared" / "charts")
+
+
 def missing(environ: Mapping[str, str] | None = None) -> list[str]:
     """One line per missing prerequisite: what, and how to install it."""
     env = os.environ if environ is None else environ
@@ -67,10 +72,22 @@ def missing(environ: Mapping[str, str] | None = None) -> list[str]:
         problems.append(f"npm: {INSTALL['npm']}")
     if not any(d.is_dir() for d in crd_dirs(env)):
         problems.append("CRD schemas: run `make crds` (extracts them from the pinned charts), or set CRD_SCHEMA_DIR")
+    if not chart_contract_dir(env).is_dir():
+        problems.append(
+            "chart values contracts: set CHART_CONTRACT_DIR to a directory of <chart>-<version>/ folders holding "
+            "each pinned chart's Chart.yaml, values.yaml and values.schema.json (docs/verification.md)"
+        )
     return problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    extra = sys.argv[1:] if argv is None else argv
+    if extra:  # the usage contract of mcpds.cli, without importing it (this runs before .venv exists)
+        print(
+            f"mcpds: error: unexpected argument {extra[0]!r}: python -m offline.prereqs takes no arguments",
+            file=sys.stderr,
+        )
+        return 2
     problems = missing()
     for line in problems:
         print(f"mcpds: error: make test needs {line}", file=sys.stderr)

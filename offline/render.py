@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from mcpds.cli import PREFIX, UsageParser
+from mcpds.cli import PREFIX, UsageParser, cannot_write
 from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
 
@@ -109,6 +109,8 @@ def _argument_problem(args: argparse.Namespace) -> str | None:
     """A one-line problem with the arguments, found before the (slow) program run."""
     if not _STACK_NAME.match(args.stack) or args.stack in (".", ".."):
         return f"--stack {args.stack!r} is not a stack name (letters, digits, '-', '_', '.'; e.g. dev or prod)"
+    if args.root is not None and not args.root.is_dir():
+        return f"--root {args.root} is not a directory: pass the project directory (the one with Pulumi.yaml)"
     for parent in (args.out, *args.out.parents):
         if parent.exists():
             if not parent.is_dir():
@@ -142,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = write_render(run, args.out, objects, releases)
     except OSError as exc:
-        print(
-            f"{PREFIX}cannot write {exc.filename or args.out}: {exc.strerror or exc} (choose another --out)",
-            file=sys.stderr,
-        )
+        print(PREFIX + cannot_write(exc, exc.filename or args.out, "--out"), file=sys.stderr)
         return 2
     print(f"Stack {args.stack}: {len(objects)} objects, {len(releases)} Helm releases")
     for line in summary(objects, releases):

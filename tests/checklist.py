@@ -10,7 +10,7 @@ workflow stores them (MADE-UP digests, offline/made_up_digests.py). Nothing but 
 copies of `Pulumi.<stack>.yaml` is written.
 
     .venv/bin/python -m tests.checklist build/fork          # write the copies
-    MCPDS_STACK_DIR=build/fork make test                    # the whole suite on them
+    MCPDS_STACK_DIR=build/fork make test                    # the whole suite on them (make test-fork)
 
 tests/test_checklist.py renders and policy-checks the copies in `make test`.
 """
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.pki import self_signed_rsa
+from mcpds.cli import PREFIX, UsageParser, cannot_write
 from offline.harness import PROJECT, PROJECT_ROOT, read_stack_file
 
 # What a fork of another organisation writes, per checklist step (README "First deploy
@@ -54,6 +55,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "edge.allowed_cidrs": ["198.51.100.0/24"],
     },
 }
+# 2. Dev moves to Cloudflare: a GoDaddy ciphertext the stack file may already hold is then
+# unused (the stack warns), so it goes, as `pulumi config rm --path` removes it.
+REMOVED: dict[str, tuple[str, ...]] = {"dev": ("secrets.sealed.ciphertexts.godaddy-api-key",), "prod": ()}
 # 2. (and 7.) The credentials each copy gets sealed, by credential id.
 SEALED: dict[str, tuple[str, ...]] = {
     "dev": ("cloudflare-api-token",),
@@ -77,6 +81,23 @@ def config_set(path: Path, dotted: str, value: Any) -> None:
             node = node.setdefault(part, {})
         node[rest[-1]] = value
     atomic_write(path, yaml, document)
+
+
+def config_rm(path: Path, dotted: str) -> None:
+    """`pulumi config rm --path '<dotted>'` on a stack file (nothing to do if it is unset)."""
+    from mcpds.stackfile import atomic_write, load_stack
+
+    yaml, document, config = load_stack(path)
+    top, *rest = dotted.split(".")
+    node, name = config, f"{PROJECT}:{top}"
+    for part in rest:
+        node = node.get(name)
+        if not isinstance(node, dict):
+            return
+        name = part
+    if name in node:
+        del node[name]
+        atomic_write(path, yaml, document)
 
 
 @contextlib.contextmanager
@@ -143,6 +164,8 @@ def apply_checklist(folder: Path, source: Path = PROJECT_ROOT) -> dict[str, Path
         shutil.copy(source / path.name, path)
         for dotted, value in settings.items():
             config_set(path, dotted, value)
+        for dotted in REMOVED[stack]:
+            config_rm(path, dotted)
         for credential in SEALED[stack]:
             seal(stack, folder, sealing.cert, credential)
         if stack == "prod":
@@ -153,14 +176,21 @@ def apply_checklist(folder: Path, source: Path = PROJECT_ROOT) -> dict[str, Path
     return files
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.checklist DIR  (writes the checklist-applied Pulumi.<stack>.yaml copies)")
+def main(argv: list[str] | None = None) -> int:
+    parser = UsageParser(prog="python -m tests.checklist", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "dir", type=Path, metavar="DIR", help="where the checklist-applied Pulumi.<stack>.yaml copies go"
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = apply_checklist(args.dir)
+    except OSError as exc:
+        print(PREFIX + cannot_write(exc, exc.filename or args.dir, "DIR", "a directory"), file=sys.stderr)
         return 2
-    for stack, path in apply_checklist(Path(argv[0])).items():
+    for stack, path in files.items():
         print(f"{stack}: {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -5,7 +5,7 @@ the deploy stores them) renders, passes the schemas, the charts' values contract
 this project's own configuration in what it deploys. Only the stack files are edited.
 
 The whole suite runs on the same copies with
-`python -m tests.checklist build/fork && MCPDS_STACK_DIR=build/fork make test`."""
+`make test-fork` (`python -m tests.checklist build/fork && MCPDS_STACK_DIR=build/fork make test`)."""
 
 from __future__ import annotations
 
@@ -147,3 +147,38 @@ def test_the_readme_checklist_names_every_key_the_fork_sets():
     assert [key for key in sorted(keys) if not named(key)] == []
     credentials = {c for sealed in checklist.SEALED.values() for c in sealed}
     assert all(f"`{c}`" in deploy for c in credentials)
+
+
+def _checklist_steps() -> list[tuple[str, str]]:
+    """(heading, text) of each numbered step of the README's first-deploy checklist."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("\n### First deploy checklist\n", 1)[1].split("\nCheck the result offline first", 1)[0]
+    parts = re.split(r"^\d+\. \*\*(.*?)\*\*", section, flags=re.M)[1:]
+    return list(zip(parts[::2], parts[1::2], strict=True))
+
+
+def test_the_fork_follows_every_step_of_the_readme_checklist():
+    """The other direction: each step the README lists is applied to the copies (a prod:
+    step to prod, any other to every stack), so a step added to the README without the
+    fork following it fails here."""
+    steps = _checklist_steps()
+    assert len(steps) >= 7
+    sealed_dns = {"godaddy-api-key", "cloudflare-api-token"}
+
+    def applied(key: str, stacks: tuple[str, ...]) -> bool:
+        return all(any(k == key or k.startswith(f"{key}.") for k in checklist.SETTINGS[s]) for s in stacks)
+
+    for heading, text in steps:
+        stacks = ("prod",) if heading.startswith("prod:") else checklist.STACKS
+        if match := re.search(r"`([a-z_.A-Z]+)`", heading):
+            assert applied(match.group(1), stacks), heading
+        elif heading == "DNS-01 credential":
+            assert all(sealed_dns & set(checklist.SEALED[s]) for s in stacks)
+        else:  # the optional step: each key and credential it names, on some stack
+            assert heading == "Optional", heading
+            keys = re.findall(r"`(edge\.[a-z_]+)`", text)
+            credentials = re.findall(r"the `([a-z-]+)` credential", text)
+            assert keys
+            assert credentials
+            assert [k for k in keys if not any(applied(k, (s,)) for s in checklist.STACKS)] == []
+            assert [c for c in credentials if not any(c in checklist.SEALED[s] for s in checklist.STACKS)] == []

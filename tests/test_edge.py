@@ -490,8 +490,16 @@ BAD = [
         "'nginx-ingress', 'gateway-api' or 'existing'",
     ),
     ({"dns": {"provider": "http01-only"}}, "mcp-datascience:edge.wildcard", "needs DNS-01"),
-    ({"edge": {"allowed_cidrs": ["10.0.0.300/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "is not a CIDR block"),
-    ({"edge": {"allowed_cidrs": ["10.0.0.1/8"]}}, "mcp-datascience:edge.allowed_cidrs[0]", "has host bits set"),
+    (
+        {"edge": {"allowed_cidrs": ["10.0.0.300/8"]}},
+        "mcp-datascience:edge.allowed_cidrs[0]",
+        "must be a CIDR block like 10.0.0.0/8",
+    ),
+    (
+        {"edge": {"allowed_cidrs": ["10.0.0.1/8"]}},
+        "mcp-datascience:edge.allowed_cidrs[0]",
+        "with no address bits set after the prefix",
+    ),
     (
         {"dns": {"provider": "http01-only"}, "edge": {"wildcard": False, "allowed_cidrs": ["203.0.113.0/24"]}},
         "mcp-datascience:edge.allowed_cidrs",

@@ -18,7 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from offline.harness import available_stacks  # noqa: E402
+import pulumi  # noqa: E402
+
+from mcpds.cli import PREFIX, UsageParser  # noqa: E402
+from offline.harness import StackFileError, available_stacks  # noqa: E402
 from offline.images import builds  # noqa: E402
 from offline.policy_run import stack_config  # noqa: E402
 
@@ -36,5 +39,16 @@ def matrix() -> list[dict[str, str]]:
     ]
 
 
+def main(argv: list[str] | None = None) -> int:
+    UsageParser(prog=".github/scripts/image_matrix.py", description=__doc__.splitlines()[0]).parse_args(argv)
+    try:
+        entries = matrix()
+    except (StackFileError, pulumi.RunError) as exc:  # a stack file or its config is bad: its own message
+        print(f"{PREFIX}{exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(entries, separators=(",", ":")))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(matrix(), separators=(",", ":")))
+    sys.exit(main())
