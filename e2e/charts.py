@@ -1,21 +1,16 @@
-"""Chart values as Helm computes them: the pinned chart's defaults (../shared/charts) with
+"""Chart values as Helm computes them: the pinned chart's defaults (its values contract,
+found as offline/chart_contract.py finds it: $CHART_CONTRACT_DIR or ../shared/charts) with
 the stack's release values merged over them."""
 
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from offline.harness import PROJECT_ROOT
-
-
-def charts_dir() -> Path:
-    return Path(os.environ.get("CHART_VALUES_DIR") or PROJECT_ROOT.parent / "shared" / "charts")
+from offline.chart_contract import chart_name, find_contract_dir
 
 
 def merge(defaults: Any, values: Any) -> Any:
@@ -33,8 +28,5 @@ def merge(defaults: Any, values: Any) -> Any:
 
 def computed_values(release: Mapping[str, Any]) -> dict[str, Any]:
     """The values a release renders with (a rendered releases.yaml entry)."""
-    chart = str(release["chart"]).rsplit("/", 1)[-1]
-    path = charts_dir() / f"{chart}-{release['version']}" / "values.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no values contract for chart {chart} {release['version']}")
+    path = find_contract_dir(chart_name(str(release["chart"])), str(release["version"])) / "values.yaml"
     return merge(yaml.safe_load(path.read_text()) or {}, release.get("values") or {})
