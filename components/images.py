@@ -30,10 +30,10 @@ def stack_images(config: StackConfig) -> list[str]:
     from components.plan import build_plan
 
     refs = {
-        *(i.ref for i in toolhive.images()),
+        *(i.ref for i in toolhive.images(config.toolhive)),
         *(s.image for s in build_plan(config).servers),
         *(i.ref for i in edge.images(config)),
-        *(i.ref for i in monitoring.images()),
+        *(i.ref for i in monitoring.images(config)),
         *(i.ref for i in secrets.images(config)),
     }
     return sorted(refs)

@@ -66,10 +66,11 @@ class MCPServerSetArgs:
     namespace: k8s.core.v1.Namespace  # created before the operator (see __main__.py)
     edge_namespace: str  # the edge controller's namespace: published routes come from it
     monitoring_namespace: str  # Prometheus scrapes /metrics, the collector takes OTLP
-    operator_ready: Sequence[pulumi.Resource]
+    # ToolHiveOperator.ready: the charts, or the check of an existing operator's API.
+    operator_ready: Sequence[pulumi.Input[pulumi.Resource]]
     # `<credential id>/<key>` -> Secret key (SecretsLayer.refs); optional ones may be absent.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
-    secrets_ready: Sequence[pulumi.Resource] = ()
+    secrets_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 # ---------------------------------------------------------------------------
@@ -407,14 +408,14 @@ class MCPServerSet(pulumi.ComponentResource):
             # The safe default, stated where `pulumi preview` and `make render` show it.
             pulumi.log.warn(f"MCP server {withheld} {why}", resource=self)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        def child(*deps: pulumi.Input[pulumi.Resource]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, *deps])
 
         def custom(
             kind: str,
             obj_name: str,
             spec: Mapping[str, Any],
-            deps: Sequence[pulumi.Resource] = (),
+            deps: Sequence[pulumi.Input[pulumi.Resource]] = (),
             executes_code: bool | None = None,
         ):
             metadata: dict[str, Any] = {"name": obj_name, "namespace": namespace, "labels": owner_labels("mcp-servers")}
@@ -445,7 +446,7 @@ class MCPServerSet(pulumi.ComponentResource):
             opts=child(),
         )
         self.telemetry = custom("MCPTelemetryConfig", TELEMETRY_CONFIG, telemetry_spec(args.telemetry))
-        shared: list[pulumi.Resource] = [self.telemetry, self.service_account, *args.secrets_ready]
+        shared: list[pulumi.Input[pulumi.Resource]] = [self.telemetry, self.service_account, *args.secrets_ready]
         if plan.uses_oidc:
             shared.append(custom("MCPOIDCConfig", OIDC_CONFIG, oidc_spec(plan)))
 
