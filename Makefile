@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PENROSE := servers/penrose-mcp
 
-.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench images crds clean
+.PHONY: help render clients policy policies test e2e e2e-build prereqs lint lint-images penrose-test bench soak images crds clean
 
 help:
 	@echo "make render [STACK=dev]   write build/render/<stack>/{objects,releases.yaml,outputs.json}"
@@ -17,7 +17,8 @@ help:
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
-	@echo "make bench                render timings and the Penrose render benchmark"
+	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times"
+	@echo "make soak                 Penrose server memory over 1,000 renders (about 10 minutes)"
 	@echo "make images [STACK=dev] [REGISTRY=...] [PUSH=1]  build (and push) the server images, tagged as the stack pulls them"
 
 # Reinstall whenever a requirements file changes.
@@ -37,8 +38,10 @@ clients: render
 policy: $(STAMP)
 	$(BIN)/python -m offline.policy_run --stack $(STACK)
 
-# Every shipped stack (part of `make test`).
-STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+# Every stack (part of `make test`): the project's stack files, or those in $MCPDS_STACK_DIR
+# (the directory every tool then reads them from: offline/harness.py stack_dir).
+STACK_DIR := $(or $(MCPDS_STACK_DIR),.)
+STACKS := $(patsubst $(STACK_DIR)/Pulumi.%.yaml,%,$(wildcard $(STACK_DIR)/Pulumi.*.yaml))
 policies: $(STAMP)
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory policy STACK=$$stack || exit $$?; done
 
@@ -72,6 +75,7 @@ crds: $(BIN)/helm
 
 # penrose-test runs `npm ci` first: tests/test_verify.py starts the Penrose server from
 # its node_modules (and Debian's nginx, which .ci/run installs); tests/test_crds.py runs helm.
+# npm test runs its test files in parallel.
 test: prereqs lint penrose-test $(BIN)/helm
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
 	@$(MAKE) --no-print-directory policies
@@ -85,7 +89,7 @@ bench: $(STAMP) $(PENROSE)/node_modules/.package-lock.json
 images: $(STAMP)
 	$(BIN)/python -m offline.images --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(PUSH),--push)
 
-# Real components, slow on first run (README "make e2e"):
+# Real components, slow on first run (docs/verification.md, make e2e):
 # - the control plane and controllers, built from Go modules into .cache/e2e (once per
 #   version, e2e/build.py), every stack applied and reconciled on them (e2e/tests);
 # - every server image recipe that installs from a registry, installed from its exact pins
@@ -99,6 +103,9 @@ e2e: e2e-build
 	$(BIN)/python -m tests.live.install
 	$(BIN)/pytest tests/live -p no:cacheprovider -p no:xdist --timeout 1800
 	$(BIN)/pytest e2e/tests -p no:xdist --timeout 1800
+
+soak: $(PENROSE)/node_modules/.package-lock.json
+	cd $(PENROSE) && npm run soak
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

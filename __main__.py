@@ -105,7 +105,8 @@ edge = EdgeIngress(
         routes=plan.routes,
         web_routes=monitoring_component.web_routes(config),
         credential_refs=secrets.refs,
-        depends_on=[mcp, *secrets.ready],
+        credentials_ready=secrets.ready,
+        route_backends=mcp.route_backends,
         namespaces=edge_namespaces,
     ),
 )
@@ -131,7 +132,7 @@ monitoring = MonitoringStack(
 pulumi.export("environment", config.environment)
 pulumi.export("domain", config.domain)
 pulumi.export("toolhive_namespace", toolhive.namespace_name)
-pulumi.export("mcp_namespace", mcp_namespace.metadata.name)
+pulumi.export("mcp_namespace", mcp_namespace.metadata["name"])
 pulumi.export("secrets_backend", config.secrets.backend)
 pulumi.export(
     "mcp_routes",
@@ -143,6 +144,8 @@ pulumi.export(
             "port": r.port,
             "mcp_path": r.mcp_path,
             "requires_auth": r.requires_auth,
+            # The outputs sidecar's Service (README, Outputs users can open), or null.
+            "outputs": {"service": r.outputs.service, "port": r.outputs.port} if r.outputs else None,
         }
         for r in plan.routes
     ],
@@ -162,7 +165,7 @@ pulumi.export(
 )
 pulumi.export("base_url", edge.base_url)
 pulumi.export("mcp_urls", edge.mcp_urls)
-pulumi.export("penrose_outputs_url", edge.penrose_outputs_url)
+pulumi.export("outputs_urls", edge.outputs_urls)
 pulumi.export("web_urls", edge.web_urls)
 pulumi.export("monitoring_namespace", monitoring.namespace_name)
 pulumi.export("otlp_http_endpoint", telemetry.otlp_http_endpoint)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.server_spec import Probe, SecretEnv, ServerSpec
+from components.server_spec import Outputs, Probe, SecretEnv, ServerSpec
 
 HF_TOOLS = ("hub_repo_search", "hub_repo_details", "hf_fs", "create_repo", "hf_jobs", "dynamic_space", "hf_whoami")
 # Write tools of the HF server; hidden by default (issue: read-only toolchain).
@@ -109,7 +109,9 @@ CATALOG: dict[str, ServerSpec] = {
     # reading-plus-ai/mcp-server-data-exploration (MIT), PyPI mcp-server-ds 0.1.5 with
     # mcp 1.1.3: stdio only. `run_script` is arbitrary Python exec() (server.py L176-195):
     # no egress, non-root, read-only root, tight limits, auth in front. DataFrames live in
-    # process memory shared by every client of the single replica.
+    # process memory shared by every client of the single replica. run_script answers
+    # with what the script printed ("print out result: ..."), so a script that saves a
+    # figure into OUTPUTS_DIR under a random name prints its URL (docs/workflows.md).
     "data-exploration": ServerSpec(
         description="Data exploration: load CSVs and run Python analysis scripts (pandas, scikit-learn)",
         upstream="https://github.com/reading-plus-ai/mcp-server-data-exploration",
@@ -120,14 +122,28 @@ CATALOG: dict[str, ServerSpec] = {
         writable_paths=("/tmp",),
         size="large",
         stateless=False,
+        env={"OUTPUTS_DIR": "{outputs_dir}", "OUTPUTS_BASE_URL": "{outputs_url}"},
         tools=("load_csv", "run_script"),
         code_tools=("run_script",),
         path="/data-explorer",
+        outputs=Outputs(
+            directory="/tmp/outputs",
+            extensions=("png", "svg", "jpg", "jpeg", "html", "csv", "json"),
+            naming="the caller's script names each file; only 32-64 hex digit names are served "
+            "(the recipe: secrets.token_hex(16))",
+        ),
     ),
     # marlonluo2018/pandas-mcp-server (MIT) @d4892fa: stdio only. run_pandas_code_tool
     # exec()s code behind a bypassable blacklist (core/execution.py L125): off by default
-    # (PANDAS_MCP_ENABLE_CODE_EXECUTION=false and hidden). It creates its charts and log
-    # directories at import, so both point at the writable /tmp.
+    # (PANDAS_MCP_ENABLE_CODE_EXECUTION=false and hidden). It creates its log directory at
+    # start-up, on the writable /tmp. generate_chartjs_tool writes
+    # <install root>/charts/chart_<type>_<epoch seconds>.html whatever PANDAS_MCP_CHARTS_DIR
+    # says (core/chart_generators/base.py _save_chart; config.py only creates that directory
+    # at import): the outputs volume is mounted there (install root /opt/pandas-mcp-server,
+    # images/pandas-mcp-server), and the image's serve.py renames each chart to an
+    # unguessable name and answers its `url`. The HTML loads Chart.js and its datalabels
+    # plugin from jsDelivr (core/chart_generators/templates/*_template.html L7-8) and draws
+    # with one inline script.
     "pandas": ServerSpec(
         description="pandas: read file metadata, interpret columns, generate charts",
         upstream="https://github.com/marlonluo2018/pandas-mcp-server",
@@ -137,8 +153,9 @@ CATALOG: dict[str, ServerSpec] = {
         proxy_port=8004,
         env={
             "PANDAS_MCP_ENABLE_CODE_EXECUTION": "false",
-            "PANDAS_MCP_CHARTS_DIR": "/tmp/charts",
+            "PANDAS_MCP_CHARTS_DIR": "{outputs_dir}",
             "PANDAS_MCP_LOG_FILE": "/tmp/logs/mcp_server.log",
+            "OUTPUTS_BASE_URL": "{outputs_url}",
         },
         writable_paths=("/tmp",),
         size="large",
@@ -147,6 +164,16 @@ CATALOG: dict[str, ServerSpec] = {
         disabled_tools=("run_pandas_code_tool",),
         code_tools=("run_pandas_code_tool",),
         path="/pandas",
+        outputs=Outputs(
+            directory="/opt/pandas-mcp-server/charts",
+            extensions=("html",),
+            script_sources=(
+                "https://cdn.jsdelivr.net/npm/chart.js",
+                "https://cdn.jsdelivr.net/npm/chartjs-plugin-datalabels@2.0.0",
+            ),
+            naming="upstream writes chart_<bar|line|pie>_<epoch seconds>.html, a guessable name; "
+            "images/pandas-mcp-server/serve.py renames each to <32 hex digits>.html",
+        ),
     ),
     # acryldata/mcp-server-datahub (Apache-2.0) 0.8.0: shared HTTP mode is stateless
     # streamable HTTP on FASTMCP_PORT 8000 at /mcp; each request carries the caller's

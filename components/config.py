@@ -15,7 +15,7 @@ the config from Pulumi and the checks that need the MCP plan too live in
 tools print it and exit 2.
 
 To extend the config for a new component, add a `Section` subclass and one field on
-`StackConfig`; loading, error messages and the README key table need nothing else.
+`StackConfig`; loading, error messages and the key table of docs/configuration.md need nothing else.
 """
 
 from __future__ import annotations
@@ -127,6 +127,24 @@ class GroupOverride(Section):
     auth: Literal["none", "oidc"] | None = None
 
 
+class OutputsConfig(Section):
+    """`mcp.outputs`: the volume that holds the files servers write for users, and how long
+    they stay (docs/components.md, Outputs users can open)."""
+
+    # sizeLimit of each server's outputs emptyDir; the sidecar keeps the files within
+    # OUTPUTS_FILL of it, deleting the oldest first, so the kubelet never evicts the pod.
+    size: Quantity = "512Mi"
+    # Files older than this are deleted.
+    max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+
+    @field_validator("size")
+    @classmethod
+    def _room(cls, value: str) -> str:
+        if parse_quantity(value) < 16 * 2**20:
+            raise ValueError("must be at least 16Mi (a chart or figure is up to a few MiB)")
+        return value
+
+
 class McpConfig(Section):
     """`mcp`: where and how the MCP servers run."""
 
@@ -146,6 +164,7 @@ class McpConfig(Section):
     autoscale: Autoscale = Autoscale()
     # Size limit of each writable emptyDir of an MCP container.
     scratch_size: Quantity = "1Gi"
+    outputs: OutputsConfig = OutputsConfig()
 
     @model_validator(mode="after")
     def _known_servers(self) -> McpConfig:
@@ -504,7 +523,7 @@ def check_ciphertext(value: str) -> str:
     AES-256-GCM ciphertext with its 16-byte tag (bitnami-labs/sealed-secrets
     pkg/crypto/crypto.go HybridEncrypt). Returns the value without whitespace."""
     text = "".join(value.split())
-    seal_hint = "produce it with `python -m mcpds seal ... --write` (see README, SecretsLayer)"
+    seal_hint = "produce it with `python -m mcpds seal ... --write` (docs/secrets.md)"
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -727,7 +746,7 @@ class StackConfig(Section):
             raise ValueError(
                 f"{PROJECT}:secrets.external.provider is required when secrets.backend is 'external': one "
                 "External Secrets provider block, e.g. {aws: {service: SecretsManager, region: eu-west-1}} "
-                "(README, SecretsLayer)"
+                "(docs/secrets.md)"
             )
         key, namespace = None, None
         if secrets.backend == "sealed" and secrets.sealed.install_controller:

@@ -206,7 +206,7 @@ _KIND_WORDS = {
     "set_type": "must be a list (YAML `- item` lines, or [a, b])",
     "none_required": "must be left unset",
     "missing": "required key is missing",
-    "string_pattern_mismatch": "is not in the form this key takes (see the README's configuration table)",
+    "string_pattern_mismatch": "is not in the form this key takes (see the table in docs/configuration.md)",
 }
 _BOUNDS = {
     "greater_than_equal": ("ge", "must be at least {}"),

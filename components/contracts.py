@@ -21,6 +21,20 @@ class SecretRef:
     key: str
 
 
+# Where a route publishes the files its server writes for users: `<route>/outputs/<name>`,
+# served by the server itself (Penrose, an extra path) or by the outputs sidecar.
+OUTPUTS_PATH = "/outputs/"
+
+
+@dataclass(frozen=True)
+class OutputsBackend:
+    """The Service of a server's outputs sidecar (components/outputs.py), in the route's
+    namespace: the edge sends `<route>/outputs/<name>` there as `/<name>`."""
+
+    service: str
+    port: int
+
+
 @dataclass(frozen=True)
 class Route:
     """One published MCP endpoint: the edge maps `path` (and `host`, if set) to a Service.
@@ -42,6 +56,7 @@ class Route:
     host: str | None = None  # optional dedicated host, e.g. "huggingface.finetunings.ai"
     requires_auth: bool = False  # OIDC in front: OAuth protected-resource metadata is published
     executes_code: bool = False  # runs caller-supplied code (policy: never public without auth)
+    outputs: OutputsBackend | None = None  # the outputs sidecar, published at <path>/outputs/
 
 
 @dataclass(frozen=True)

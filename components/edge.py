@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import existing, netpol, versions
 from components.config import StackConfig
@@ -44,6 +43,7 @@ from components.edge_plan import (
     NIC_RELEASE,
     DnsCredentials,
     EdgePlan,
+    backend_services,
     build_edge_plan,
     certificate_objects,
     gateway_objects,
@@ -54,7 +54,7 @@ from components.edge_plan import (
 )
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import container_security_context, restricted_namespace
+from components.k8s import KubernetesObject, container_security_context, restricted_namespace
 
 TYPE = "mcp-datascience:index:EdgeIngress"
 
@@ -498,7 +498,7 @@ def edge_network_policies(plan: EdgePlan, config: StackConfig) -> list[dict[str,
     ]
     backends: dict[str, set[int]] = {}
     for route in plan.routes:
-        backends.setdefault(route.namespace, set()).add(route.port)
+        backends.setdefault(route.namespace, set()).update(route.target(p)[1] for p in route.paths)
     for web in plan.web_routes:
         backends.setdefault(web.namespace, set()).add(web.port)
     egress = [{"to": [netpol.namespace_peer(n)], "ports": netpol.ports(p)} for n, p in sorted(backends.items())]
@@ -684,21 +684,26 @@ class EdgeIngressArgs:
     routes: Sequence[Route]
     # `create_namespaces(name, config)`, created by the caller first: the SecretsLayer
     # writes the DNS credentials into them before cert-manager starts.
-    namespaces: Mapping[str, k8s.core.v1.Namespace]
+    namespaces: Mapping[str, pulumi.Resource]
     web_routes: Sequence[WebRoute] = ()
     # SecretsLayer.refs: `<credential id>/<key>` -> SecretRef (for `credentials(config)`).
     credential_refs: dict[str, SecretRef] = field(default_factory=dict)
-    # Resources the routes need first (the MCP layer's Services, the SecretsLayer).
-    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
+    # What the DNS credentials need first (SecretsLayer.ready): issuers and external-dns wait.
+    credentials_ready: Sequence[pulumi.Resource] = ()
+    # Route name -> the resource its Service comes from (MCPServerSet.route_backends: the
+    # MCPServer or VirtualMCPServer the operator turns into it). Each route object waits
+    # for exactly the backends it sends traffic to, never a whole component: the engine
+    # expands a component to every child, which grows as servers times routes.
+    route_backends: Mapping[str, pulumi.Resource] = field(default_factory=dict)
 
 
-def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.Namespace]:
+def create_namespaces(name: str, config: StackConfig) -> dict[str, pulumi.Resource]:
     """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
     is not ours), cert-manager's (unless an existing cert-manager runs there), and
     external-dns' when it manages records."""
     edge, dns = config.edge, config.dns
     opts = pulumi.ResourceOptions()
-    out: dict[str, k8s.core.v1.Namespace] = {}
+    out: dict[str, pulumi.Resource] = {}
     if edge.controller != "existing":
         out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
     if edge.install_cert_manager:
@@ -716,13 +721,6 @@ def create_namespaces(name: str, config: StackConfig) -> dict[str, k8s.core.v1.N
             f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", opts
         )
     return out
-
-
-_BUILTINS = {
-    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-    ("v1", "Service"): k8s.core.v1.Service,
-}
 
 
 class EdgeIngress(pulumi.ComponentResource):
@@ -814,10 +812,17 @@ class EdgeIngress(pulumi.ComponentResource):
         if plan.controller == "gateway-api" and edge_ns is not None:
             self._apply(gateway_metrics_services(plan, config), namespaces)
 
-        issuers = self._apply(issuer_objects(plan, config, creds), [*issuer_deps, *args.depends_on])
+        issuers = self._apply(issuer_objects(plan, config, creds), [*issuer_deps, *args.credentials_ready])
         certificate = self._apply(certificate_objects(plan), [*issuers, *namespaces])
 
-        self._apply(_route_objects(plan, config), [*controller_deps, *certificate, *args.depends_on])
+        backends = {
+            (r.namespace, r.service): args.route_backends[r.name] for r in plan.routes if r.name in args.route_backends
+        }
+        self._apply(
+            _route_objects(plan, config),
+            [*controller_deps, *certificate],
+            backends=lambda obj: [backends[s] for s in sorted(backend_services(obj)) if s in backends],
+        )
 
         if dns.manage_records:
             helm_release(
@@ -826,19 +831,19 @@ class EdgeIngress(pulumi.ComponentResource):
                 namespace=dns.external_dns_namespace,
                 values=external_dns_values(config, creds.external_dns),
                 release_name=EXTERNAL_DNS_RELEASE,
-                opts=self._child([*namespaces, *args.depends_on]),
+                opts=self._child([*namespaces, *args.credentials_ready]),
             )
 
         out = outputs(plan)
         self.base_url: pulumi.Output[str] = pulumi.Output.from_input(out["base_url"])
         self.mcp_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["mcp_urls"])
-        self.penrose_outputs_url = pulumi.Output.from_input(out.get("penrose_outputs_url"))
+        self.outputs_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["outputs_urls"])
         self.web_urls: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(out["web_urls"])
         self.register_outputs(
             {
                 "base_url": self.base_url,
                 "mcp_urls": self.mcp_urls,
-                "penrose_outputs_url": self.penrose_outputs_url,
+                "outputs_urls": self.outputs_urls,
                 "web_urls": self.web_urls,
                 "issuer": plan.issuer,
             }
@@ -848,23 +853,17 @@ class EdgeIngress(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
     def _apply(
-        self, manifests: list[dict[str, Any]], depends_on: Sequence[pulumi.Input[pulumi.Resource]]
+        self,
+        manifests: list[dict[str, Any]],
+        depends_on: Sequence[pulumi.Input[pulumi.Resource]],
+        backends: Callable[[dict[str, Any]], list[pulumi.Resource]] = lambda obj: [],
     ) -> list[pulumi.Resource]:
+        """Register each manifest after `depends_on` and the resources `backends(obj)` names."""
         created = []
         for obj in manifests:
             meta = obj["metadata"]
             resource_name = "-".join(
                 filter(None, [self._name, obj["kind"].lower(), meta.get("namespace", ""), meta["name"]])
             )
-            opts = self._child(depends_on)
-            rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-            builtin = _BUILTINS.get((obj["apiVersion"], obj["kind"]))
-            if builtin is not None:
-                created.append(builtin(resource_name, metadata=meta, opts=opts, **rest))
-            else:
-                created.append(
-                    k8s.apiextensions.CustomResource(
-                        resource_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, opts=opts, **rest
-                    )
-                )
+            created.append(KubernetesObject(resource_name, obj, self._child([*depends_on, *backends(obj)])))
         return created

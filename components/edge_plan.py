@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.config import PROJECT, ConfigError, StackConfig
-from components.contracts import Route, SecretRef, WebRoute
+from components.contracts import OUTPUTS_PATH, OutputsBackend, Route, SecretRef, WebRoute
 from components.k8s import labels
 
 COMPONENT = "edge"
@@ -65,7 +65,9 @@ class PublishedPath:
     public: str  # e.g. "/huggingface/mcp"
     upstream: str  # e.g. "/mcp"
     exact: bool  # exact match (endpoints) or prefix match (directories ending in "/")
-    purpose: str  # "mcp", "oauth-metadata", "health" or "extra"
+    purpose: str  # "mcp", "oauth-metadata", "health", "outputs" or "extra"
+    # Another Service of the route's namespace than the route's own (the outputs sidecar's).
+    backend: OutputsBackend | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ class RoutePlan:
     @property
     def mcp_url(self) -> str:
         return f"https://{self.host}{self.paths[0].public}"
+
+    @property
+    def outputs_url(self) -> str | None:
+        """Where users open the server's files: `<name>` goes after a slash."""
+        found = next((p for p in self.paths if p.purpose == "outputs"), None)
+        return f"https://{self.host}{found.public.rstrip('/')}" if found else None
+
+    def target(self, path: PublishedPath) -> tuple[str, int]:
+        """(Service, port) a published path reaches."""
+        return (path.backend.service, path.backend.port) if path.backend else (self.service, self.port)
 
 
 @dataclass(frozen=True)
@@ -241,19 +253,27 @@ def _check_route(route: Route) -> list[str]:
             out.append(f"MCP route '{route.name}' extra path '{extra}' must be a directory such as /outputs/")
         if extra.rstrip("/").split("/")[1:2] == ["metrics"]:
             out.append(f"MCP route '{route.name}' extra path '{extra}' would publish metrics: never published")
+    if route.outputs is not None and OUTPUTS_PATH in route.extra_paths:
+        out.append(f"MCP route '{route.name}' publishes {OUTPUTS_PATH} twice: as an extra path and from its sidecar")
     return out
 
 
 def _published_paths(route: Route, publish_health: bool) -> tuple[PublishedPath, ...]:
     """Only what clients need: the MCP endpoint, OAuth metadata when auth is on, extra
-    directories (Penrose outputs) and /health when asked. Never /metrics."""
+    directories, the outputs (served by the server itself, as Penrose does, or by its
+    outputs sidecar, which gets `/<name>`) and /health when asked. Never /metrics."""
     prefix = route.path.rstrip("/")
     out = [PublishedPath(prefix + route.mcp_path, route.mcp_path, True, "mcp")]
     if route.requires_auth:
         out.append(PublishedPath(prefix + OAUTH_METADATA_PATH, OAUTH_METADATA_PATH, True, "oauth-metadata"))
     if publish_health and route.health_path:
         out.append(PublishedPath(prefix + route.health_path, route.health_path, True, "health"))
-    out.extend(PublishedPath(prefix + extra, extra, False, "extra") for extra in route.extra_paths)
+    out.extend(
+        PublishedPath(prefix + extra, extra, False, "outputs" if extra == OUTPUTS_PATH else "extra")
+        for extra in route.extra_paths
+    )
+    if route.outputs is not None:
+        out.append(PublishedPath(prefix + OUTPUTS_PATH, "/", False, "outputs", route.outputs))
     return tuple(out)
 
 
@@ -365,6 +385,7 @@ def nic_objects(plan: EdgePlan) -> list[dict[str, Any]]:
         if policies:
             policy_namespaces.add(route.namespace)
         for path in route.paths:
+            service, port = route.target(path)
             objs.append(
                 _nic_minion(
                     _k8s_name("mcp", route.name, path.purpose if path.purpose != "extra" else path.upstream),
@@ -372,10 +393,10 @@ def nic_objects(plan: EdgePlan) -> list[dict[str, Any]]:
                     host=route.host,
                     path=path.public,
                     path_type="Exact" if path.exact else "Prefix",
-                    service=route.service,
-                    port=route.port,
+                    service=service,
+                    port=port,
                     cls=cls,
-                    annotations=nic_route_annotations(plan, route.service, path.upstream, policies),
+                    annotations=nic_route_annotations(plan, service, path.upstream, policies),
                 )
             )
     for web in plan.web_routes:
@@ -571,6 +592,7 @@ def gateway_objects(plan: EdgePlan, service_annotations: dict[str, str]) -> list
                 if path.exact
                 else {"type": "ReplacePrefixMatch", "replacePrefixMatch": path.upstream}
             )
+            service, port = route.target(path)
             filters: list[dict[str, Any]] = [{"type": "URLRewrite", "urlRewrite": {"path": rewrite}}]
             if plan.cors_origins:
                 filters.append({"type": "CORS", "cors": cors_spec_gateway(plan)})
@@ -585,7 +607,7 @@ def gateway_objects(plan: EdgePlan, service_annotations: dict[str, str]) -> list
                         }
                     ],
                     "filters": filters,
-                    "backendRefs": [{"name": route.service, "port": route.port}],
+                    "backendRefs": [{"name": service, "port": port}],
                 }
             )
         objs.append(
@@ -760,19 +782,14 @@ def certificate_objects(plan: EdgePlan) -> list[dict[str, Any]]:
 
 
 def outputs(plan: EdgePlan) -> dict[str, Any]:
-    """What clients need: base URL, every route's MCP URL, Penrose outputs, UI URLs."""
-    out: dict[str, Any] = {
+    """What clients need: base URL, every route's MCP URL and outputs base URL, UI URLs."""
+    return {
         "base_url": plan.base_url,
         "mcp_urls": {r.name: r.mcp_url for r in plan.routes},
+        "outputs_urls": {r.name: r.outputs_url for r in plan.routes if r.outputs_url},
         "web_urls": {w.name: w.url for w in plan.web_routes},
         "withheld_web_uis": list(plan.withheld_web_routes),
     }
-    penrose = next((r for r in plan.routes if r.name == "penrose"), None)
-    if penrose is not None:
-        extra = next((p for p in penrose.paths if p.purpose == "extra"), None)
-        if extra is not None:
-            out["penrose_outputs_url"] = f"https://{penrose.host}{extra.public}"
-    return out
 
 
 def all_hosts(objects: Iterable[dict[str, Any]]) -> set[str]:
@@ -783,4 +800,16 @@ def all_hosts(objects: Iterable[dict[str, Any]]) -> set[str]:
             found |= {r["host"] for r in obj["spec"].get("rules", [])}
         if obj["kind"] == "HTTPRoute":
             found |= set(obj["spec"].get("hostnames", []))
+    return found
+
+
+def backend_services(obj: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, name) of every Service an Ingress or HTTPRoute sends traffic to."""
+    namespace = obj["metadata"].get("namespace", "")
+    found: set[tuple[str, str]] = set()
+    for rule in obj.get("spec", {}).get("rules", []):
+        if obj["kind"] == "Ingress":
+            found |= {(namespace, p["backend"]["service"]["name"]) for p in rule.get("http", {}).get("paths", [])}
+        elif obj["kind"] == "HTTPRoute":
+            found |= {(ref.get("namespace", namespace), ref["name"]) for ref in rule.get("backendRefs", [])}
     return found

@@ -19,7 +19,7 @@ and the objects that need it wait for the check:
 - the OTLP/HTTP port of an existing collector Service.
 
 Reading needs `get` on those objects: a preview identity with only the `view` role
-lacks it for APIServices (README: bring your own controllers).
+lacks it for APIServices (docs/configuration.md: Bring your own controllers).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.k8s import LiveObject
 
 # API groups of Kubernetes itself that the stack uses (never a CRD's).
 BUILTIN_GROUPS = frozenset(
@@ -89,16 +90,15 @@ def api_status_problem(dependency: ApiDependency, status: Mapping[str, Any] | No
 
 
 def class_problem(kind: str, name: str, controller: str | None, expected: str) -> str | None:
-    """Why an IngressClass or GatewayClass is not the controller the edge is written for.
-    (Read outputs are dicts, typed or not: the keys read here are one word each, so the
-    SDK's snake_case translation leaves them as they are.)"""
+    """Why an IngressClass or GatewayClass is not the controller the edge is written for."""
     if controller == expected:
         return None
     return f"{kind} {name} belongs to controller {controller!r}, not {expected!r}"
 
 
 def service_port_problem(namespace: str, name: str, spec: Mapping[str, Any] | None, port: int) -> str | None:
-    ports = [p.get("port") for p in (spec or {}).get("ports") or []]
+    # Numbers read back through the engine are floats (a protobuf Struct holds doubles).
+    ports = [int(p["port"]) for p in (spec or {}).get("ports") or [] if "port" in p]
     if port in ports:
         return None
     return f"Service {namespace}/{name} has no port {port} (ports: {', '.join(map(str, ports)) or 'none'})"
@@ -128,10 +128,12 @@ def require_apis(
     (put them in `depends_on` of the objects of that API)."""
     out = []
     for dependency in dependencies:
-        service = k8s.apiregistration.v1.APIService.get(
+        service = LiveObject(
             f"{name}-requires-{dependency.apiservice}",
+            "apiregistration.k8s.io/v1",
+            "APIService",
             dependency.apiservice,
-            opts=pulumi.ResourceOptions(parent=parent),
+            pulumi.ResourceOptions(parent=parent),
         )
 
         def fail(problem: str, dependency: ApiDependency = dependency) -> None:
@@ -155,8 +157,12 @@ def require_apis(
 def require_ingress_class(
     name: str, class_name: str, setting: str, parent: pulumi.Resource
 ) -> pulumi.Output[pulumi.Resource]:
-    ingress_class = k8s.networking.v1.IngressClass.get(
-        f"{name}-requires-ingressclass-{class_name}", class_name, opts=pulumi.ResourceOptions(parent=parent)
+    ingress_class = LiveObject(
+        f"{name}-requires-ingressclass-{class_name}",
+        "networking.k8s.io/v1",
+        "IngressClass",
+        class_name,
+        pulumi.ResourceOptions(parent=parent),
     )
 
     def fail(problem: str) -> None:
@@ -179,12 +185,12 @@ def require_ingress_class(
 def require_gateway_class(
     name: str, class_name: str, setting: str, parent: pulumi.Resource
 ) -> pulumi.Output[pulumi.Resource]:
-    gateway_class = k8s.apiextensions.CustomResource.get(
+    gateway_class = LiveObject(
         f"{name}-requires-gatewayclass-{class_name}",
-        api_version="gateway.networking.k8s.io/v1",
-        kind="GatewayClass",
-        id=class_name,
-        opts=pulumi.ResourceOptions(parent=parent),
+        "gateway.networking.k8s.io/v1",
+        "GatewayClass",
+        class_name,
+        pulumi.ResourceOptions(parent=parent),
     )
 
     def fail(problem: str) -> None:
@@ -197,7 +203,7 @@ def require_gateway_class(
 
     return _verified(
         gateway_class,
-        gateway_class.spec,  # type: ignore[attr-defined] - CustomResource outputs are dynamic
+        gateway_class.spec,
         lambda spec: class_problem("GatewayClass", class_name, (spec or {}).get("controllerName"), NGF_CONTROLLER),
         fail,
     )
@@ -208,10 +214,12 @@ def require_service_port(
 ) -> pulumi.Output[pulumi.Resource]:
     """Read Service `service` (namespace, name); resolves once it has `port`."""
     namespace, service_name = service
-    live = k8s.core.v1.Service.get(
+    live = LiveObject(
         f"{name}-requires-service-{namespace}-{service_name}",
+        "v1",
+        "Service",
         f"{namespace}/{service_name}",
-        opts=pulumi.ResourceOptions(parent=parent),
+        pulumi.ResourceOptions(parent=parent),
     )
 
     def fail(problem: str) -> None:

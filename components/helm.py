@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.k8s import PROVIDER_VERSION
 from components.versions import ChartPin
+
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
 # Helm's default wait is 5 minutes; first installs pull several images.
 RELEASE_TIMEOUT_SECONDS = 600
@@ -29,29 +31,29 @@ def helm_release(
     *,
     release_name: str | None = None,
     version: str | None = None,
-) -> k8s.helm.v3.Release:
+) -> pulumi.CustomResource:
     """Install `pin` (optionally at an overriding exact `version`) as a named release.
 
     The release name is fixed (`release_name`, else `resource_name`) so Helm and the
     objects it names stay stable across `pulumi up`; Pulumi would otherwise append a
-    random suffix.
+    random suffix. Registered as pulumi-kubernetes' `helm.v3.Release` class registers it
+    (see KubernetesObject for why not through that class; tests/test_k8s.py compares).
     """
-    repository_opts = None
+    props: dict[str, Any] = {
+        "name": release_name or resource_name,
+        "chart": pin.chart,
+        "version": version or pin.version,
+        "namespace": namespace,
+        "values": dict(values),
+        "createNamespace": False,
+        "cleanupOnFail": True,
+        "maxHistory": 10,
+        "timeout": RELEASE_TIMEOUT_SECONDS,
+        # Set by the Release class on every release (helm/v3/Release.py).
+        "compat": "true",
+    }
     if not pin.chart.startswith("oci://"):
-        repository_opts = k8s.helm.v3.RepositoryOptsArgs(repo=pin.repository)
-    return k8s.helm.v3.Release(
-        resource_name,
-        k8s.helm.v3.ReleaseArgs(
-            name=release_name or resource_name,
-            chart=pin.chart,
-            version=version or pin.version,
-            repository_opts=repository_opts,
-            namespace=namespace,
-            values=dict(values),
-            create_namespace=False,
-            cleanup_on_fail=True,
-            max_history=10,
-            timeout=RELEASE_TIMEOUT_SECONDS,
-        ),
-        opts=opts,
+        props["repositoryOpts"] = {"repo": pin.repository}
+    return pulumi.CustomResource(
+        RELEASE_TYPE, resource_name, props, pulumi.ResourceOptions(version=PROVIDER_VERSION).merge(opts)
     )

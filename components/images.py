@@ -29,9 +29,11 @@ def stack_images(config: StackConfig) -> list[str]:
     from components import edge, monitoring, secrets, toolhive
     from components.plan import build_plan
 
+    servers = build_plan(config).servers
     refs = {
         *(i.ref for i in toolhive.images(config.toolhive)),
-        *(s.image for s in build_plan(config).servers),
+        *(s.image for s in servers),
+        *(s.outputs.image for s in servers if s.outputs),  # the outputs sidecars
         *(i.ref for i in edge.images(config)),
         *(i.ref for i in monitoring.images(config)),
         *(i.ref for i in secrets.images(config)),

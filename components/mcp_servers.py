@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import netpol, versions
+from components import outputs as outputs_sidecar
 from components.config import NetworkConfig
 from components.contracts import SecretRef, TelemetryTarget
-from components.k8s import PART_OF, container_security_context, labels, owner_labels
+from components.k8s import PART_OF, KubernetesObject, container_security_context, labels, owner_labels
 from components.plan import (
     BACKEND_SERVICE_ACCOUNT,
     OIDC_CONFIG,
@@ -63,7 +63,7 @@ class MCPServerSetArgs:
     plan: Plan
     network: NetworkConfig
     telemetry: TelemetryTarget
-    namespace: k8s.core.v1.Namespace  # created before the operator (see __main__.py)
+    namespace: pulumi.Resource  # created before the operator (see __main__.py)
     edge_namespace: str  # the edge controller's namespace: published routes come from it
     monitoring_namespace: str  # Prometheus scrapes /metrics, the collector takes OTLP
     # ToolHiveOperator.ready: the charts, or the check of an existing operator's API.
@@ -147,6 +147,12 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
         "resources": server.resources.as_k8s(),
         "securityContext": container_security_context(uid=RUN_AS),
     }
+    containers = [container]
+    if server.outputs is not None:
+        # A volume of its own, shared with the sidecar that serves it (components/outputs.py).
+        volumes.append(outputs_sidecar.volume(server.outputs))
+        mounts.append(outputs_sidecar.server_mount(server.outputs))
+        containers.append(outputs_sidecar.container(server.outputs, plan.pins.ref(server.outputs.image), RUN_AS))
     if mounts:
         container["volumeMounts"] = mounts
     liveness = _probe(server, period=20)
@@ -163,7 +169,7 @@ def pod_template(server: ServerPlan, plan: Plan) -> dict[str, Any]:
             "fsGroup": RUN_AS,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container],
+        "containers": containers,
     }
     if volumes:
         spec["volumes"] = volumes
@@ -308,6 +314,8 @@ def disruption_budgets(server: ServerPlan, namespace: str) -> list[dict[str, Any
         return []
     return [
         {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
             "metadata": {"name": f"{server.name}-{role}", "namespace": namespace},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
         }
@@ -359,6 +367,10 @@ def network_policies(
         for rule in server.egress_rules:
             backend["egress"].append({"to": [{"ipBlock": {"cidr": rule.cidr}}], "ports": netpol.ports(rule.ports)})
         policies[f"mcp-{server.name}-backend"] = backend
+        if server.route and server.route.outputs:
+            policies[f"mcp-{server.name}-outputs"] = outputs_sidecar.network_policy(
+                server.backend_selector, edge_namespace
+            )
     for group in plan.groups:
         members = [plan.server(m) for m in group.members]
         policies[f"vmcp-{group.name}"] = {
@@ -424,26 +436,27 @@ class MCPServerSet(pulumi.ComponentResource):
                 # catalog images by their facts and fails closed on an undeclared unknown
                 # image (policies/mcp_policies/codeexec.py).
                 metadata["annotations"] = {EXECUTES_CODE_ANNOTATION: "true" if executes_code else "false"}
-            return k8s.apiextensions.CustomResource(
+            return KubernetesObject(
                 f"{name}-{kind.lower()}-{obj_name}",
-                api_version=API_VERSION,
-                kind=kind,
-                metadata=metadata,
-                spec=dict(spec),
+                {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": dict(spec)},
                 # Custom resources of the operator wait for it, so that destroy removes
                 # them while it still runs to clear their finalizers.
                 opts=child(*args.operator_ready, *deps),
             )
 
-        self.service_account = k8s.core.v1.ServiceAccount(
+        self.service_account = KubernetesObject(
             f"{name}-backend-sa",
-            metadata={
-                "name": BACKEND_SERVICE_ACCOUNT,
-                "namespace": namespace,
-                "labels": labels(BACKEND_SERVICE_ACCOUNT, "mcp-servers"),
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": BACKEND_SERVICE_ACCOUNT,
+                    "namespace": namespace,
+                    "labels": labels(BACKEND_SERVICE_ACCOUNT, "mcp-servers"),
+                },
+                "automountServiceAccountToken": False,
             },
-            automount_service_account_token=False,
-            opts=child(),
+            child(),
         )
         self.telemetry = custom("MCPTelemetryConfig", TELEMETRY_CONFIG, telemetry_spec(args.telemetry))
         shared: list[pulumi.Input[pulumi.Resource]] = [self.telemetry, self.service_account, *args.secrets_ready]
@@ -452,7 +465,7 @@ class MCPServerSet(pulumi.ComponentResource):
 
         groups = {g.name: custom("MCPGroup", g.name, {"description": g.spec.description}) for g in plan.groups}
 
-        self.servers: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.servers: dict[str, KubernetesObject] = {}
         for server in plan.servers:
             deps = list(shared)
             if server.tool_config:
@@ -470,18 +483,31 @@ class MCPServerSet(pulumi.ComponentResource):
             )
             if server.autoscale is not None:
                 for hpa in autoscalers(server, namespace):
-                    k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    KubernetesObject(
                         f"{name}-hpa-{hpa['metadata']['name']}",
-                        metadata={**hpa["metadata"], "labels": labels(server.name, "mcp-servers")},
-                        spec=hpa["spec"],
-                        opts=child(self.servers[server.name]),
+                        {**hpa, "metadata": {**hpa["metadata"], "labels": labels(server.name, "mcp-servers")}},
+                        child(self.servers[server.name]),
                     )
+            if server.route and server.route.outputs:
+                KubernetesObject(
+                    f"{name}-service-{server.route.outputs.service}",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {
+                            "name": server.route.outputs.service,
+                            "namespace": namespace,
+                            "labels": labels(server.route.outputs.service, "mcp-servers", {SERVER_LABEL: server.name}),
+                        },
+                        "spec": outputs_sidecar.service_spec(server.backend_selector),
+                    },
+                    child(),
+                )
             for pdb in disruption_budgets(server, namespace):
-                k8s.policy.v1.PodDisruptionBudget(
+                KubernetesObject(
                     f"{name}-pdb-{pdb['metadata']['name']}",
-                    metadata={**pdb["metadata"], "labels": labels(server.name, "mcp-servers")},
-                    spec=pdb["spec"],
-                    opts=child(self.servers[server.name]),
+                    {**pdb, "metadata": {**pdb["metadata"], "labels": labels(server.name, "mcp-servers")}},
+                    child(self.servers[server.name]),
                 )
 
         self.vmcps = {
@@ -512,4 +538,9 @@ class MCPServerSet(pulumi.ComponentResource):
             )
 
         self.routes = plan.routes
+        # Route name -> the custom resource the operator turns into the route's Service.
+        self.route_backends: dict[str, pulumi.Resource] = {
+            **{s.route.name: self.servers[s.name] for s in plan.servers if s.route},
+            **{g.route.name: self.vmcps[g.name] for g in plan.groups if g.route},
+        }
         self.register_outputs({"namespace": namespace, "servers": sorted(self.servers), "groups": sorted(self.vmcps)})

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import existing, netpol, versions
@@ -43,7 +42,7 @@ from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, Teleme
 from components.edge import controller_pod_selector
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import container_security_context, labels, owner_labels
+from components.k8s import KubernetesObject, container_security_context, labels, owner_labels
 from components.monitoring_rules import prometheus_rule_spec
 
 TYPE = "mcp-datascience:index:MonitoringStack"
@@ -674,6 +673,8 @@ def jaeger_pvc(mon: MonitoringConfig) -> dict[str, Any] | None:
     if mon.jaeger_storage != "badger":
         return None
     return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
         "metadata": {"name": JAEGER_PVC, "namespace": mon.namespace, "labels": labels(JAEGER_PVC, "monitoring")},
         "spec": _storage_claim(mon.jaeger_storage_size, mon.storage_class),
     }
@@ -793,7 +794,7 @@ class MonitoringStackArgs:
     # The `monitoring` namespace, created by `__main__.py` before the SecretsLayer puts
     # Grafana's and Alertmanager's Secrets into it (as the edge's namespaces are); None
     # when an existing monitoring stack owns it (`monitoring.install_stack: false`).
-    namespace: k8s.core.v1.Namespace | None
+    namespace: KubernetesObject | None
     # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
     # (SecretsLayer.refs, keys from components.secrets.ref_key); only for credentials it has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -839,35 +840,26 @@ class MonitoringStack(pulumi.ComponentResource):
 
         # Custom resources of the prometheus-operator CRDs.
         for target in targets:
-            monitor = service_monitor(target, mon)
-            k8s.apiextensions.CustomResource(
-                f"{name}-servicemonitor-{target.name}",
-                api_version=MONITORING_API,
-                kind="ServiceMonitor",
-                metadata=monitor["metadata"],
-                spec=monitor["spec"],
-                opts=self._child(*crd_deps),
+            KubernetesObject(
+                f"{name}-servicemonitor-{target.name}", service_monitor(target, mon), self._child(*crd_deps)
             )
         scrape_namespaces = sorted({t.namespace for t in targets} | {ns})
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(
             f"{name}-prometheusrule",
-            api_version=MONITORING_API,
-            kind="PrometheusRule",
-            metadata={"name": "mcp-datascience-alerts", "namespace": ns, "labels": selected_labels(mon)},
-            spec=prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
-            opts=self._child(*crd_deps),
+            {
+                "apiVersion": MONITORING_API,
+                "kind": "PrometheusRule",
+                "metadata": {"name": "mcp-datascience-alerts", "namespace": ns, "labels": selected_labels(mon)},
+                "spec": prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
+            },
+            self._child(*crd_deps),
         )
         for cm in dashboard_config_maps(ns):
-            k8s.core.v1.ConfigMap(
-                f"{name}-{cm['metadata']['name']}",
-                metadata=cm["metadata"],
-                data=cm["data"],
-                opts=self._child(*namespace_deps),
-            )
+            KubernetesObject(f"{name}-{cm['metadata']['name']}", cm, self._child(*namespace_deps))
 
         self.telemetry = telemetry_target(config)
         self.namespace_name: pulumi.Output[str] = (
-            args.namespace.metadata.name if args.namespace is not None else pulumi.Output.from_input(ns)
+            args.namespace.metadata["name"] if args.namespace is not None else pulumi.Output.from_input(ns)
         )
         # The Secret Grafana reads its login from, None when the monitoring stack is not ours.
         self.grafana_admin_secret = secrets.grafana_secret if mon.install_stack else None
@@ -886,7 +878,7 @@ class MonitoringStack(pulumi.ComponentResource):
     def _install(
         self,
         config: StackConfig,
-        namespace: k8s.core.v1.Namespace,
+        namespace: KubernetesObject,
         targets: Sequence[ScrapeTarget],
         secrets: SecretChoice,
         args: MonitoringStackArgs,
@@ -913,20 +905,24 @@ class MonitoringStack(pulumi.ComponentResource):
                 f"{name}-grafana-admin-password", length=32, special=False, opts=self._child()
             )
             secret_deps.append(
-                k8s.core.v1.Secret(
+                KubernetesObject(
                     f"{name}-grafana-admin",
-                    metadata={
-                        "name": GRAFANA_ADMIN,
-                        "namespace": ns,
-                        "labels": labels(GRAFANA_ADMIN, "monitoring"),
-                        "annotations": dict(GENERATED_BY),
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {
+                            "name": GRAFANA_ADMIN,
+                            "namespace": ns,
+                            "labels": labels(GRAFANA_ADMIN, "monitoring"),
+                            "annotations": dict(GENERATED_BY),
+                        },
+                        "type": "Opaque",
+                        "data": {
+                            GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
+                            GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
+                        },
                     },
-                    type="Opaque",
-                    data={
-                        GRAFANA_USER_KEY: pulumi.Output.secret(_b64("admin")),
-                        GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
-                    },
-                    opts=self._child(namespace),
+                    self._child(namespace),
                 )
             )
 
@@ -941,11 +937,7 @@ class MonitoringStack(pulumi.ComponentResource):
         pvc_deps: list[pulumi.Resource] = [namespace]
         pvc = jaeger_pvc(mon)
         if pvc is not None:
-            pvc_deps.append(
-                k8s.core.v1.PersistentVolumeClaim(
-                    f"{name}-jaeger-badger", metadata=pvc["metadata"], spec=pvc["spec"], opts=self._child(namespace)
-                )
-            )
+            pvc_deps.append(KubernetesObject(f"{name}-jaeger-badger", pvc, self._child(namespace)))
         jaeger = helm_release(
             f"{name}-jaeger",
             versions.JAEGER,

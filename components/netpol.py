@@ -14,10 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.config import NetworkConfig
-from components.k8s import labels
+from components.k8s import KubernetesObject, labels
 
 METADATA_CIDR = "169.254.169.254/32"  # cloud instance metadata (AWS, GCP, Azure)
 INTERNET = "0.0.0.0/0"
@@ -133,10 +132,14 @@ def network_policy(
     spec: Mapping[str, Any],
     component: str,
     opts: pulumi.ResourceOptions,
-) -> k8s.networking.v1.NetworkPolicy:
-    return k8s.networking.v1.NetworkPolicy(
+) -> KubernetesObject:
+    return KubernetesObject(
         resource_name,
-        metadata={"name": name, "namespace": namespace, "labels": labels(name, component)},
-        spec=dict(spec),
-        opts=opts,
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(name, component)},
+            "spec": dict(spec),
+        },
+        opts,
     )

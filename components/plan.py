@@ -18,12 +18,14 @@ from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
+from components import outputs as outputs_sidecar
 from components import server_checks, versions
 from components.catalog import CATALOG, GROUPS, GroupSpec
 from components.config import OidcConfig, StackConfig
 from components.config_types import Resources
-from components.contracts import CredentialSpec, Route, ScrapeTarget
+from components.contracts import OUTPUTS_PATH, CredentialSpec, Route, ScrapeTarget
 from components.image_pins import ImagePins
+from components.outputs import OutputsPlan
 from components.server_spec import Autoscale, EgressRule, SecretEnv, ServerOverride, ServerSpec
 
 PROJECT = "mcp-datascience"
@@ -86,6 +88,7 @@ class ServerPlan:
     egress_rules: tuple[EgressRule, ...]
     group: str | None  # aggregated group it belongs to
     custom: bool
+    outputs: OutputsPlan | None = None  # files for users, served by the outputs sidecar
     # Why a server with a path is not routed although publish was not set to false: it
     # runs caller-supplied code and has no authentication (never published without).
     withheld: str | None = None
@@ -298,18 +301,33 @@ def build_plan(config: StackConfig) -> Plan:
             path = path or f"{group_spec.path}/{name}"
         if group_spec is not None and aggregate:
             path = None  # published through the group's VirtualMCPServer
-        public_url = f"https://{config.domain}{path}" if path else f"https://{config.domain}"
+        # The host the edge serves the route on (edge_plan.build_edge_plan picks it the same way).
+        host = config.edge.hosts.get(name) or override.host or config.domain
+        public_url = f"https://{host}{path}" if path else f"https://{config.domain}"
+        routed = bool(publish and path)
+        outputs = None
+        if spec.outputs is not None:
+            outputs = OutputsPlan(
+                server=name,
+                spec=spec.outputs,
+                image=_built_image(config, outputs_sidecar.IMAGE_KEY),
+                size=mcp.outputs.size,
+                max_age_seconds=mcp.outputs.max_age_hours * 3600,
+                base_url=f"{public_url}{OUTPUTS_PATH.rstrip('/')}" if routed else None,
+            )
         placeholders = {
             "backend_service": backend_service(name),
             "mcp_port": str(spec.mcp_port or ""),
             "public_url": public_url,
             "domain": config.domain,
+            "outputs_dir": spec.outputs.directory if spec.outputs else "",
+            "outputs_url": (outputs.base_url or "") if outputs else "",
         }
         env = {key: _fill(value, placeholders) for key, value in sorted(spec.env.items())}
         hosts = [*spec.egress_hosts]
         hosts += [h for var in spec.egress_from_env if (h := _url_host(env.get(var, "")))]
         route = None
-        if publish and path:
+        if routed:
             route = Route(
                 name=name,
                 path=path,
@@ -321,6 +339,7 @@ def build_plan(config: StackConfig) -> Plan:
                 host=override.host,
                 requires_auth=auth,
                 executes_code=spec.executes_code,
+                outputs=outputs.backend if outputs else None,
             )
         image = spec.image or _built_image(config, spec.built_image or "")
         servers.append(
@@ -338,6 +357,7 @@ def build_plan(config: StackConfig) -> Plan:
                 egress_rules=spec.egress_rules,
                 group=spec.group if group_spec is not None and aggregate else None,
                 custom=custom,
+                outputs=outputs,
                 withheld=UNAUTHENTICATED_CODE if path and override.publish is None and not safe else None,
             )
         )
@@ -414,7 +434,7 @@ def validate(config: StackConfig) -> list[str]:
             if not server.env.get(var):
                 problems.append(
                     f"{key}.env.{var} is required: {server.name} has no safe default for it "
-                    f"(see README, MCP servers), or disable the server with {key}.enabled: false"
+                    f"(see docs/components.md), or disable the server with {key}.enabled: false"
                 )
         for var in spec.egress_from_env:
             if server.env.get(var) and not _url_host(server.env[var]):

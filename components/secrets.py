@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import existing, netpol, runtime, versions
 from components.config import PROJECT, ConfigError, StackConfig
 from components.contracts import CredentialSpec, SecretRef
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import labels, owner_labels, restricted_namespace
+from components.k8s import KubernetesObject, labels, owner_labels, restricted_namespace
 
 TYPE = "mcp-datascience:index:SecretsLayer"
 COMPONENT = "secrets"
@@ -610,12 +609,16 @@ class SecretsLayer(pulumi.ComponentResource):
         values = config.secrets.pulumi.values[spec.id]
         # Output.secret: Pulumi encrypts the values in state and redacts them in diffs.
         string_data = pulumi.Output.secret({key: values[key].get_secret_value() for key in spec.keys})
-        return k8s.core.v1.Secret(
+        return KubernetesObject(
             f"{self._name}-secret-{spec.namespace}-{spec.secret_name}",
-            metadata=secret_metadata(spec),
-            type="Opaque",
-            string_data=string_data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": secret_metadata(spec),
+                "type": "Opaque",
+                "stringData": string_data,
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),
         )
 
     def _custom(self, obj: dict[str, Any], deps: Sequence[pulumi.Input[pulumi.Resource]]) -> pulumi.Resource:
@@ -623,11 +626,4 @@ class SecretsLayer(pulumi.ComponentResource):
         resource_name = "-".join(
             filter(None, [self._name, obj["kind"].lower(), meta.get("namespace", ""), meta["name"]])
         )
-        return k8s.apiextensions.CustomResource(
-            resource_name,
-            api_version=obj["apiVersion"],
-            kind=obj["kind"],
-            metadata=meta,
-            spec=obj["spec"],
-            opts=self._child(deps),
-        )
+        return KubernetesObject(resource_name, obj, self._child(deps))

@@ -43,7 +43,7 @@ def literal_credentials(server: ServerPlan, key: str) -> list[str]:
             out.append(
                 f"{key}.env.{var}: {why}. A literal credential in the stack file lands in git and in the "
                 "MCPServer; remove it (rotate it if it was committed) and provide it through the secrets layer "
-                f"(a custom server's secret_env; README, SecretsLayer)"
+                f"(a custom server's secret_env; docs/secrets.md)"
             )
     for i, arg in enumerate(server.spec.args):
         name, _, value = arg.lstrip("-").partition("=")

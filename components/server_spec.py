@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config_types import Resources, Section
+from components.contracts import OUTPUTS_PATH
 
 SizeClass = Literal["small", "medium", "large"]
 Transport = Literal["stdio", "streamable-http", "sse"]
@@ -22,8 +23,11 @@ Transport = Literal["stdio", "streamable-http", "sse"]
 # Placeholders a server's env values may use; filled in by the plan.
 # {backend_service}: the runner-created backend Service `mcp-<name>` that the ToolHive
 # proxy puts in the Host header (transparent_proxy.go), {mcp_port}, {public_url}: the
-# route's public base URL (e.g. https://finetunings.ai/penrose), {domain}.
-ENV_PLACEHOLDERS = frozenset({"backend_service", "mcp_port", "public_url", "domain"})
+# route's public base URL (e.g. https://finetunings.ai/penrose), {domain}; for a server
+# with `outputs`, {outputs_dir} (outputs.directory) and {outputs_url}: where its files are
+# served, `<public_url>/outputs`, empty while the server is not published.
+ENV_PLACEHOLDERS = frozenset({"backend_service", "mcp_port", "public_url", "domain", "outputs_dir", "outputs_url"})
+OUTPUTS_PLACEHOLDERS = frozenset({"outputs_dir", "outputs_url"})
 
 _ROUTE_PATH = re.compile(r"^/[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -121,6 +125,34 @@ class Probe(Section):
     path: str | None = None  # http only
 
 
+# File types the outputs sidecar serves (images/mcp-server-ds/outputs_server.py CONTENT_TYPES).
+OutputExtension = Literal["png", "jpg", "jpeg", "gif", "webp", "svg", "html", "csv", "json"]
+_SCRIPT_SOURCE = re.compile(r"^https://[a-z0-9.-]+(:[0-9]+)?/[!-~]*$")
+
+
+def script_source(value: str) -> str:
+    """A CSP source expression for one script URL: https, and no character that would end
+    the expression or the header (space, ';', ',', quotes)."""
+    if not _SCRIPT_SOURCE.match(value) or any(c in value for c in ";,'\"*"):
+        raise ValueError("must be an https URL of one script, such as https://cdn.example.com/lib@1.2.3/lib.min.js")
+    return value
+
+
+class Outputs(Section):
+    """Files a server writes for users to open in a browser, served read-only by the
+    outputs sidecar at `<route>/outputs/<name>` (components/outputs.py; docs/components.md, Outputs)."""
+
+    # Where the server writes them: the pod's outputs volume is mounted here.
+    directory: AbsolutePath
+    # What is served, by file extension; anything else is not found.
+    extensions: tuple[OutputExtension, ...]
+    # Scripts an HTML output may load besides its own inline ones (its chart library),
+    # each an exact URL; its Content-Security-Policy allows nothing else.
+    script_sources: tuple[Annotated[str, AfterValidator(script_source)], ...] = ()
+    # How the server names a file, in words: why each one gets an unguessable name.
+    naming: str
+
+
 class EgressRule(Section):
     """Extra egress to a network the server needs (an in-cluster or private service)."""
 
@@ -182,6 +214,7 @@ class ServerSpec(Section):
     code_tools: tuple[str, ...] = ()
     path: RoutePath | None = None  # public route; None: not published
     extra_paths: tuple[str, ...] = ()  # sub-paths of the proxy also published, e.g. /outputs/
+    outputs: Outputs | None = None  # files users open, served by the outputs sidecar
     probe: Probe | None = None
     group: Annotated[str, AfterValidator(server_name)] | None = None
 
@@ -213,12 +246,20 @@ class ServerSpec(Section):
                     f"env {name} uses unknown placeholders {sorted(fields - ENV_PLACEHOLDERS)}; "
                     f"allowed: {sorted(ENV_PLACEHOLDERS)}"
                 )
+            if fields & OUTPUTS_PLACEHOLDERS and self.outputs is None:
+                used = sorted(fields & OUTPUTS_PLACEHOLDERS)
+                raise ValueError(f"env {name} uses {used}, but the server declares no outputs")
         overlap = set(self.env) & {s.env for s in self.secret_env}
         if overlap:
             raise ValueError(f"env {sorted(overlap)} is set both literally and from a secret")
         for extra in self.extra_paths:
             if not extra.startswith("/") or extra.startswith(("/metrics", "/health")):
                 raise ValueError(f"extra path {extra!r} must start with / and must not expose /metrics or /health")
+        if self.outputs is not None and OUTPUTS_PATH in self.extra_paths:
+            raise ValueError(
+                f"outputs and extra path {OUTPUTS_PATH} both claim <route>{OUTPUTS_PATH}: a server serves its "
+                "own outputs (extra_paths) or has the sidecar serve them (outputs), not both"
+            )
         return self
 
     @property

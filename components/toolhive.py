@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import existing, netpol, versions
 from components.config import NetworkConfig, ToolHiveConfig
 from components.contracts import ScrapeTarget
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import container_security_context, labels, restricted_namespace
+from components.k8s import KubernetesObject, container_security_context, labels, restricted_namespace
 from components.mcp_servers import API_VERSION
 
 TYPE = "mcp-datascience:index:ToolHiveOperator"
@@ -164,7 +163,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
         self.crds = helm_release(
             f"{name}-crds",
             versions.TOOLHIVE_OPERATOR_CRDS,
-            namespace=self.namespace.metadata.name,
+            namespace=self.namespace.metadata["name"],
             values=crd_values(),
             release_name="toolhive-operator-crds",
             version=config.chart_version,
@@ -173,24 +172,28 @@ class ToolHiveOperator(pulumi.ComponentResource):
         self.operator = helm_release(
             f"{name}-operator",
             versions.TOOLHIVE_OPERATOR,
-            namespace=self.namespace.metadata.name,
+            namespace=self.namespace.metadata["name"],
             values=operator_values(config, args.watched_namespaces, args.pins),
             release_name=RELEASE,
             version=config.chart_version,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds, *args.namespaces_created]),
         )
-        self.metrics_service = k8s.core.v1.Service(
+        self.metrics_service = KubernetesObject(
             f"{name}-metrics",
-            metadata={
-                "name": METRICS_SERVICE,
-                "namespace": config.namespace,
-                "labels": labels(METRICS_SERVICE, "toolhive-operator"),
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": METRICS_SERVICE,
+                    "namespace": config.namespace,
+                    "labels": labels(METRICS_SERVICE, "toolhive-operator"),
+                },
+                "spec": {
+                    "selector": OPERATOR_SELECTOR,
+                    "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+                },
             },
-            spec={
-                "selector": OPERATOR_SELECTOR,
-                "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.operator]),
         )
         for policy_name, spec in network_policies(args.network, args.monitoring_namespace).items():
             netpol.network_policy(
@@ -201,7 +204,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
                 component="toolhive-operator",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             )
-        self.namespace_name = self.namespace.metadata.name
+        self.namespace_name = self.namespace.metadata["name"]
         self._ready = [self.crds, self.operator]
         self.register_outputs(
             {

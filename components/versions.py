@@ -93,12 +93,17 @@ SERVER_IMAGES: dict[str, ServerImage] = {
         "git github.com/privetin/dataset-viewer@b1a340430a2e7f5c388e6d8676ad5366c1f18f2a with mcp==1.1.2",
         "images/dataset-viewer-mcp",
     ),
+    # -r2: matplotlib and the outputs sidecar's server (outputs_server.py) added.
     "data-exploration": ServerImage(
-        "mcp-server-ds", "0.1.5", "PyPI mcp-server-ds==0.1.5 with mcp==1.1.3", "images/mcp-server-ds"
+        "mcp-server-ds",
+        "0.1.5-r2",
+        "PyPI mcp-server-ds==0.1.5 with mcp==1.1.3 and matplotlib==3.11.2",
+        "images/mcp-server-ds",
     ),
+    # -r2: started through serve.py (unguessable chart names, their URLs in the answer).
     "pandas": ServerImage(
         "pandas-mcp-server",
-        "0.1.0-d4892fa",
+        "0.1.0-d4892fa-r2",
         "git github.com/marlonluo2018/pandas-mcp-server@d4892fa75174",
         "images/pandas-mcp-server",
     ),
@@ -167,7 +172,7 @@ NGINX_INGRESS = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-ingress", versi
 NGINX_INGRESS_IMAGE = Image("docker.io/nginx/nginx-ingress", "5.5.4")
 
 # NGINX Gateway Fabric v2.6.7 = chart 2.6.7 (nginx/nginx-gateway-fabric tag v2.6.7). The
-# chart installs no Gateway API CRDs: they are a documented prerequisite (README "Edge").
+# chart installs no Gateway API CRDs: they are a documented prerequisite (docs/edge.md).
 NGINX_GATEWAY_FABRIC = ChartPin(chart="oci://ghcr.io/nginx/charts/nginx-gateway-fabric", version="2.6.7")
 NGINX_GATEWAY_FABRIC_IMAGES = {
     "control-plane": Image("ghcr.io/nginx/nginx-gateway-fabric", "2.6.7"),

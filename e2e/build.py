@@ -192,7 +192,7 @@ def _go_env() -> dict[str, str]:
 def _go() -> str:
     go = shutil.which("go")
     if go is None:
-        raise BuildError("go is not on PATH: install Go 1.26 or newer (README: make e2e)")
+        raise BuildError("go is not on PATH: install Go 1.26 or newer (docs/verification.md, make e2e)")
     return go
 
 

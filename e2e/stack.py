@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from e2e.kube import Kube, describe
-from offline.harness import PROJECT_ROOT, ProgramRun, read_stack_file, run_program
+from offline.harness import PROJECT_ROOT, ProgramRun, read_stack_file, run_program, stack_dir
 from offline.schema import crd_dir
 
 SCOPES = ("strict", "namespace-wide", "cluster-wide")  # mcpds.seal.SCOPES, each used in turn
@@ -130,12 +130,12 @@ def wait_established(kube: Kube, name: str, timeout: float = 60.0) -> None:
 # -- the stack's credentials, sealed with the real command line ---------------------------
 
 
-def seal_credentials(stack: str, project: Path, cert: Path, source: Path = PROJECT_ROOT) -> list[SealedCredential]:
-    """Copy Pulumi.<stack>.yaml from `source` into `project`, then seal a fresh random
+def seal_credentials(stack: str, project: Path, cert: Path, source: Path | None = None) -> list[SealedCredential]:
+    """Copy Pulumi.<stack>.yaml from `source` (default: stack_dir()) into `project`, then seal a fresh random
     value for every key of every credential the stack declares with `python -m mcpds seal
     --write`, the scopes taken in turn so that each scope is exercised."""
     project.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
+    shutil.copy2((source or stack_dir()) / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
     from mcpds.seal import declared_credentials  # the list `seal --write` checks against
 
     specs = declared_credentials(read_stack_file(stack, project), stack)

@@ -7,7 +7,8 @@ Writes, under `--out` (default `build/clients/<environment>/`):
   connects them to a remote streamable-HTTP server: github.com/geelen/mcp-remote README,
   "Usage" and "Custom Headers"). Headers are `--header Authorization:${VAR}` with `VAR`
   in the entry's `env`, the form that README gives for clients that mangle spaces in args.
-- `connectors.md`: the URLs to paste into Claude's "Add custom connector" screen.
+- `connectors.md`: the URLs to paste into Claude's "Add custom connector" screen, and
+  where the files the servers write for users open (the stack's `outputs_urls`).
 - `.vscode/mcp.json`: VS Code's `servers` map, `type: "http"`, `url`, `headers`, with
   secrets as `${input:<id>}` prompts declared in `inputs` (`promptString`, `password:
   true`), per code.visualstudio.com/docs/copilot/reference/mcp-configuration.
@@ -159,6 +160,17 @@ def connectors(outputs: StackOutputs) -> str:
         else:
             note = "none"
         lines.append(f"| {route.name} | {route.url} | {note} |")
+    published = [r for r in outputs.routes if r.outputs_url]
+    if published:
+        lines += [
+            "",
+            "Files these servers write for you (charts, figures) open in a browser at `<base>/<name>`; the tool's",
+            "answer gives the whole URL. Names are unguessable: nothing else is served, and the base lists nothing.",
+            "",
+            "| name | outputs base |",
+            "| --- | --- |",
+            *(f"| {r.name} | {r.outputs_url} |" for r in published),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -243,4 +255,7 @@ def run(args: argparse.Namespace) -> int:
     for env, purpose in needed:
         users = ", ".join(r.name for r in outputs.routes if r.token_env == env)
         print(f"credential {env} ({users}): {purpose}")
+    for route in outputs.routes:
+        if route.outputs_url:
+            print(f"outputs of {route.name}: {route.outputs_url}/<name> (the tool's answer gives the URL)")
     return 0

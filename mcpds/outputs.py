@@ -8,8 +8,8 @@ Both subcommands start here. The outputs come from one of:
   (needs the Pulumi CLI and a logged-in backend).
 
 They are turned into one `RouteInfo` per published MCP route: its public URL, whether it
-needs a credential (and which environment variable the clients read it from), and the
-tools a client must see there.
+needs a credential (and which environment variable the clients read it from), the
+tools a client must see there, and where the files its server writes for users open.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ class RouteInfo:
     members: tuple[str, ...]  # servers behind the route (one, or a group's members)
     service: str | None = None
     port: int | None = None
+    # Where the files the server writes for users open (`<outputs_url>/<name>`), if published.
+    outputs_url: str | None = None
+    outputs_service: str | None = None  # the outputs sidecar's Service and port, in-cluster
+    outputs_port: int | None = None
 
     @property
     def header_value(self) -> str | None:
@@ -83,7 +87,10 @@ class StackOutputs:
         def move(url: str) -> str:
             return base + url[len(old) :] if url.startswith(old) else url
 
-        routes = tuple(replace(r, url=move(r.url), base=move(r.base)) for r in self.routes)
+        routes = tuple(
+            replace(r, url=move(r.url), base=move(r.base), outputs_url=move(r.outputs_url) if r.outputs_url else None)
+            for r in self.routes
+        )
         return replace(self, base_url=base, routes=routes)
 
 
@@ -230,6 +237,10 @@ def _check_route(raw: Any, index: int, source: str) -> None:
     _optional(raw, "service", str, where, source)
     _optional(raw, "port", int, where, source)
     _optional(raw, "requires_auth", bool, where, source)
+    outputs = _optional(raw, "outputs", dict, where, source)
+    if outputs is not None:
+        _optional(outputs, "service", str, f"{where}outputs.", source)
+        _optional(outputs, "port", int, f"{where}outputs.", source)
 
 
 def parse(data: Any, source: str) -> StackOutputs:
@@ -256,14 +267,11 @@ def parse(data: Any, source: str) -> StackOutputs:
     names = [r["name"] for r in raw_routes]
     if dupes := sorted({n for n in names if names.count(n) > 1}):
         raise CliError(f"{source}: mcp_routes lists {', '.join(dupes)} more than once")
-    mcp_urls = _optional(data, "mcp_urls", dict, "", source) or {}
-    for name, url in mcp_urls.items():
-        if not isinstance(url, str) or not is_http_url(url):
-            raise CliError(f"{source}: mcp_urls.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
+    urls = {key: _urls(data, key, source) for key in ("mcp_urls", "outputs_urls")}
     # Also the outputs read only for messages or not at all: a wrong type means an edited file.
-    for key in ("environment", "domain", "mcp_namespace", "penrose_outputs_url"):
+    for key in ("environment", "domain", "mcp_namespace"):
         _optional(data, key, str, "", source)
-    routes = [_route(raw, servers, base_url, mcp_urls) for raw in raw_routes]
+    routes = [_route(raw, servers, base_url, urls["mcp_urls"], urls["outputs_urls"]) for raw in raw_routes]
     return StackOutputs(
         source=source,
         environment=str(data.get("environment") or "unknown"),
@@ -273,6 +281,15 @@ def parse(data: Any, source: str) -> StackOutputs:
         mcp_namespace=str(data.get("mcp_namespace") or McpConfig.model_fields["namespace"].default),
         servers=servers,
     )
+
+
+def _urls(data: dict[str, Any], key: str, source: str) -> dict[str, str]:
+    """A map of route name -> http(s) URL (`mcp_urls`, `outputs_urls`); absent: empty."""
+    found = _optional(data, key, dict, "", source) or {}
+    for name, url in found.items():
+        if not isinstance(url, str) or not is_http_url(url):
+            raise CliError(f"{source}: {key}.{name} = {json.dumps(url)[:60]} is not an http(s) URL")
+    return found
 
 
 def _caller_token(server: str) -> str | None:
@@ -293,7 +310,11 @@ def caller_token_envs() -> list[str]:
 
 
 def _route(
-    raw: dict[str, Any], servers: dict[str, dict[str, Any]], base_url: str, mcp_urls: dict[str, str]
+    raw: dict[str, Any],
+    servers: dict[str, dict[str, Any]],
+    base_url: str,
+    mcp_urls: dict[str, str],
+    outputs_urls: dict[str, str],
 ) -> RouteInfo:
     name, path = str(raw["name"]), str(raw["path"])
     mcp_path = str(raw.get("mcp_path") or Route.mcp_path)  # absent: the contract's default
@@ -316,6 +337,7 @@ def _route(
         token_env, purpose = env, f"your own {members[0]} token, passed through to the upstream service"
     base = f"{base_url}{path}"
     url = mcp_urls.get(name) or f"{base}{mcp_path}"
+    outputs = raw.get("outputs") or {}
     return RouteInfo(
         name=name,
         path=path,
@@ -328,4 +350,7 @@ def _route(
         members=members,
         service=raw.get("service"),
         port=raw.get("port"),
+        outputs_url=outputs_urls.get(name, "").rstrip("/") or None,
+        outputs_service=outputs.get("service"),
+        outputs_port=outputs.get("port"),
     )

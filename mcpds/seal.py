@@ -291,7 +291,7 @@ def _check_args(args: argparse.Namespace) -> str:
         raise CliError(f"--key {args.key!r} is not a Secret key (letters, digits, '-', '_', '.'; e.g. token)")
     credential = args.credential or args.name
     if not _DNS_LABEL.match(credential):
-        raise CliError(f"credential id {credential!r} is not a DNS label: pass --id with the id from the README")
+        raise CliError(f"credential id {credential!r} is not a DNS label: pass --id with the id from docs/secrets.md")
     if args.write and not args.stack:
         raise CliError("--write needs --stack (the stack whose Pulumi.<stack>.yaml receives the ciphertext)")
     if args.stack and not args.write:

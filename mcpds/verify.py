@@ -12,6 +12,8 @@ streamable HTTP:
 - latency of each call;
 - Penrose (a route with `list_examples`, `get_example`, `render_diagram`): render a
   bundled example and fetch the SVG at the URL it returns;
+- `<route>/outputs/`, where the stack publishes the server's files: a name nobody was
+  given is not found (404), and the directory is never listed;
 - `<route>/health`, where the edge publishes it;
 - with `--prometheus URL`: `toolhive_mcp_requests_total{server=...}` has samples for
   every server; with `--jaeger URL`: the trace of a request sent with a `traceparent`
@@ -76,6 +78,8 @@ FAILURES = {
     "an MCP request that carried no token (check the MCPServer's oidcConfigRef and the edge)",
     "missing-tool": "tool(s) missing from tools/list (server misconfigured, wrong image, or a ToolConfig hides them)",
     "penrose": "Penrose render check failed",
+    "outputs": "the outputs route served a name nobody was given, or listed its files "
+    "(check the server's outputs sidecar and the edge route to it)",
     "health": "health endpoint unhealthy",
     "metrics": "no toolhive_mcp_requests_total samples in Prometheus for this server",
     "trace": "the verifier's trace did not reach Jaeger",
@@ -324,6 +328,42 @@ async def _health(route: RouteInfo, opts: Options) -> Check:
     return Check(route.name, "health", "fail", f"GET {url}: HTTP {response.status_code}", kind, _ms(start))
 
 
+async def _outputs(route: RouteInfo, opts: Options) -> list[Check]:
+    """The outputs route answers, and only for names it handed out: a random name is not
+    found by the output server itself (its 404 carries `X-Content-Type-Options: nosniff`,
+    which the edge's own 404 for an unrouted path does not), and the directory is never
+    listed. No credential is sent: a browser opening the file sends none."""
+    import httpx2
+
+    assert route.outputs_url is not None
+    probes = (
+        ("outputs missing name", f"{route.outputs_url}/{secrets.token_hex(16)}.png", "served", True),
+        ("outputs listing", f"{route.outputs_url}/", "listed", False),
+    )
+    checks = []
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(opts.timeout), verify=opts.verify) as http:
+        for label, url, wrong, from_server in probes:
+            start = time.perf_counter()
+            try:
+                response = await http.get(url)
+            except Exception as exc:
+                kind, detail = classify(exc, [])
+                checks.append(Check(route.name, label, "fail", f"GET {url}: {detail}", kind))
+                continue
+            status = response.status_code
+            answered = response.headers.get("x-content-type-options", "").lower() == "nosniff"
+            if status == 404 and (answered or not from_server):
+                checks.append(Check(route.name, label, "pass", "HTTP 404", None, _ms(start)))
+            elif status == 404:
+                detail = f"GET {url}: HTTP 404 without the output server's nosniff header: is the outputs route there?"
+                checks.append(Check(route.name, label, "fail", detail, "not-found", _ms(start)))
+            else:
+                kind = "outputs" if status < 400 else STATUS_FAILURES.get(status, "outputs")
+                detail = f"GET {url}: HTTP {status}" + (f" ({wrong})" if status < 400 else "")
+                checks.append(Check(route.name, label, "fail", detail, kind, _ms(start)))
+    return checks
+
+
 async def _auth_enforced(route: RouteInfo, opts: Options) -> Check:
     """A route the stack puts behind OIDC must refuse an MCP request without a token."""
     import httpx2
@@ -376,6 +416,8 @@ async def _route_checks(route: RouteInfo, opts: Options, trace_id: str) -> list[
             checks.append(Check(route.name, "tools", "pass", note, None, None, {"extra": extra}))
     if route.auth:
         checks.append(await _auth_enforced(route, opts))
+    if route.outputs_url:
+        checks += await _outputs(route, opts)
     checks.append(await _health(route, opts))
     for check in checks:
         if check.check.startswith(f"mcp {LEGACY}"):
@@ -506,9 +548,11 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
     """Pod-to-pod paths the NetworkPolicies must deny, derived from the stack's routes
     (components/mcp_servers.py network_policies: default deny in the MCP namespace;
     proxies and vMCPs admit only the edge, monitoring and their vMCP; backends admit only
-    their proxy and reach only DNS and, if the catalog lists egress hosts, the internet):
+    their proxy (and the edge, on their outputs sidecar's port) and reach only DNS and, if
+    the catalog lists egress hosts, the internet):
 
-    - a pod in `default` must not reach any published Service (ingress rules);
+    - a pod in `default` must not reach any published Service, outputs sidecars included
+      (ingress rules);
     - a pod with no labels in the MCP namespace must not reach them (default deny);
     - each server's backend must not reach another route's Service (no lateral movement);
     - a backend must not reach the Kubernetes API;
@@ -525,18 +569,24 @@ def probe_plan(outputs: StackOutputs, only: set[str] | None = None) -> list[dict
         for r in outputs.routes
         if r.service and r.port
     ]
+    # The outputs sidecars (components/outputs.py): only the edge reaches them.
+    every_target += [
+        (f"{r.name}/outputs", f"http://{r.outputs_service}.{ns}.svc.cluster.local:{r.outputs_port}/healthz")
+        for r in outputs.routes
+        if r.outputs_service and r.outputs_port
+    ]
     sources = sorted(outputs.servers)
     if only:
         sources = sorted({m for r in outputs.routes if r.name in only for m in r.members} & set(outputs.servers))
     plan = []
     for name, url in every_target:
-        if only and name not in only:
+        if only and name.split("/")[0] not in only:
             continue
         plan.append(_probe(f"default-to-{name}", "default", {}, url, f"pod in default -> {name} ({url.split('/')[2]})"))
         plan.append(_probe(f"anon-to-{name}", ns, {}, url, f"unlabelled pod in {ns} -> {name}"))
     for i, source in enumerate(sources):
         labels = backend_selector(source)
-        others = [(n, u) for n, u in every_target if n != source]
+        others = [(n, u) for n, u in every_target if n.split("/")[0] != source]
         if others:
             name, url = others[i % len(others)]
             plan.append(_probe(f"{source}-to-{name}", ns, labels, url, f"{source} backend -> {name}"))

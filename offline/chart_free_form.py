@@ -138,6 +138,11 @@ FREE_FORM: dict[str, dict[str, FreeForm]] = {
             "values.yaml: '## SecurityContext holds pod-level security attributes ... *v1.PodSecurityContext'",
             POD_SECURITY,
         ),
+        "alertmanager.alertmanagerSpec.configSecret": FreeForm(
+            "values.yaml: '## ConfigSecret is the name of a Kubernetes Secret ... which contains configuration for "
+            "this Alertmanager instance' (the key only in a comment, `# configSecret:`); "
+            "templates/alertmanager/alertmanager.yaml renders it as the Alertmanager's spec.configSecret"
+        ),
         "alertmanager.alertmanagerSpec.storage": FreeForm(
             "values.yaml: '## Storage is the definition of how storage will be used by the Alertmanager instances.'"
         ),

@@ -15,7 +15,10 @@ Known pitfalls handled here (research/pulumi.md §1b):
   calls inline, as upstream's own mock tests do;
 - reads of live objects (`Resource.get`, which the program does for bring-your-own
   controllers) are answered by a `MockCluster` (offline/cluster.py) and recorded apart:
-  they are the cluster's objects, not the stack's.
+  they are the cluster's objects, not the stack's;
+- MockMonitor.RegisterResource pumps the event loop from inside each registration
+  (`_sync_await`), which nests every later one inside it and makes a run quadratic in
+  its resources: the recording monitor answers without touching the loop.
 """
 
 from __future__ import annotations
@@ -23,23 +26,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import gc
 import json
 import logging
 import os
 import re
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pulumi
 import yaml
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from offline.cluster import MockCluster
@@ -51,7 +57,7 @@ REDACTED = "REDACTED"  # also valid base64, so a redacted Secret `data` value st
 # Resource types that are Pulumi machinery, not Kubernetes objects.
 _NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-RECURSION_LIMIT = 20_000
+T = TypeVar("T")
 
 
 class StackFileError(Exception):
@@ -81,8 +87,8 @@ class Registered:
         return self.type.rsplit(":", 1)[-1]
 
     def redacted(self) -> dict[str, Any]:
-        """The inputs with every secret value replaced by REDACTED."""
-        out = copy.deepcopy(self.inputs)
+        """A copy of the inputs with every secret value replaced by REDACTED."""
+        out = _copied(self.inputs)
         for path in self.secret_paths:
             _replace(out, path, REDACTED)
         return out
@@ -186,8 +192,20 @@ class ProgramRun:
 # ---------------------------------------------------------------------------
 
 
-def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+# The directory of stack files every tool reads unless told another: the project's own,
+# or the one this variable names (the test suite runs on a fork's stack files this way,
+# tests/checklist.py).
+STACK_DIR_ENV = "MCPDS_STACK_DIR"
+
+
+def stack_dir() -> Path:
+    """Where `Pulumi.<stack>.yaml` files are read: $MCPDS_STACK_DIR, else the project root."""
+    return Path(os.environ.get(STACK_DIR_ENV) or PROJECT_ROOT).resolve()
+
+
+def available_stacks(root: Path | None = None) -> list[str]:
+    folder = root or stack_dir()
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
 # What Pulumi reads at the top of a stack file (sdk/go/common/workspace/project.go
@@ -234,13 +252,15 @@ _PulumiYamlLoader.add_implicit_resolver(
 )
 
 
-def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
     """The `config:` map of `Pulumi.<stack>.yaml` as Pulumi reads it: full keys (an
     unprefixed key is the project's), YAML values decoded as Pulumi decodes them.
 
     Refuses what Pulumi refuses (a key defined twice, a key with more than one `:`) and
     what Pulumi would silently get wrong: a key outside `config:` (ignored by Pulumi)
-    and a key set both with and without the project prefix (Pulumi keeps either one)."""
+    and a key set both with and without the project prefix (Pulumi keeps either one).
+    `root` is the directory of the stack file (default: stack_dir())."""
+    root = root or stack_dir()
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         stacks = ", ".join(available_stacks(root)) or "none"
@@ -398,8 +418,8 @@ class _Mocks(pulumi_mocks.Mocks):
             length = int(args.inputs.get("length", 32))
             state["result"] = "x" * length
             state["bcryptHash"] = "$2a$10$" + "x" * 53
-        resource_id = (args.inputs.get("metadata") or {}).get("name") or f"{args.name}-id"
-        return resource_id, state
+        name = (args.inputs.get("metadata") or {}).get("name")
+        return name if isinstance(name, str) and name else f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         raise NotImplementedError(f"the offline harness mocks no invoke; the program called {args.token}")
@@ -419,21 +439,45 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        """MockMonitor.RegisterResource in linear time.
+
+        MockMonitor re-serializes the whole state through `_sync_await`, which pumps the
+        event loop from inside a registration: every later registration nests inside it
+        and each re-queues the ready list, so a run grows quadratically with its resource
+        count. Here the state is the request's own inputs plus what the mocks compute,
+        and only that is serialized, without touching the event loop.
+        """
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=raw,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        computed = {k: v for k, v in state.items() if k not in raw or v is not raw[k]}
+        state_proto = struct_pb2.Struct()
+        state_proto.CopyFrom(request.object)
+        if computed:
+            state_proto.MergeFrom(_completed(rpc.serialize_properties(computed, {})))
+
         secret_paths: list[tuple[Any, ...]] = []
-        inputs = _normalise(raw, (), secret_paths)
         self.records.append(
             Registered(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 custom=bool(request.custom),
                 parent=request.parent,
                 dependencies=list(request.dependencies),
-                inputs=inputs,
+                inputs=_normalise(raw, (), secret_paths),
                 secret_paths=secret_paths,
                 options={
                     "protect": request.protect if request.HasField("protect") else False,
@@ -442,10 +486,23 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
                     "additional_secret_outputs": list(request.additionalSecretOutputs),
                     "provider": request.provider,
+                    "version": request.version,
+                    "aliases": [json_format.MessageToDict(alias) for alias in request.aliases],
                 },
             )
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)
+
+
+def _completed(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that finishes without waiting (serializing plain values
+    does), run here rather than by pumping the event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the mock monitor serialized a value that waits on a future")
 
 
 class _LogCollector(logging.Handler):
@@ -462,17 +519,20 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
     preview: bool = False,
     cluster: MockCluster | None = None,
 ) -> ProgramRun:
     """Run `<root>/__main__.py` as stack `stack` under mocks.
 
-    `config` defaults to the stack file's; `overrides` changes keys (see with_overrides);
-    `cluster` answers the program's reads (default: one that has what the config relies on).
+    `root` is a project directory holding the program and its stack files (default: this
+    project, with the stack files of stack_dir()). `config` defaults to the stack file's;
+    `overrides` changes keys (see with_overrides); `cluster` answers the program's reads
+    (default: one that has what the config relies on).
     Raises what the program raises (for example components.config.ConfigError).
     """
     raw = read_stack_file(stack, root) if config is None else dict(config)
+    root = root or PROJECT_ROOT
     if overrides:
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
@@ -495,14 +555,11 @@ def run_program(
             if await output.is_secret():
                 secret_outputs.add(name)
 
-    # Running the monitor inline nests each registration inside the event-loop pump of
-    # the one before (pulumi's _sync_await), so depth grows with the resource count.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_ImmediateExecutor())
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(root):
+        with _program_environment(root), _no_collection():
             settings.ROOT.set(None)
             pulumi.runtime.set_mocks(
                 mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor
@@ -517,7 +574,29 @@ def run_program(
         asyncio.set_event_loop(None)
         loop.close()
         settings.ROOT.set(None)
+        # A run that failed leaves its outstanding calls and outputs in the SDK's global
+        # settings, where the next run would wait on tasks of this closed loop (upstream's
+        # pulumi.runtime.test clears the same two).
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
     return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records, monitor.reads)
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """Cyclic garbage collection paused for the run, and resumed (as it was) after.
+
+    A run frees almost nothing before it ends (every resource's inputs, outputs, futures
+    and tasks stay reachable), so collecting during it only rescans live objects: a
+    third of a 100-server run's time, growing with the run. What it leaves behind is
+    collected once collection resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -583,6 +662,16 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def _copied(value: Any) -> Any:
+    """A copy of engine-shaped values (dicts, lists, scalars): copy.deepcopy without its
+    memo and dispatch, which made it the render's largest cost after the program."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
     return value
 
 

@@ -334,7 +334,7 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = PROJECT_ROOT) -> StackConfig:
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path | None = None) -> StackConfig:
     """The stack's validated config, read the way the program reads it (components/stack_config.py
     load_config): `secure:` values become secret placeholders (their ciphertext cannot be
     decrypted offline) and structured values are JSON-decoded."""
@@ -414,7 +414,7 @@ def check_stack(
     deployed = as_deployed(config, overrides)
     run = run_program(stack, overrides=deployed)
     report = check_run(run, path, overrides=deployed, transform=transform)
-    report.made_up_digests = len(deployed.get("images.digests", {})) - len(config.images.digests)
+    report.made_up_digests = len(deployed.get("images.digests", config.images.digests)) - len(config.images.digests)
     return report
 
 

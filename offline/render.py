@@ -14,6 +14,7 @@ then prints one line per kind. `python -m mcpds client-config --outputs
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import sys
@@ -29,22 +30,29 @@ from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block-style YAML; multi-line strings (dashboards, configs) as literal blocks."""
-
-
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    """Multi-line strings (dashboards, configs) as literal blocks."""
     style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
-_Dumper.add_representer(str, _str_presenter)
+class PythonDumper(yaml.SafeDumper):
+    """The pure-Python writer: the reference the C writer must match byte for byte."""
 
 
-def dump_all(documents: list[Any]) -> str:
-    """YAML documents with nested keys sorted; each document's top-level order is kept."""
+class CDumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  # type: ignore[misc]
+    """libyaml's emitter (5x faster), where the PyYAML wheel has it; tests/test_render.py
+    proves it writes the same bytes as PythonDumper for every stack."""
+
+
+for _dumper in (PythonDumper, CDumper):
+    _dumper.add_representer(str, _str_presenter)
+
+
+def dump_all(documents: list[Any], dumper: type[PythonDumper | CDumper] = CDumper) -> str:
+    """Block-style YAML documents with nested keys sorted; each document's top-level order is kept."""
     docs = [{k: _sorted(v) for k, v in d.items()} if isinstance(d, dict) else d for d in documents]
-    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
+    return yaml.dump_all(docs, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)
 
 
 def _sorted(value: Any) -> Any:
@@ -60,8 +68,11 @@ def stack_outputs(run: ProgramRun) -> dict[str, Any]:
     return {k: SECRET_OUTPUT if k in run.secret_outputs else v for k, v in sorted(run.outputs.items())}
 
 
-def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path, Path]:
-    """Write objects.yaml, releases.yaml and outputs.json for a finished run; returns the paths.
+def write_render(
+    run: ProgramRun, out_dir: Path, objects: list[Any] | None = None, releases: list[Any] | None = None
+) -> tuple[Path, Path, Path]:
+    """Write objects.yaml, releases.yaml and outputs.json for a finished run (its objects()
+    and releases(), unless given already); returns the paths.
 
     Files are written to a temporary name and renamed, so a failed render never leaves
     a half-written file where a good one was.
@@ -72,8 +83,8 @@ def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path, Path]:
     releases_path = target / "releases.yaml"
     outputs_path = target / "outputs.json"
     texts = (
-        (objects_path, dump_all(run.objects())),
-        (releases_path, dump_all(run.releases())),
+        (objects_path, dump_all(run.objects() if objects is None else objects)),
+        (releases_path, dump_all(run.releases() if releases is None else releases)),
         (outputs_path, json.dumps(stack_outputs(run), indent=2) + "\n"),
     )
     for path, text in texts:
@@ -83,10 +94,10 @@ def write_render(run: ProgramRun, out_dir: Path) -> tuple[Path, Path, Path]:
     return objects_path, releases_path, outputs_path
 
 
-def summary(run: ProgramRun) -> list[str]:
-    kinds = Counter(f"{o['apiVersion']} {o['kind']}" for o in run.objects())
+def summary(objects: list[Any], releases: list[Any]) -> list[str]:
+    kinds = Counter(f"{o['apiVersion']} {o['kind']}" for o in objects)
     lines = [f"{count:4d}  {kind}" for kind, count in sorted(kinds.items(), key=lambda kv: kv[0].split()[-1])]
-    lines.append(f"{len(run.releases()):4d}  Helm releases")
+    lines.append(f"{len(releases):4d}  Helm releases")
     return lines
 
 
@@ -110,28 +121,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = UsageParser(prog="python -m offline.render", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "render", help="output directory")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project directory (default: this repo)")
+    parser.add_argument(
+        "--root", type=Path, help="project directory (default: this repo, stack files from $MCPDS_STACK_DIR if set)"
+    )
     args = parser.parse_args(argv)
 
     problem = _argument_problem(args)
     if problem:
         print(f"{PREFIX}{problem}", file=sys.stderr)
         return 2
+    # What is loaded so far (the SDK, the harness) lives until exit: keep the collector
+    # from scanning it again on every full collection of this short process.
+    gc.freeze()
     try:
-        run = run_program(args.stack, root=args.root.resolve())
+        run = run_program(args.stack, root=args.root.resolve() if args.root else None)
     except (StackFileError, pulumi.RunError) as exc:  # RunError: the program's own clean failure
         print(f"{PREFIX}{exc}", file=sys.stderr)
         return 2
+    objects, releases = run.objects(), run.releases()
     try:
-        paths = write_render(run, args.out)
+        paths = write_render(run, args.out, objects, releases)
     except OSError as exc:
         print(
             f"{PREFIX}cannot write {exc.filename or args.out}: {exc.strerror or exc} (choose another --out)",
             file=sys.stderr,
         )
         return 2
-    print(f"Stack {args.stack}: {len(run.objects())} objects, {len(run.releases())} Helm releases")
-    for line in summary(run):
+    print(f"Stack {args.stack}: {len(objects)} objects, {len(releases)} Helm releases")
+    for line in summary(objects, releases):
         print(line)
     for level, message in run.logs:
         if level in ("warning", "error"):

@@ -107,7 +107,8 @@ def load_crds(directory: Path) -> dict[tuple[str, str, str], CRD]:
         )
     index: dict[tuple[str, str, str], CRD] = {}
     for path in sorted(directory.rglob("*.y*ml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        # libyaml's parser (PyYAML's C binding, same safe constructors): the CRDs are large
+        for doc in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]

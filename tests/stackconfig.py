@@ -7,7 +7,12 @@ for the code-executing Data Exploration server (or it must not be published).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+# The fixture stacks (this project's own dev and prod configuration), for tests that assert
+# particular values; tests/conftest.py runs them as fixture_runs.
+FIXTURE_STACKS = Path(__file__).resolve().parent / "stacks"
 
 BASE: dict[str, Any] = {
     "environment": "prod",

@@ -114,7 +114,7 @@ def test_connectors_list(generated):
         assert f"| {name} | {url} |" in text
 
 
-def test_headers_only_where_a_credential_is_needed(stack_runs):
+def test_headers_only_where_a_credential_is_needed(stack_runs, fixture_runs):
     for stack, run in stack_runs.items():
         outputs = parse(stack_outputs(run), stack)
         desktop = client_config.claude_desktop(outputs)["mcpServers"]
@@ -123,11 +123,11 @@ def test_headers_only_where_a_credential_is_needed(stack_runs):
             needs = route.auth or route.name in ("huggingface", "datahub")
             assert ("env" in desktop[route.name]) == needs, (stack, route.name)
             assert ("headers" in vscode[route.name]) == needs, (stack, route.name)
-    # prod puts OIDC in front of data-exploration: its clients send the OIDC token.
-    prod = parse(stack_outputs(stack_runs["prod"]), "prod")
+    # The fixture prod puts OIDC in front of data-exploration: its clients send the OIDC token.
+    prod = parse(stack_outputs(fixture_runs["prod"]), "prod")
     assert prod.route("data-exploration").token_env == "MCP_TOKEN"
-    # dev has no OIDC issuer, so it does not publish the code-executing server at all.
-    dev = parse(stack_outputs(stack_runs["dev"]), "dev")
+    # The fixture dev has no OIDC issuer, so it does not publish the code-executing server at all.
+    dev = parse(stack_outputs(fixture_runs["dev"]), "dev")
     assert "data-exploration" not in {r.name for r in dev.routes}
 
 
@@ -259,7 +259,10 @@ GARBLED = [
     ("mcp_urls", ["https://x"], "mcp_urls"),
     ("mcp_urls.penrose", 3, "mcp_urls.penrose"),
     ("mcp_urls.penrose", "penrose/mcp", "is not an http(s) URL"),
-    ("penrose_outputs_url", {"a": 1}, "penrose_outputs_url"),
+    ("outputs_urls", ["https://x"], "outputs_urls"),
+    ("outputs_urls.penrose", "penrose/outputs", "outputs_urls.penrose"),
+    ("mcp_routes.0.outputs", "outputs-pandas", "outputs"),
+    ("mcp_routes.0.outputs", {"service": "outputs-x", "port": "8090"}, "outputs.port"),
     ("base_url", "https://", "is not an http(s) URL with a host"),
     ("environment", 3, "environment"),
     ("mcp_namespace", [], "mcp_namespace"),

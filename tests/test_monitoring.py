@@ -20,6 +20,7 @@ from components.monitoring_rules import prometheus_rule_spec
 from components.plan import proxy_selector
 from components.stack_config import parse_config
 from offline.harness import ProgramRun
+from offline.policy_run import stack_config
 from policies.mcp_policies import secrets as policy_secrets
 from tests.stackconfig import base_config
 
@@ -248,7 +249,7 @@ def alerts(run: ProgramRun) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_render_is_schema_valid(stack_runs, validators, stack):
     run = stack_runs[stack]
-    validator = validators("1.34")
+    validator = validators(stack_config(stack).kubernetes_version)
     failures = {
         f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}": errs
         for o in run.objects()
@@ -588,27 +589,27 @@ def test_collector_mode_image_and_pipeline(prod):
     assert otlp["grpc"]["endpoint"].endswith(f":{values['ports']['otlp']['containerPort']}")
 
 
-def test_jaeger_memory_in_dev_badger_on_a_pvc_in_prod(dev, prod):
-    dev_values = release_values(dev, "jaeger")
+def test_jaeger_memory_in_dev_badger_on_a_pvc_in_prod(fixture_dev, fixture_prod):
+    dev_values = release_values(fixture_dev, "jaeger")
     backend = dev_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"]
     assert backend == {"memory": {"max_traces": 20000}}
-    assert not [p for p in by_kind(dev, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
+    assert not [p for p in by_kind(fixture_dev, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
 
-    prod_values = release_values(prod, "jaeger")
+    prod_values = release_values(fixture_prod, "jaeger")
     badger = prod_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"]["badger"]
     assert badger["ephemeral"] is False
     assert badger["ttl"] == {"spans": "168h"}
     mount = next(m for m in prod_values["jaeger"]["extraVolumeMounts"] if m["name"] == "badger")
     assert badger["directories"]["keys"].startswith(mount["mountPath"] + "/")
-    [pvc] = [p for p in by_kind(prod, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
+    [pvc] = [p for p in by_kind(fixture_prod, "PersistentVolumeClaim") if p["metadata"]["namespace"] == MON]
     claim = next(v for v in prod_values["jaeger"]["extraVolumes"] if v["name"] == "badger")
     assert claim["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
     assert pvc["spec"]["resources"]["requests"]["storage"] == "20Gi"
 
 
-def test_prometheus_storage_and_retention_per_environment(dev, prod):
-    dev_spec = release_values(dev, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
-    prod_spec = release_values(prod, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+def test_prometheus_storage_and_retention_per_environment(fixture_dev, fixture_prod):
+    dev_spec = release_values(fixture_dev, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    prod_spec = release_values(fixture_prod, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
     assert "storageSpec" not in dev_spec
     assert dev_spec["retention"] == "3d"
     claim = prod_spec["storageSpec"]["volumeClaimTemplate"]["spec"]
@@ -726,9 +727,9 @@ def test_web_routes_name_the_chart_services(prod):
     assert (routes["jaeger"].service, routes["jaeger"].port) == ("jaeger", 16686)
 
 
-def test_uis_are_published_only_behind_the_allowlist(prod, run):
-    assert prod.outputs["web_urls"] == {}
-    guarded = run("prod", **{"edge.allowed_cidrs": ["203.0.113.0/24"]})
+def test_uis_are_published_only_behind_the_allowlist(fixture_prod, run_fixture):
+    assert fixture_prod.outputs["web_urls"] == {}
+    guarded = run_fixture("prod", **{"edge.allowed_cidrs": ["203.0.113.0/24"]})
     assert guarded.outputs["web_urls"] == {
         "grafana": "https://grafana.finetunings.ai/",
         "jaeger": "https://jaeger.finetunings.ai/",
@@ -763,8 +764,8 @@ def test_no_credential_in_any_rendered_object(stack_runs):
         assert secret.inputs["metadata"]["annotations"] == {policy_secrets.GENERATED_BY: policy_secrets.PULUMI_RANDOM}
 
 
-def test_grafana_admin_and_alertmanager_config_come_from_secrets(prod):
-    values = release_values(prod, "kube-prometheus-stack")
+def test_grafana_admin_and_alertmanager_config_come_from_secrets(fixture_prod):
+    values = release_values(fixture_prod, "kube-prometheus-stack")
     assert values["grafana"]["admin"] == {
         "existingSecret": "grafana-admin",
         "userKey": "admin-user",

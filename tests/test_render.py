@@ -15,9 +15,9 @@ from offline.harness import PROJECT_ROOT, StackFileError, read_stack_file
 from tests.stackconfig import BASE
 
 
-def _render(tmp_path: Path, stack: str, root: Path = PROJECT_ROOT) -> tuple[list, list, str]:
+def _render(tmp_path: Path, stack: str, root: Path | None = None) -> tuple[list, list, str]:
     out = tmp_path / "render"
-    assert render.main(["--stack", stack, "--out", str(out), "--root", str(root)]) == 0
+    assert render.main(["--stack", stack, "--out", str(out), *(["--root", str(root)] if root else [])]) == 0
     objects = list(yaml.safe_load_all((out / stack / "objects.yaml").read_text()))
     releases = list(yaml.safe_load_all((out / stack / "releases.yaml").read_text()))
     return objects, releases, (out / stack / "objects.yaml").read_text()
@@ -115,3 +115,27 @@ def test_unreadable_stack_file_is_one_line(tmp_path, content, fragment):
     assert message.startswith("Pulumi.broken.yaml ")
     assert fragment in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_c_yaml_writer_writes_the_same_bytes_as_the_python_one(stack_runs, stack):
+    assert issubclass(render.CDumper, yaml.CSafeDumper), "the pinned PyYAML wheel ships libyaml"
+    run = stack_runs[stack]
+    for documents in (run.objects(), run.releases()):
+        assert render.dump_all(documents) == render.dump_all(documents, render.PythonDumper)
+    assert ": |" in render.dump_all(run.objects())  # multi-line strings (dashboards) as literal blocks
+
+
+def test_the_c_yaml_writer_matches_on_awkward_strings():
+    awkward = {
+        "block": "line 1\nline 2 \n",
+        "blank lines": "a\n\n\nb\n\n",
+        "indented": "  leading\nx",
+        "unicode": "ünïcødé ✓ 😀",
+        "long": "word " * 60,
+        "bools and numbers": ["yes", "no", "on", "0123", "1e3", "0x1f", "~", "null"],
+        "syntax": ["a: b", "- x", "#c", "!tag", "&a", "*a", "{x}", "[y]", "%d", "@", "`"],
+        "whitespace": ["tab\there", "end ", " start", "", "line\r\nwin", "\u2028"],
+        "non-strings": [None, 1.5, True, 10**20, [], {}],
+    }
+    assert render.dump_all([awkward]) == render.dump_all([awkward], render.PythonDumper)

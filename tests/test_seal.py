@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from components.config import check_ciphertext
 from mcpds.cli import main
 from offline.harness import PROJECT_ROOT, read_stack_file, run_program
+from tests.stackconfig import FIXTURE_STACKS
 
 VALUE = b"hf_TestTokenValue-1234567890"
 
@@ -255,9 +256,10 @@ def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, cert_pem, case):
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A directory with copies of the shipped stack files."""
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    """A directory with the project file and copies of the fixture stack files."""
+    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+        shutil.copy(FIXTURE_STACKS / name, tmp_path / name)
     return tmp_path
 
 

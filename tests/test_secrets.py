@@ -24,18 +24,20 @@ from components.secrets import (
 )
 from components.stack_config import parse_config
 from mcpds.seal import seal
-from offline.harness import ProgramRun, run_program
+from offline.harness import ProgramRun, read_stack_file
+from offline.harness import run_program as run_any
 from offline.made_up_digests import as_deployed
-from offline.policy_run import stack_config
-from tests.stackconfig import base_config
+from offline.policy_run import stack_config as config_of
+from tests.stackconfig import FIXTURE_STACKS, base_config
 
 SEALED_SECRET = "kubernetes:bitnami.com/v1alpha1:SealedSecret"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 SECRET = "kubernetes:core/v1:Secret"
 
-# The credentials the shipped stacks declare: Dataset Viewer's optional HF token and
-# the GoDaddy DNS-01 key (dns.provider defaults to godaddy).
+# The layer is tested on the fixture stacks (tests/stacks/), whose credentials are known:
+# Dataset Viewer's optional HF token and the GoDaddy DNS-01 key (dns.provider defaults to
+# godaddy), none of them provided.
 CREDENTIALS = {"hf-token": ("data-science", ("token",)), "godaddy-api-key": ("cert-manager", ("token",))}
 
 PROVIDERS: dict[str, dict[str, Any]] = {
@@ -80,6 +82,15 @@ PROVIDERS: dict[str, dict[str, Any]] = {
         }
     },
 }
+
+
+def run_program(stack: str, **kw: Any) -> ProgramRun:
+    """The program on a fixture stack (tests/stacks/)."""
+    return run_any(stack, read_stack_file(stack, FIXTURE_STACKS), **kw)
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None):
+    return config_of(stack, overrides, root=FIXTURE_STACKS)
 
 
 @functools.cache
@@ -378,8 +389,8 @@ def test_consumers_read_the_refs(runs):
 # ---------------------------------------------------------------------------
 
 
-def test_shipped_stacks_render_and_warn_about_the_required_credential(dev, prod):
-    for run, stack in ((dev, "dev"), (prod, "prod")):
+def test_fixture_stacks_render_and_warn_about_the_required_credential(fixture_dev, fixture_prod):
+    for run, stack in ((fixture_dev, "dev"), (fixture_prod, "prod")):
         warnings = [m for level, m in run.logs if level == "warning" and "missing credential" in m]
         assert len(warnings) == 1
         assert "'godaddy-api-key'" in warnings[0]

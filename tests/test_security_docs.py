@@ -1,5 +1,5 @@
-"""docs/security.md and the README's rule list cannot drift from the pack: every rule is
-listed once with its one line, and the threat model names every rule."""
+"""docs/security.md and the rule list of docs/ci-and-policies.md cannot drift from the
+pack: every rule is listed once with its one line, and the threat model names every rule."""
 
 from __future__ import annotations
 
@@ -9,26 +9,28 @@ from offline.harness import PROJECT_ROOT
 from policies.mcp_policies import ALL_POLICIES, MODULES
 
 README = (PROJECT_ROOT / "README.md").read_text()
+RULES = (PROJECT_ROOT / "docs" / "ci-and-policies.md").read_text()
 SECURITY = (PROJECT_ROOT / "docs" / "security.md").read_text()
-# `  - `<rule>`: <one line>` under a `- `<module>.py`` entry of the README's rule list.
+# `  - `<rule>`: <one line>` under a `- `<module>.py`` entry of the rule list.
 RULE_LINE = re.compile(r"^  - `([a-z0-9-]+)`: (\S.+)$", re.M)
 
 
-def test_readme_lists_every_rule_once_with_one_line():
-    listed = RULE_LINE.findall(README)
+def test_the_rule_list_names_every_rule_once_with_one_line():
+    listed = RULE_LINE.findall(RULES)
     names = [name for name, _ in listed]
     assert sorted(names) == sorted(p.name for p in ALL_POLICIES)
     assert len(names) == len(set(names))
     assert all(len(line) > 20 for _, line in listed)
 
 
-def test_readme_groups_rules_under_their_modules():
+def test_the_rule_list_groups_rules_under_their_modules():
     for module in MODULES:
-        assert f"- `{module}.py`\n" in README, module
+        assert f"- `{module}.py`\n" in RULES, module
 
 
-def test_readme_links_the_threat_model():
+def test_the_readme_and_the_rule_list_link_the_threat_model():
     assert README.count("(docs/security.md)") >= 2
+    assert "(security.md)" in RULES
 
 
 def test_threat_model_names_every_rule():

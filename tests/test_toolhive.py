@@ -7,6 +7,7 @@ import pytest
 from components import versions
 from components.config import ToolHiveConfig
 from components.toolhive import TYPE, operator_values, scrape_targets
+from offline.policy_run import stack_config
 
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -64,7 +65,8 @@ def test_children_belong_to_the_component(dev):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_run_the_operator_namespace_scoped(stack_runs, stack):
     values = stack_runs[stack].release("toolhive-operator").inputs["values"]["operator"]
-    assert values["rbac"] == {"scope": "namespace", "allowedNamespaces": ["data-science"]}
+    watched = list(stack_config(stack).operator_namespaces)
+    assert values["rbac"] == {"scope": "namespace", "allowedNamespaces": watched}
     assert values["features"]["storageVersionMigrator"] is False
 
 

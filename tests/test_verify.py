@@ -11,6 +11,8 @@ import copy
 import json
 import shlex
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,10 @@ def loopback(dev, tmp_path_factory):
     """Penrose as the dev stack publishes it, plus demo servers, behind nginx."""
     dev_out = stack_outputs(dev)
     penrose_route = next(r for r in dev_out["mcp_routes"] if r["name"] == "penrose")
-    ports = {name: lb.free_port() for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo", "doomed")}
+    ports = {
+        name: lb.free_port()
+        for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo", "doomed", "outputs", "listing")
+    }
     routes = [
         penrose_route,
         {"name": "stateless-demo", "path": "/stateless", "service": "mcp-stateless-demo-proxy", "port": 8101},
@@ -54,6 +59,10 @@ def loopback(dev, tmp_path_factory):
     # Every port is chosen first: nginx's is Penrose's public base URL.
     upstream = {"penrose": lb.free_port(), **ports}
     table = {r["path"]: upstream[r["name"]] for r in routes}
+    # stateless-demo's files, served by the outputs sidecar's server; and a server that lists.
+    table |= {"/stateless/outputs": ports["outputs"], "/listing": ports["listing"]}
+    files = tmp_path_factory.mktemp("outputs")
+    (files / "0123456789abcdef0123456789abcdef.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     nginx, tls_port = lb.start_nginx(table, lb.free_port(), tls_cert=cert)
     deployment = lb.Loopback(nginx=nginx, tls_port=tls_port, cert=cert[0], outputs={}, ports=ports)
     logs_dir = tmp_path_factory.mktemp("requests")
@@ -71,7 +80,13 @@ def loopback(dev, tmp_path_factory):
             procs[name] = lb.start_demo(
                 ports[name], mode, tools, request_log=deployment.request_logs.get(name), wait=False, **kw
             )
-        for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo"):
+        procs["outputs"] = lb.start_outputs(files, ports["outputs"], wait=False)
+        procs["listing"] = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(ports["listing"]), "--bind", "127.0.0.1", "-d", str(files)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("stateless-demo", "session-demo", "secure-demo", "slow-demo", "outputs", "listing"):
             lb.wait_port(ports[name], procs[name])
         lb.wait_penrose(procs["penrose"], upstream["penrose"])
         base = deployment.nginx.base_url
@@ -83,7 +98,7 @@ def loopback(dev, tmp_path_factory):
             "mcp_routes": routes,
             "mcp_servers": servers,
             "mcp_urls": {r["name"]: f"{base}{r['path']}/mcp" for r in routes},
-            "penrose_outputs_url": f"{base}/penrose/outputs/",
+            "outputs_urls": {"penrose": f"{base}/penrose/outputs", "stateless-demo": f"{base}/stateless/outputs"},
             "web_urls": {},
         }
         yield deployment
@@ -133,8 +148,12 @@ def test_all_routes_pass(loopback, tmp_path, monkeypatch, capsys):
     assert checks[("penrose", "mcp 2026-07-28")]["status"] in ("pass", "info")
     # Penrose rendered through the edge, and its SVG was fetched at the published URL.
     render = checks[("penrose", "penrose render")]
-    assert render["data"]["output_url"].startswith(loopback.outputs["penrose_outputs_url"])
+    assert render["data"]["output_url"].startswith(loopback.outputs["outputs_urls"]["penrose"] + "/")
     assert checks[("penrose", "penrose output")]["status"] == "pass"
+    # Both kinds of outputs route answer 404 to a name nobody was given, and list nothing.
+    for route in ("penrose", "stateless-demo"):
+        for check in ("outputs missing name", "outputs listing"):
+            assert (checks[(route, check)]["status"], checks[(route, check)]["detail"]) == ("pass", "HTTP 404")
     assert checks[("penrose", "health")]["status"] == "pass"
     assert checks[("stateless-demo", "health")]["status"] == "info"  # no /health on that server
     # The table names every route, the token never appears anywhere.
@@ -142,6 +161,25 @@ def test_all_routes_pass(loopback, tmp_path, monkeypatch, capsys):
         assert route in printed.out
     assert TOKEN not in printed.out + printed.err + json.dumps(report)
     assert report["network_probes"], "a probe plan is always printed"
+
+
+def test_an_outputs_route_that_lists_or_is_not_routed_fails(loopback, tmp_path):
+    outputs = copy.deepcopy(loopback.outputs)
+    outputs["outputs_urls"]["stateless-demo"] = f"{loopback.nginx.base_url}/listing"
+    code, report = _verify(tmp_path, outputs, routes=["stateless-demo"])
+    assert code == 1
+    # A plain file server lists the directory, and its 404 is not the output server's.
+    assert _failures(report) == {
+        ("stateless-demo", "outputs listing"): "outputs",
+        ("stateless-demo", "outputs missing name"): "not-found",
+    }
+    listing = next(c for c in report["checks"] if c["check"] == "outputs listing")
+    assert listing["detail"].endswith("HTTP 200 (listed)")
+    # The edge's own 404 (nothing routed there) is not the output server's answer.
+    outputs["outputs_urls"]["stateless-demo"] = f"{loopback.nginx.base_url}/stateless/files"
+    code, report = _verify(tmp_path, outputs, routes=["stateless-demo"])
+    assert code == 1
+    assert _failures(report) == {("stateless-demo", "outputs missing name"): "not-found"}
 
 
 def test_missing_token_and_invalid_token_are_401(loopback, tmp_path, monkeypatch, capsys):
@@ -252,6 +290,16 @@ def test_probe_plan_covers_every_server(dev):
     for route in outputs.routes:  # the group's vMCP included
         assert f"unlabelled pod in {ns} -> {route.name}" in whys
         assert any(w.startswith(f"pod in default -> {route.name} ({route.service}.{ns}") for w in whys)
+    # Outputs sidecars: nothing but the edge reaches them.
+    for route in outputs.routes:
+        if route.outputs_service:
+            target = f"http://{route.outputs_service}.{ns}.svc.cluster.local:{route.outputs_port}/healthz"
+            denied = {p["why"] for p in plan if p["command"].endswith(target)}
+            assert {
+                f"pod in default -> {route.name}/outputs ({target.split('/')[2]})",
+                f"unlabelled pod in {ns} -> {route.name}/outputs",
+            } <= denied, denied
+    assert any(r.outputs_service for r in outputs.routes)
     # Code-executing data-exploration has no egress: the internet must be unreachable.
     assert "data-exploration backend (no egress allowed) -> internet" in whys
     for probe in plan:

@@ -15,14 +15,14 @@ import pytest
 import yaml
 
 from components.versions import BASE_IMAGES, SERVER_IMAGES
-from offline.harness import available_stacks
+from offline.harness import available_stacks, stack_dir
 from offline.policy_run import stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTION_FILES = sorted([*WORKFLOWS.glob("*.yml"), *(ROOT / ".github" / "actions").glob("*/action.yml")])
 PINNED = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
-STACKS = available_stacks(ROOT)
+STACKS = available_stacks()
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def test_referenced_policy_files_exist(stack):
     assert (ROOT / "policies" / "config" / f"{stack}.json").is_file()
     assert (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
     assert (ROOT / "policies" / "requirements.txt").is_file()
-    assert (ROOT / f"Pulumi.{stack}.yaml").is_file()
+    assert (stack_dir() / f"Pulumi.{stack}.yaml").is_file()
 
 
 def test_every_make_target_and_path_in_run_steps_exists():
@@ -197,11 +197,10 @@ def _references(kind: str) -> set[str]:
     return found - {"GITHUB_TOKEN"}
 
 
-def test_readme_lists_every_secret_and_variable_the_workflows_read():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## CI and policies", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_list_every_secret_and_variable_the_workflows_read():
+    section = (ROOT / "docs" / "ci-and-policies.md").read_text().split("## Workflows", 1)[1]
     for name in sorted(_references("secrets") | _references("vars")):
-        assert f"`{name}`" in section, f"README 'CI and policies' does not explain {name}"
+        assert f"`{name}`" in section, f"docs/ci-and-policies.md 'Workflows' does not explain {name}"
 
 
 # ---------------------------------------------------------------------------
@@ -356,7 +355,7 @@ def test_the_stacks_pull_exactly_what_ci_pushes(stack_runs, stack):
     pushed = {e["image"] for e in image_matrix()}
     registry = stack_config(stack).images.registry
     pulled = {
-        r.inputs["spec"]["image"]
+        r.inputs["spec"]["image"].partition("@")[0]  # production pulls the pushed tag by its digest
         for r in stack_runs[stack].resources
         if r.type.endswith(":MCPServer") and r.inputs["spec"]["image"].startswith(registry + "/")
     }
@@ -416,3 +415,63 @@ def test_penrose_tests_run_on_the_node_its_image_runs(workflow):
     image_version = BASE_IMAGES["node"].split(":", 1)[1].split("-", 1)[0]
     assert node["with"]["node-version"] == image_version
     assert f"FROM {BASE_IMAGES['node']}" in (ROOT / "servers" / "penrose-mcp" / "Dockerfile").read_text()
+
+
+# ---------------------------------------------------------------------------
+# Registry logins: one script for the push, the prod digests and the preview
+# ---------------------------------------------------------------------------
+
+LOGIN = ROOT / ".github" / "scripts" / "registry-login"
+
+
+def _login(tmp_path: Path, *args: str, env: dict[str, str], stacks: Path | None = None):
+    """Run registry-login with a `docker` that records its arguments and stdin."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    docker = bin_dir / "docker"
+    docker.write_text(f'#!/usr/bin/env bash\n{{ echo "$*"; cat; echo; }} >> {tmp_path / "docker.log"}\n')
+    docker.chmod(0o755)
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MCPDS_STACK_DIR": str(stacks or stack_dir())}
+    done = subprocess.run(
+        ["bash", str(LOGIN), *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, check=False
+    )
+    log = tmp_path / "docker.log"
+    return done, log.read_text() if log.exists() else ""
+
+
+def test_registry_login_uses_the_job_token_for_ghcr_and_the_secrets_elsewhere(tmp_path):
+    done, log = _login(tmp_path, "ghcr.io/acme/x:1.0", env={"GHCR_TOKEN": "gh-token", "ACTOR": "bot"})
+    assert done.returncode == 0, done.stderr
+    assert log == "login ghcr.io --username bot --password-stdin\ngh-token\n"
+    secrets = {"REGISTRY_USERNAME": "robot", "REGISTRY_PASSWORD": "pw", "GHCR_TOKEN": "gh-token"}
+    done, log = _login(tmp_path, "registry.example.net/acme/x:1.0", env=secrets)
+    assert done.returncode == 0, done.stderr
+    assert log.endswith("login registry.example.net --username robot --password-stdin\npw\n")
+
+
+def test_registry_login_without_secrets_fails_a_push_and_lets_a_preview_read(tmp_path):
+    done, log = _login(tmp_path, "registry.example.net/acme/x:1.0", env={"GHCR_TOKEN": "gh-token"})
+    assert done.returncode == 1
+    assert "registry.example.net needs the repository secrets REGISTRY_USERNAME and REGISTRY_PASSWORD" in done.stdout
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.prod.yaml").write_text(
+        (ROOT / "tests" / "stacks" / "Pulumi.prod.yaml").read_text()
+        + "  mcp-datascience:images:\n    registry: registry.example.net/acme/mcp\n"
+    )
+    done, log = _login(tmp_path, "--stack", "prod", "--optional", env={"GHCR_TOKEN": "t"}, stacks=stacks)
+    assert done.returncode == 0, done.stderr
+    assert "no REGISTRY_PASSWORD secret for registry.example.net" in done.stdout
+    assert log == ""
+
+
+def test_every_job_that_pushes_or_resolves_images_logs_in_with_the_script():
+    logins = {
+        ("deploy", "images"): '.github/scripts/registry-login "$IMAGE"',
+        ("deploy", "up-prod"): ".github/scripts/registry-login --stack prod",
+        ("pull-request", "preview"): ".github/scripts/registry-login --stack prod --optional",
+    }
+    for (workflow, job), command in logins.items():
+        [step] = [s for s in steps(PR if workflow == "pull-request" else DEPLOY, job) if command in s.get("run", "")]
+        assert {"GHCR_TOKEN", "REGISTRY_USERNAME", "REGISTRY_PASSWORD", "ACTOR"} <= set(step["env"]), (workflow, job)
+    assert not [run for run in all_runs() if "docker login" in run]  # no login of its own beside the script

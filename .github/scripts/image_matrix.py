@@ -25,7 +25,7 @@ from offline.policy_run import stack_config  # noqa: E402
 
 def registries() -> list[str]:
     # Read as the program reads it: `secure:` values (secrets.pulumi.values) are secrets, not text.
-    return sorted({stack_config(stack, root=ROOT).images.registry for stack in available_stacks(ROOT)})
+    return sorted({stack_config(stack).images.registry for stack in available_stacks()})
 
 
 def matrix() -> list[dict[str, str]]:

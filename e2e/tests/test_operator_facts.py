@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from components import monitoring, plan
+from components import monitoring, outputs, plan
 from e2e.tests.conftest import checked
 from policies.mcp_policies import kube as pack
 
@@ -46,6 +46,39 @@ def test_http_backends_get_the_service_the_plan_names(live):
         )
         assert server["spec"]["mcpPort"] in {p["port"] for p in service["spec"]["ports"]}
         checked(live, f"Service {ns}/{plan.backend_service(name)}")
+
+
+def test_the_outputs_sidecar_reaches_the_backend_pod_as_written(live):
+    """components/outputs.py relies on the proxy runner copying the podTemplateSpec's second
+    container and volumes into the backend StatefulSet, leaving `mcp` first (ToolHive reports
+    the first container's image and attaches to `mcp` by name), and on our Service selecting
+    the runner's pods and reaching the sidecar's named port."""
+    found = 0
+    for server in live.rendered("MCPServer"):
+        ns, name = server["metadata"]["namespace"], server["metadata"]["name"]
+        rendered = server["spec"]["podTemplateSpec"]["spec"]
+        if outputs.CONTAINER not in {c["name"] for c in rendered["containers"]}:
+            continue
+        found += 1
+        template = live.kube.get("apps/v1", "StatefulSet", name, ns)["spec"]["template"]
+        containers = {c["name"]: c for c in template["spec"]["containers"]}
+        assert template["spec"]["containers"][0]["name"] == "mcp"
+        assert template["spec"]["containers"][0]["image"] == server["spec"]["image"]
+        sidecar = containers[outputs.CONTAINER]
+        assert sidecar["command"] == list(outputs.COMMAND)
+        assert {"name": outputs.PORT_NAME, "containerPort": outputs.PORT, "protocol": "TCP"} in sidecar["ports"]
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        assert "emptyDir" in volumes[outputs.VOLUME]
+        for container in (containers["mcp"], sidecar):
+            assert outputs.VOLUME in {m["name"] for m in container["volumeMounts"]}, container["name"]
+        assert not sidecar.get("stdin"), "the runner attaches stdin to `mcp` only"
+        service = live.kube.get_or_none("v1", "Service", outputs.service_name(name), ns)
+        if service is not None:  # published servers only
+            assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+            assert [p["targetPort"] for p in service["spec"]["ports"]] == [outputs.PORT_NAME]
+            checked(live, f"Service {ns}/{outputs.service_name(name)}")
+        checked(live, f"StatefulSet {ns}/{name} outputs sidecar")
+    assert found, "no MCPServer of the stack runs the outputs sidecar"
 
 
 def test_the_pack_models_vmcp_pods_as_they_are(live):

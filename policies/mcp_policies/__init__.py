@@ -24,6 +24,7 @@ MODULES = (
     "secrets",
     "helm",
     "stack",
+    "outputs",
     "rbac",
     "exposure",
     "availability",

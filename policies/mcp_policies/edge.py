@@ -341,7 +341,7 @@ EDGE_CONTROLLER_MAINTAINED = resource_policy(
     _check_controller,
     severity=Severity.HIGH,
     remediation="Use edge.controller nginx-ingress (F5 NIC, nginx.org/* annotations) or gateway-api (NGINX Gateway "
-    "Fabric); README 'Edge' describes the migration.",
+    "Fabric); docs/edge.md describes the migration.",
 )
 
 POLICIES = [ROUTE_TLS, MCP_ROUTE_STREAMING, ROUTE_NO_METRICS, EDGE_CONTROLLER_MAINTAINED]

@@ -249,6 +249,32 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> list[PodTempl
     return []
 
 
+def service_target_containers(service_props: Mapping[str, Any], server_props: Mapping[str, Any]) -> list[str | None]:
+    """For each port of a Service selecting an MCPServer's backend pods, the container of
+    the pod template it reaches: named ports by their declaration, numbers by a declared
+    containerPort. The `mcp` container's own port (spec.mcpPort) is added by the runner,
+    never declared in the template; a port nothing declares is None (unknown: it may be
+    the MCP server's)."""
+    [template] = pod_templates(MCP_SERVER, server_props)
+    mcp_port = number(get(server_props, "spec", "mcpPort"))
+    out: list[str | None] = []
+    for raw in as_list(get(service_props, "spec", "ports")):
+        port = as_dict(raw)
+        target = port.get("targetPort", port.get("port"))
+        target = int(target) if isinstance(target, float) else target
+        owners = [
+            c.name
+            for c in template.containers
+            for declared in as_list(c.spec.get("ports"))
+            if (isinstance(target, str) and get(declared, "name") == target)
+            or (isinstance(target, int) and number(get(declared, "containerPort")) == target)
+        ]
+        if isinstance(target, int) and mcp_port is not None and target == int(mcp_port):
+            owners.append("mcp")
+        out.append(owners[0] if len(set(owners)) == 1 else None)
+    return out
+
+
 def mcp_proxy_pod_labels(props: Mapping[str, Any]) -> dict[str, str]:
     name = name_of(props)
     extra = get(props, "spec", "resourceOverrides", "proxyDeployment", "podTemplateMetadataOverrides", "labels")

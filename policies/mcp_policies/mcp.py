@@ -8,7 +8,7 @@ over replicas; vMCP keeps sessions in process memory unless Redis session storag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -198,22 +198,33 @@ def _routed(view: StackView, namespace: str, service: str) -> list[str]:
     )
 
 
-def _services_selecting(view: StackView, namespace: str, labels: Mapping[str, str]) -> list[Any]:
-    """core/v1 Services of the stack in `namespace` whose selector picks pods with `labels`."""
+def _services_selecting(
+    view: StackView, namespace: str, labels: Mapping[str, str], skip: Container[tuple[str, str]] = ()
+) -> list[Any]:
+    """core/v1 Services of the stack in `namespace` whose selector picks pods with `labels`,
+    but those in `skip` ((namespace, name))."""
     out = []
     for svc in view.of_type(SERVICE):
         selector = as_dict(get(svc.props, "spec", "selector"))
+        if (namespace, name_of(svc.props, svc.name)) in skip:
+            continue
         if namespace_of(svc.props) == namespace and selector and selector_matches({"matchLabels": selector}, labels):
             out.append(svc)
     return out
 
 
-def _reached(view: StackView, namespace: str, operator_service: str, labels: Mapping[str, str]) -> list[str]:
+def _reached(
+    view: StackView,
+    namespace: str,
+    operator_service: str,
+    labels: Mapping[str, str],
+    skip: Container[tuple[str, str]] = (),
+) -> list[str]:
     """How the pods with `labels` are reachable from outside the cluster: routes to the
-    operator's Service, and Services of the stack selecting the pods that are themselves of
-    type LoadBalancer/NodePort or routed."""
+    operator's Service, and Services of the stack selecting the pods (but `skip`) that are
+    themselves of type LoadBalancer/NodePort or routed."""
     found = _routed(view, namespace, operator_service)
-    for svc in _services_selecting(view, namespace, labels):
+    for svc in _services_selecting(view, namespace, labels, skip):
         name = name_of(svc.props, svc.name)
         kind = get(svc.props, "spec", "type")
         if kind in _EXTERNAL_SERVICE_TYPES:
@@ -236,12 +247,15 @@ def _check_code_execution(args: StackValidationArgs, report: ReportViolation, co
                 "without OIDC (spec.oidcConfigRef)",
                 server.urn,
             )
-        # The backend pod behind the proxy: reaching it from outside skips the proxy's auth altogether.
+        # The backend pod behind the proxy: reaching it from outside skips the proxy's auth
+        # altogether. A Service that reaches only another container of the pod (the outputs
+        # sidecar) serves no MCP: mcp-outputs-not-wider-than-server judges its routes.
         labels = next((t.labels for t in pod_templates(MCP_SERVER, server.props)), backend_pod_labels(name))
+        outputs = view.output_services()
         bypass = [
             r
-            for svc in _services_selecting(view, ns, labels)
-            for r in _reached(view, ns, name_of(svc.props, svc.name), labels)
+            for svc in _services_selecting(view, ns, labels, outputs)
+            for r in _reached(view, ns, name_of(svc.props, svc.name), labels, outputs)
         ]
         if bypass:
             report(

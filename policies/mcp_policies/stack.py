@@ -43,8 +43,11 @@ def _service_port(owner: PolicyResource) -> int:
 
 def _check_backends(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     view = StackView(args.resources)
+    outputs = view.output_services()
     for route in view.mcp_routes():
         b = route.backend
+        if (b.namespace, b.service) in outputs:
+            continue  # a server's outputs, judged by mcp-outputs-not-wider-than-server
         owner = view.mcp_service_owner(b.namespace, b.service)
         if owner is None:
             report(
@@ -70,7 +73,8 @@ def _check_backends(args: StackValidationArgs, report: ReportViolation, _config:
 MCP_ROUTE_BACKEND_EXISTS = stack_policy(
     "mcp-route-backend-exists",
     "Each MCP route (Ingress or HTTPRoute to an mcp-<n>-proxy or vmcp-<n> Service, or into a namespace with MCP "
-    "servers) reaches a Service created by an MCPServer or VirtualMCPServer of this stack, on its port.",
+    "servers) reaches a Service created by an MCPServer or VirtualMCPServer of this stack, on its port; a route to "
+    "an MCPServer's outputs sidecar is judged by mcp-outputs-not-wider-than-server.",
     _check_backends,
     severity=Severity.HIGH,
     remediation="Route only the plan's routes (components/plan.py Plan.routes): the Service is mcp-<server>-proxy on "

@@ -16,18 +16,34 @@ from .kube import (
     MCP_SERVER,
     MCP_SERVICE,
     NETWORK_POLICY,
+    SERVICE,
     VIRTUAL_MCP_SERVER,
     WORKLOAD_TYPES,
     Backend,
+    as_dict,
     chart_name,
     describe,
     get,
     name_of,
     namespace_of,
+    pod_templates,
     proxy_service,
     route_backends,
+    selector_matches,
+    service_target_containers,
     vmcp_service,
 )
+
+
+@dataclass(frozen=True)
+class OutputService:
+    """A Service of the stack that reaches an MCPServer's backend pods on ports of another
+    container than `mcp` only (the outputs sidecar, components/outputs.py): a route to it
+    publishes the server's files, not the server."""
+
+    service: PolicyResource
+    server: PolicyResource
+    containers: tuple[str, ...]  # the containers its ports reach
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,24 @@ class StackView:
             if namespace_of(r.props) == namespace and vmcp_service(name_of(r.props, r.name)) == service:
                 return r
         return None
+
+    def output_services(self) -> dict[tuple[str, str], OutputService]:
+        """(namespace, Service name) -> what it serves, for every Service selecting an
+        MCPServer's backend pods whose every port reaches a container other than `mcp`."""
+        out: dict[tuple[str, str], OutputService] = {}
+        for svc in self.of_type(SERVICE):
+            ns, selector = namespace_of(svc.props), as_dict(get(svc.props, "spec", "selector"))
+            for server in self.mcp_servers:
+                if not selector or namespace_of(server.props) != ns:
+                    continue
+                [template] = pod_templates(MCP_SERVER, server.props)
+                if not selector_matches({"matchLabels": selector}, template.labels):
+                    continue
+                targets = service_target_containers(svc.props, server.props)
+                if targets and all(t not in (None, "mcp") for t in targets):
+                    names = tuple(sorted({str(t) for t in targets}))
+                    out[(ns, name_of(svc.props, svc.name))] = OutputService(svc, server, names)
+        return out
 
     # Routes ----------------------------------------------------------------
 

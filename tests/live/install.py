@@ -65,7 +65,7 @@ def find_python(version: str) -> str:
 def node_version() -> str:
     node = shutil.which("node")
     if node is None:
-        raise InstallError("node is not installed (Node.js 20.19 or newer with npm; see README)")
+        raise InstallError("node is not installed (Node.js 20.19 or newer with npm; see the README's prerequisites)")
     return subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 

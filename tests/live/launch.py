@@ -102,12 +102,28 @@ class PathMap:
         return value
 
 
-def _prepare(recipe: Recipe, install: Path, run_dir: Path) -> PathMap:
+def pod_volumes(mcpserver: dict[str, Any], container: str, run_dir: Path) -> dict[str, Path]:
+    """Image path -> run directory for each emptyDir `container` mounts in the MCPServer's
+    pod, one directory per volume name, so the pod's containers share it as they do in the
+    pod. /tmp is the run's own scratch directory (every catalog server's scratch volume)."""
+    spec = mcpserver["spec"].get("podTemplateSpec", {}).get("spec", {})
+    empty = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+    [found] = [c for c in spec.get("containers", []) if c["name"] == container] or [{}]
+    out = {}
+    for mount in found.get("volumeMounts", []):
+        if mount["name"] in empty and mount["mountPath"] != "/tmp":
+            local = run_dir / "volumes" / mount["name"]
+            local.mkdir(parents=True, exist_ok=True)
+            out[mount["mountPath"]] = local
+    return out
+
+
+def _prepare(recipe: Recipe, install: Path, run_dir: Path, volumes: dict[str, Path] | None = None) -> PathMap:
     """Lay out the run directory like the final stage's filesystem; returns the map."""
     scratch = run_dir / "tmp"
-    scratch.mkdir(parents=True)
+    scratch.mkdir(parents=True, exist_ok=True)
     workdir = recipe.workdir
-    mapping: dict[str, Path] = {"/tmp": scratch}
+    mapping: dict[str, Path] = {"/tmp": scratch, **(volumes or {})}
     if workdir != "/tmp":
         mapping[workdir] = run_dir / "app"
         (run_dir / "app").mkdir()
@@ -139,7 +155,7 @@ def prepare(
 ) -> Launch:
     """The command, environment and working directory of the server, its files laid out."""
     install, _ = ensure_installed(recipe)
-    paths = _prepare(recipe, install, run_dir)
+    paths = _prepare(recipe, install, run_dir, pod_volumes(mcpserver, "mcp", run_dir))
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
     for name, value in recipe.env.items():
         env[name] = ":".join(paths(part) for part in value.replace("${PATH}", os.environ["PATH"]).split(":"))
@@ -151,6 +167,23 @@ def prepare(
     if executable is None:
         raise RuntimeError(f"{recipe.server}: {command[0]} is not on the image's PATH {env['PATH']}")
     return Launch(recipe.server, [executable, *command[1:]], env, Path(paths(recipe.workdir)), run_dir)
+
+
+def prepare_container(recipe: Recipe, mcpserver: dict[str, Any], container: str, run_dir: Path) -> Launch:
+    """Another container of the MCPServer's pod (the outputs sidecar) that runs `recipe`'s
+    image: its command (or the ENTRYPOINT) and args, the image's ENV then its own env,
+    its volumes shared with the `mcp` container's run in the same `run_dir`."""
+    install, _ = ensure_installed(recipe)
+    [spec] = [c for c in mcpserver["spec"]["podTemplateSpec"]["spec"]["containers"] if c["name"] == container]
+    workdir = run_dir / container
+    workdir.mkdir(parents=True, exist_ok=True)
+    paths = _prepare(recipe, install, workdir, pod_volumes(mcpserver, container, run_dir))
+    env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+    for name, value in recipe.env.items():
+        env[name] = ":".join(paths(part) for part in value.replace("${PATH}", os.environ["PATH"]).split(":"))
+    env.update({item["name"]: paths(item["value"]) for item in spec.get("env", [])})
+    command = [paths(word) for word in [*(spec.get("command") or recipe.entrypoint), *spec.get("args", [])]]
+    return Launch(f"{recipe.server}/{container}", command, env, Path(paths(recipe.workdir)), workdir)
 
 
 def start(launch: Launch) -> Server:

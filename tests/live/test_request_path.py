@@ -149,7 +149,7 @@ def test_verify_passes_every_route_of_the_loopback_deployment(deployment, dev, t
         "mcp_routes": routes,
         "mcp_servers": {n: {**published[n], "route": deployment.routes[n], "group": None} for n in PROXIED},
         "mcp_urls": {n: deployment.url(n) for n in PROXIED},
-        "penrose_outputs_url": f"{edge.EDGE}/penrose/outputs/",
+        "outputs_urls": {"penrose": f"{edge.EDGE}/penrose/outputs"},
         "web_urls": {},
     }
     path = tmp_path / "outputs.json"

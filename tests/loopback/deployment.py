@@ -224,6 +224,27 @@ def start_demo(
     return proc
 
 
+OUTPUTS_SERVER = PROJECT_ROOT / "images" / "mcp-server-ds" / "outputs_server.py"
+
+
+def start_outputs(directory: Path, port: int, extensions: str = "png,svg", wait: bool = True) -> subprocess.Popen:
+    """The outputs sidecar's server (images/mcp-server-ds/outputs_server.py) for `directory`."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "OUTPUTS_DIR": str(directory),
+        "OUTPUTS_PORT": str(port),
+        "OUTPUTS_EXTENSIONS": extensions,
+        "OUTPUTS_MAX_AGE_SECONDS": "3600",
+        "OUTPUTS_MAX_BYTES": str(64 * 2**20),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-I", str(OUTPUTS_SERVER)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    if wait:
+        wait_port(port, proc)
+    return proc
+
+
 def start_penrose(public_base_url: str, port: int, wait: bool = True) -> subprocess.Popen:
     """The project's Penrose server (node) on `port`; waits for its /health self-test
     unless `wait=False` (then call `wait_penrose`)."""

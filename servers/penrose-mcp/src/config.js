@@ -20,6 +20,7 @@
  * @property {number} maxQueue  renders allowed to wait at once
  * @property {number} workerMaxHeapMb  V8 old-generation cap per worker
  * @property {number} workerMaxJobs  jobs before a worker is replaced
+ * @property {number} workerRecycleHeapMb  heap in use after a job at which the worker is replaced
  * @property {number} cacheMaxEntries
  * @property {number} cacheMaxBytes
  * @property {LogLevel} logLevel
@@ -143,6 +144,13 @@ function logLevelFrom(raw) {
 export function loadConfig(env = process.env, argv = process.argv.slice(2)) {
   const maxProgramBytes = intFrom(env, "MAX_PROGRAM_BYTES", 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 });
   const renderTimeoutMs = intFrom(env, "RENDER_TIMEOUT_MS", 10_000, { min: 50, max: 600_000 });
+  const workerMaxHeapMb = intFrom(env, "WORKER_MAX_HEAP_MB", 384, { min: 64, max: 16_384 });
+  // Replacing a worker before it reaches its hard cap keeps a slow leak from
+  // ever failing a render with "out of memory".
+  const workerRecycleHeapMb = intFrom(env, "WORKER_RECYCLE_HEAP_MB", Math.floor(workerMaxHeapMb * 0.75), {
+    min: 32,
+    max: workerMaxHeapMb - 1,
+  });
   return Object.freeze({
     transport: transportFrom(env, argv),
     host: (env.HOST ?? "").trim() || "0.0.0.0",
@@ -159,8 +167,9 @@ export function loadConfig(env = process.env, argv = process.argv.slice(2)) {
     concurrency: intFrom(env, "RENDER_CONCURRENCY", 2, { min: 1, max: 64 }),
     queueWaitMs: intFrom(env, "RENDER_QUEUE_WAIT_MS", 3_000, { min: 0, max: 600_000 }),
     maxQueue: intFrom(env, "RENDER_QUEUE_MAX", 16, { min: 0, max: 10_000 }),
-    workerMaxHeapMb: intFrom(env, "WORKER_MAX_HEAP_MB", 384, { min: 64, max: 16_384 }),
+    workerMaxHeapMb,
     workerMaxJobs: intFrom(env, "WORKER_MAX_JOBS", 500, { min: 1, max: 1_000_000 }),
+    workerRecycleHeapMb,
     cacheMaxEntries: intFrom(env, "CACHE_MAX_ENTRIES", 500, { min: 1, max: 1_000_000 }),
     cacheMaxBytes: intFrom(env, "CACHE_MAX_BYTES", 64 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 * 1024 }),
     logLevel: logLevelFrom(env.LOG_LEVEL),

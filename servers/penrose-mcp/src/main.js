@@ -37,6 +37,7 @@ const pool = new RenderPool({
   killGraceMs: config.renderKillGraceMs,
   maxHeapMb: config.workerMaxHeapMb,
   maxJobs: config.workerMaxJobs,
+  recycleHeapMb: config.workerRecycleHeapMb,
   logger,
 });
 pool.start();

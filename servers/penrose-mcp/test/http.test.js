@@ -30,6 +30,12 @@ before(async () => {
     PUBLIC_BASE_URL,
     MAX_PROGRAM_BYTES: String(MAX_PROGRAM_BYTES),
     ALLOWED_ORIGINS: "https://allowed.example.test",
+    // The suite runs its files in parallel: on a loaded machine a render may
+    // outlast the default budget. Budgets and load shedding are limits.test.js's
+    // subject, not this file's. One worker: the calls here come one at a time.
+    RENDER_TIMEOUT_MS: "60000",
+    RENDER_QUEUE_WAIT_MS: "30000",
+    RENDER_CONCURRENCY: "1",
   });
   client = await connectHttpClient(server.baseUrl);
 });

@@ -40,6 +40,13 @@ describe("config", () => {
     assert.throws(() => loadConfig({ PORT: "70000" }, []), /PORT must be between 0 and 65535/);
   });
 
+  test("workers are recycled below their heap cap: WORKER_RECYCLE_HEAP_MB defaults to 3/4 of WORKER_MAX_HEAP_MB", () => {
+    assert.equal(loadConfig({}, []).workerRecycleHeapMb, 288);
+    assert.equal(loadConfig({ WORKER_MAX_HEAP_MB: "512" }, []).workerRecycleHeapMb, 384);
+    assert.equal(loadConfig({ WORKER_RECYCLE_HEAP_MB: "200" }, []).workerRecycleHeapMb, 200);
+    assert.throws(() => loadConfig({ WORKER_RECYCLE_HEAP_MB: "384" }, []), /WORKER_RECYCLE_HEAP_MB must be between 32 and 383/);
+  });
+
   test("PUBLIC_BASE_URL loses its trailing slash and must be absolute http(s)", () => {
     assert.equal(loadConfig({ PUBLIC_BASE_URL: "https://finetunings.ai/penrose/" }, []).publicBaseUrl, "https://finetunings.ai/penrose");
     assert.throws(() => loadConfig({ PUBLIC_BASE_URL: "/penrose" }, []), /PUBLIC_BASE_URL/);

@@ -18,6 +18,9 @@ import {
   step,
   toSVG,
 } from "@penrose/core";
+import { boundMathJaxRegistries } from "./mathjax-registries.js";
+
+boundMathJaxRegistries();
 
 /** @typedef {{ domain: string, substance: string, style: string, variation: string }} Trio */
 

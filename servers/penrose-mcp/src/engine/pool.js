@@ -8,8 +8,9 @@
 //   terminated (Worker#terminate stops even a tight loop or a WebAssembly
 //   call), and a fresh worker replaces it.
 // - A worker that crashes, runs out of heap (`maxHeapMb`), reports a fault
-//   (`recycle`), or has served `maxJobs` jobs is replaced too. Nothing a
-//   worker does can take the main process down.
+//   (`recycle`), has served `maxJobs` jobs, or ends a job with more than
+//   `recycleHeapMb` of heap in use is replaced too. Nothing a worker does can
+//   take the main process down.
 
 import { Worker } from "node:worker_threads";
 
@@ -47,6 +48,8 @@ import { Worker } from "node:worker_threads";
 
 const DEFAULT_WORKER_URL = new URL("./worker.js", import.meta.url);
 
+const MIB = 1024 * 1024;
+
 // How long a job may wait for workers that are starting up (not busy).
 const STARTUP_WAIT_MS = 30_000;
 
@@ -69,6 +72,7 @@ export class RenderPool {
    * @param {number} opts.killGraceMs
    * @param {number} opts.maxHeapMb
    * @param {number} opts.maxJobs
+   * @param {number} opts.recycleHeapMb  heap in use after a job at which the worker is replaced
    * @param {import("../logger.js").Logger} opts.logger
    * @param {URL} [opts.workerUrl]  replaceable for tests
    */
@@ -286,7 +290,16 @@ export class RenderPool {
         slot.job.resolve(result);
         slot.job = null;
         slot.jobsDone += 1;
-        if (recycle || slot.jobsDone >= this.#opts.maxJobs) {
+        const heapMb = (message.heapBytes ?? 0) / MIB;
+        if (recycle) {
+          this.#retire(slot);
+        } else if (slot.jobsDone >= this.#opts.maxJobs || heapMb >= this.#opts.recycleHeapMb) {
+          this.#opts.logger.info("recycling render worker", {
+            worker: slot.index,
+            jobs: slot.jobsDone,
+            heapMb: Math.round(heapMb),
+            reason: heapMb >= this.#opts.recycleHeapMb ? "heap" : "jobs",
+          });
           this.#retire(slot);
         } else {
           slot.state = "idle";

@@ -5,11 +5,13 @@
 //
 // Protocol (messages to the parent):
 //   { type: "ready", warmupMs }                after the self-test render
-//   { type: "result", id, result }             one per job
+//   { type: "result", id, result, heapBytes }  one per job; heapBytes: this
+//                                              thread's V8 heap in use after it
 // Messages from the parent:
 //   { type: "job", id, kind: "render" | "validate", trio, budgetMs, cancel }
 //     cancel: a SharedArrayBuffer of one Int32; non-zero asks the job to stop.
 
+import v8 from "node:v8";
 import { parentPort } from "node:worker_threads";
 import { installDomShim } from "./dom-shim.js";
 import { SELF_TEST_TRIO, selfTestProblem } from "./self-test.js";
@@ -77,6 +79,6 @@ if (problem !== null) throw new Error(problem);
 port.on("message", async (message) => {
   if (message?.type !== "job") return;
   const result = await runJob(message);
-  port.postMessage({ type: "result", id: message.id, result });
+  port.postMessage({ type: "result", id: message.id, result, heapBytes: v8.getHeapStatistics().used_heap_size });
 });
 port.postMessage({ type: "ready", warmupMs: performance.now() - t0 });

@@ -2,6 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -16,9 +17,16 @@ export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url))
  * @property {() => Promise<void>} stop
  */
 
+// How long a server may take to listen and pass its engine self-test. The
+// suite runs its files in parallel, so on a small loaded machine several
+// servers warm up their render workers at once (measured: four servers on
+// two busy cores, about 20 s each).
+const STARTUP_LIMIT_MS = 120_000;
+
 /**
  * Start `node src/main.js` on a free loopback port (PORT=0; the port is read
- * from the "listening" log line) and wait until /health says ready.
+ * from the "listening" log line) and wait until /health says ready. A server
+ * that fails to get there is killed, and the error carries its log.
  * @param {Record<string, string>} [env]  extra environment
  * @returns {Promise<RunningServer>}
  */
@@ -52,41 +60,46 @@ export async function startServer(env = {}) {
       }
     }
   });
-  const exited = once(child, "exit").then(([code]) => {
-    throw new Error(`server exited early with code ${code}:\n${logLines.join("\n")}`);
+  const exited = once(child, "exit");
+  const earlyExit = exited.then(([code]) => {
+    throw new Error(`server exited early with code ${code}`);
   });
-  const port = await Promise.race([portKnown, exited, timeout(20_000, "server did not start listening")]);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await Promise.race([waitHealthy(baseUrl), exited]);
-  exited.catch(() => {});
+  earlyExit.catch(() => {}); // observed through the races below only while starting
 
-  return {
-    baseUrl,
-    child,
-    logLines,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 8_000);
-      await gone;
-      clearTimeout(timer);
-    },
-  };
+  async function stop() {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 8_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  const deadline = Date.now() + STARTUP_LIMIT_MS;
+  try {
+    const port = await Promise.race([portKnown, earlyExit, timeout(STARTUP_LIMIT_MS, "server did not start listening")]);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await Promise.race([waitHealthy(baseUrl, deadline - Date.now()), earlyExit]);
+    return { baseUrl, child, logLines, stop };
+  } catch (error) {
+    await stop();
+    if (error instanceof Error) error.message += `\nserver log:\n${logLines.join("\n")}`;
+    throw error;
+  }
 }
 
 /**
  * @param {string} baseUrl
  * @param {number} [limitMs]
  */
-export async function waitHealthy(baseUrl, limitMs = 30_000) {
+async function waitHealthy(baseUrl, limitMs = STARTUP_LIMIT_MS) {
   const deadline = Date.now() + limitMs;
   for (;;) {
     try {
-      const res = await fetch(`${baseUrl}/health`);
+      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
       if (res.status === 200) return;
     } catch {
-      // not accepting connections yet
+      // not accepting connections yet, or too slow to answer this time
     }
     if (Date.now() > deadline) throw new Error(`${baseUrl}/health never returned 200`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -100,6 +113,26 @@ export async function waitHealthy(baseUrl, limitMs = 30_000) {
  */
 function timeout(ms, message) {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
+
+/**
+ * One server (and a client connected to it) for all the tests of a file:
+ * started before the first, stopped after the last. The fields are set once
+ * the `before` hook has run.
+ * @param {Record<string, string>} env  extra environment for the server
+ * @returns {{ server: RunningServer, client: Client }}
+ */
+export function serverForFile(env) {
+  const shared = /** @type {{ server: RunningServer, client: Client }} */ ({});
+  before(async () => {
+    shared.server = await startServer(env);
+    shared.client = await connectHttpClient(shared.server.baseUrl);
+  });
+  after(async () => {
+    await shared.client?.close();
+    await shared.server?.stop();
+  });
+  return shared;
 }
 
 /**

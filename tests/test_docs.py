@@ -1,25 +1,32 @@
-"""The README cannot drift from the code: its configuration table against the config
-model (both directions), its Layout block against the repository's directories."""
+"""The documentation cannot drift from the code: the configuration table of
+docs/configuration.md against the config model (both directions), the README's Layout
+against the repository's directories, and every link, anchor and `make` target of the
+README and of every page in docs/."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import pytest
 from pydantic import BaseModel
 
 from components.config import StackConfig
 from components.config_errors import strip_optional
 from offline.harness import PROJECT_ROOT
 
-README = (PROJECT_ROOT / "README.md").read_text()
+README = PROJECT_ROOT / "README.md"
+DOCS = sorted((PROJECT_ROOT / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
+CONFIGURATION = PROJECT_ROOT / "docs" / "configuration.md"
 
 
-def _section(title: str) -> str:
-    """The text of one `## title` section, up to the next `## `."""
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.S | re.M)
-    assert match, f"README has no '## {title}' section"
+def _section(page: Path, title: str) -> str:
+    """The text of one `## title` section of a page, up to the next `## `."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", page.read_text(), re.S | re.M)
+    assert match, f"{page.name} has no '## {title}' section"
     return match.group(1)
 
 
@@ -31,7 +38,7 @@ def _config_keys() -> list[str]:
     the user chooses, inside a mapping).
     """
     keys = []
-    rows = [line for line in _section("Configuration").splitlines() if line.startswith("| `")]
+    rows = [line for line in _section(CONFIGURATION, "Keys").splitlines() if line.startswith("| `")]
     assert len(rows) > 40, "the configuration table was not found"
     for row in rows:
         cell = row.split("|")[1]
@@ -73,7 +80,7 @@ def _resolve(key: str) -> tuple[Any, str]:
 
 def test_every_documented_key_exists_in_the_config_model():
     problems = [f"{key}: {error}" for key in _config_keys() if (error := _resolve(key)[1])]
-    assert not problems, "README configuration table names keys the model does not have:\n" + "\n".join(problems)
+    assert not problems, "docs/configuration.md names keys the model does not have:\n" + "\n".join(problems)
 
 
 def _sections() -> dict[str, type[BaseModel]]:
@@ -115,11 +122,11 @@ def test_every_config_key_is_documented():
             for name in model.model_fields
             if f"{section}.{name}" not in sections and not covered(f"{section}.{name}")
         ]
-    assert not missing, "config keys missing from the README configuration table: " + ", ".join(missing)
+    assert not missing, "config keys missing from the table of docs/configuration.md: " + ", ".join(missing)
 
 
 def test_layout_lists_every_top_level_directory():
-    layout = _section("Layout")
+    layout = _section(README, "Layout")
     tracked = subprocess.run(
         ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()
@@ -135,22 +142,43 @@ def _anchor(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def test_readme_links_resolve():
-    anchors = {_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", README, re.M)}
-    links = re.findall(r"\]\(([^)\s]+)\)", README)
-    broken = [link for link in links if link.startswith("#") and link[1:] not in anchors]
-    missing = [
-        link
-        for link in links
-        if not link.startswith(("#", "http://", "https://")) and not (PROJECT_ROOT / link.split("#")[0]).exists()
-    ]
-    assert not broken, f"README links to headings that do not exist: {broken}"
-    assert not missing, f"README links to files that do not exist: {missing}"
+def _anchors(page: Path) -> set[str]:
+    return {_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", page.read_text(), re.M)}
 
 
-def test_readme_names_only_make_targets_that_exist():
+def _links(page: Path) -> list[str]:
+    """Markdown link targets outside code blocks."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.S | re.M)
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(PROJECT_ROOT).as_posix())
+def test_links_and_anchors_resolve(page):
+    """A link to a file names one that exists; a link to a heading (in the page, or in
+    another page: `edge.md#tls`) names a heading that exists."""
+    broken = []
+    for link in _links(page):
+        if link.startswith(("http://", "https://")):
+            continue
+        target, _, anchor = link.partition("#")
+        path = (page.parent / target).resolve() if target else page
+        if not path.exists():
+            broken.append(
+                f"{link}: no file {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}"
+            )
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+            broken.append(f"{link}: no heading #{anchor} in {path.name}")
+    assert broken == [], f"{page.name}: {broken}"
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    linked = {(README.parent / link.partition("#")[0]).resolve() for link in _links(README)}
+    assert [p.name for p in DOCS if p.resolve() not in linked] == []
+
+
+def test_pages_name_only_make_targets_that_exist():
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     targets = set(re.findall(r"^([a-z][\w.-]*):", makefile, re.M))
-    used = set(re.findall(r"`make ([a-z][\w-]*)", README))
-    assert used, "the README names no make target"
-    assert used <= targets, f"README names make targets the Makefile lacks: {sorted(used - targets)}"
+    used = {target for page in PAGES for target in re.findall(r"`make ([a-z][\w-]*)", page.read_text())}
+    assert {"render", "test"} <= set(re.findall(r"`make ([a-z][\w-]*)", README.read_text()))
+    assert used <= targets, f"the docs name make targets the Makefile lacks: {sorted(used - targets)}"
