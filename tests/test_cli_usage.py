@@ -51,7 +51,7 @@ MISUSE = [
     (render.main, ["--stak", "dev"], ["--stak is not a flag", "Did you mean --stack?"]),
     (render.main, ["--stack"], ["--stack needs a value"]),
     (policy_run.main, ["--stack", "dev", "--confg", "x.json"], ["Did you mean --config?"]),
-    (bench.main, ["--runs", "many"], ["--runs 'many' is not a whole number", "--runs 5"]),
+    (bench.main, ["--runs", "many"], ["--runs 'many' is not a whole number", "--runs 7"]),
 ]
 
 

@@ -15,6 +15,7 @@ The tests share one run and depend on their order (pytest keeps file order).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from typing import Any
 import pytest
 
 from components.catalog import CATALOG
+from components.config import PROJECT
 from e2e import build, engine, live
 from e2e.engine import Engine
 from e2e.engine_stack import (
@@ -54,8 +56,14 @@ DISABLED = "huggingface"
 RESIZED = "datahub"
 NEW_SIZE = next(s for s in ("small", "medium", "large") if s != CATALOG[RESIZED].size)
 # Engine step ops that change something (pulumi/pkg/resource/deploy/step.go).
-CHANGING = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
-CHANGING |= {"create-replacement": "replace", "delete-replaced": "replace"}
+CHANGING = {
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+    "replace": "replace",
+    "create-replacement": "replace",
+    "delete-replaced": "replace",
+}
 
 
 @dataclass
@@ -84,8 +92,8 @@ class EngineRun:
         self.pulumi(
             label, *args, "--yes", "--skip-preview", "--event-log", str(log), env={"PULUMI_DEBUG_COMMANDS": "true"}
         )
-        slowest = sorted(engine.step_seconds(log).items(), key=lambda item: -item[1][1])[:3]
-        for urn, (op, seconds) in slowest:
+        steps = [(urn, step) for urn, step in engine.step_seconds(log).items() if _is_custom(urn)]
+        for urn, (op, seconds) in sorted(steps, key=lambda item: -item[1][1])[:3]:
             kind, name = resource_key(urn)
             self.say(f"      slowest: {seconds:4d} s {op:<8} {kind}::{name}")
 
@@ -97,9 +105,16 @@ class EngineRun:
         """The project's stack file (with the run's sealed values) as Pulumi reads it."""
         return read_stack_file(STACK, self.project)
 
-    def preview_steps(self, *extra: str) -> list[dict[str, Any]]:
-        done = self.pulumi(f"preview --json {' '.join(extra)}".strip(), "preview", "--json", *extra)
+    def preview_steps(self, *extra: str, label: str = "preview --json") -> list[dict[str, Any]]:
+        done = self.pulumi(label, "preview", "--json", *extra)
         return json.loads(done.stdout)["steps"]
+
+
+def _is_custom(urn: str) -> bool:
+    """A provider's resource (its step is its own work), not the stack or a component
+    (whose step lasts as long as its children's)."""
+    kind, _ = resource_key(urn)
+    return not kind.startswith(("pulumi:", f"{PROJECT}:"))
 
 
 def resource_key(urn: str) -> tuple[str, str]:
@@ -152,20 +167,17 @@ def _failed_preview(run: EngineRun, label: str, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def _with_stack_file(run: EngineRun, overrides: Mapping[str, Any]):
-    """Set config keys for one step, then put the stack file back as it was."""
-    original = (run.project / f"Pulumi.{STACK}.yaml").read_text()
-
-    class _Restore:
-        def __enter__(self):
-            for key, value in overrides.items():
-                run.pulumi(f"config set {key}", "config", "set", "--path", key, str(value))
-            return self
-
-        def __exit__(self, *exc):
-            (run.project / f"Pulumi.{STACK}.yaml").write_text(original)
-
-    return _Restore()
+@contextlib.contextmanager
+def _with_stack_file(run: EngineRun, overrides: Mapping[str, Any]) -> Iterator[None]:
+    """Set config keys with `pulumi config set` for one step, then put the stack file back."""
+    path = run.project / f"Pulumi.{STACK}.yaml"
+    original = path.read_text()
+    try:
+        for key, value in overrides.items():
+            run.pulumi(f"config set {key}", "config", "set", "--path", key, str(value))
+        yield
+    finally:
+        path.write_text(original)
 
 
 def _resources(run: EngineRun) -> list[dict[str, Any]]:
@@ -229,7 +241,9 @@ def _mocks(config: Mapping[str, Any]) -> ProgramRun:
 
 
 def test_the_preview_passes_the_real_policy_pack_and_plans_every_resource(run):
-    steps = run.preview_steps("--policy-pack", str(POLICY_PACK), "--policy-pack-config", str(POLICY_CONFIG))
+    steps = run.preview_steps(
+        "--policy-pack", str(POLICY_PACK), "--policy-pack-config", str(POLICY_CONFIG), label="preview --policy-pack"
+    )
     ops = {resource_key(s["urn"]): s["op"] for s in steps}
     expected = _mocks(run.config())
     for resource in expected.resources:
