@@ -45,9 +45,17 @@ mcp_namespace = restricted_namespace(
 
 # The namespaces that hold credentials exist before the SecretsLayer writes into them.
 edge_namespaces = edge_component.create_namespaces("edge", config)
-monitoring_namespace = restricted_namespace(
-    "monitoring-namespace", config.monitoring.namespace, component="monitoring", opts=pulumi.ResourceOptions()
+# Not ours when an existing monitoring stack runs there (monitoring.install_stack: false).
+monitoring_namespace = (
+    restricted_namespace(
+        "monitoring-namespace", config.monitoring.namespace, component="monitoring", opts=pulumi.ResourceOptions()
+    )
+    if config.monitoring.install_stack
+    else None
 )
+owned_namespaces = {config.mcp.namespace: mcp_namespace, **edge_namespaces}
+if monitoring_namespace is not None:
+    owned_namespaces[config.monitoring.namespace] = monitoring_namespace
 
 # Credentials every component declares, materialised by the configured backend
 # (secrets.backend); consumers get Secret names and keys, never values.
@@ -56,11 +64,7 @@ secrets = SecretsLayer(
     SecretsLayerArgs(
         config=config,
         specs=credential_specs,
-        namespaces={
-            config.mcp.namespace: mcp_namespace,
-            **edge_namespaces,
-            config.monitoring.namespace: monitoring_namespace,
-        },
+        namespaces=owned_namespaces,
     ),
 )
 
@@ -165,5 +169,8 @@ pulumi.export("outputs_urls", edge.outputs_urls)
 pulumi.export("web_urls", edge.web_urls)
 pulumi.export("monitoring_namespace", monitoring.namespace_name)
 pulumi.export("otlp_http_endpoint", telemetry.otlp_http_endpoint)
-pulumi.export("grafana_admin_secret", f"{config.monitoring.namespace}/{monitoring.grafana_admin_secret}")
+pulumi.export(
+    "grafana_admin_secret",
+    f"{config.monitoring.namespace}/{monitoring.grafana_admin_secret}" if monitoring.grafana_admin_secret else None,
+)
 pulumi.export("grafana_dashboards", sorted(monitoring_component.dashboard_files()))

@@ -80,6 +80,11 @@ class ToolHiveConfig(Section):
     """`toolhive`: the ToolHive operator (two Helm charts, CRDs first)."""
 
     namespace: DnsLabel = "toolhive-system"
+    # false: an operator someone else installed runs the MCP servers (it serves the
+    # toolhive.stacklok.dev/v1beta1 API, chart 0.44.0 or later, and watches mcp.namespace);
+    # the stack installs nothing in `namespace` and checks the API is served
+    # (components/existing.py).
+    install_operator: bool = True
     chart_version: ChartVersion = versions.TOOLHIVE_OPERATOR.version
     # Namespace scope is the production-safe default: the operator gets a RoleBinding
     # only in the namespaces it manages instead of cluster-wide rights.
@@ -238,6 +243,11 @@ class EdgeConfig(Section):
     controller: Literal["nginx-ingress", "gateway-api", "existing"] = "nginx-ingress"
     # false: reuse a controller (and, for gateway-api, its GatewayClass) already installed.
     install_controller: bool = True
+    # false: cert-manager already runs (cert-manager.io/v1) with `cert_manager_namespace`
+    # as its cluster resource namespace, and, with dns.provider godaddy, the GoDaddy
+    # solver webhook too; the stack creates only its issuers, the Certificate and the DNS
+    # credential there, and checks the APIs are served.
+    install_cert_manager: bool = True
     # IngressClass (nginx-ingress, existing) or GatewayClass (gateway-api) name.
     ingress_class: DnsLabel = "nginx"
     # Pod labels of an existing controller (`controller: existing`), for NetworkPolicies.
@@ -408,6 +418,18 @@ class MonitoringConfig(Section):
     """`monitoring`: Prometheus, Grafana, the OpenTelemetry Collector and Jaeger."""
 
     namespace: DnsLabel = "monitoring"
+    # false: a monitoring stack already runs in `namespace`: a Prometheus operator
+    # (monitoring.coreos.com/v1) whose Prometheus selects ServiceMonitors and PrometheusRules
+    # carrying `selector_labels`, Grafana with the dashboard sidecar watching `namespace`,
+    # and an OpenTelemetry Collector Service `existing_collector_service` taking OTLP/HTTP
+    # on 4318. The stack then installs no chart and owns nothing there but its
+    # ServiceMonitors, alert rules and dashboards.
+    install_stack: bool = True
+    existing_collector_service: DnsLabel = "otel-collector"
+    # Extra labels on the stack's ServiceMonitors and PrometheusRule, for a Prometheus
+    # that selects by label (kube-prometheus-stack's own selects `release: <its release>`
+    # unless its `*SelectorNilUsesHelmValues` values are false).
+    selector_labels: dict[str, str] = Field(default_factory=dict)
     # Share of MCP requests traced (MCPTelemetryConfig samplingRate).
     sampling_rate: SamplingRate = "0.05"
     # Prometheus TSDB: how long and how much to keep, and where. `prometheus_storage`

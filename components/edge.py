@@ -11,6 +11,13 @@
 The route table and every object are computed by pure functions in
 `components/edge_plan.py` and here (values builders, NetworkPolicies, credentials,
 scrape targets); the component only applies them.
+
+Bring your own: with `edge.install_cert_manager: false` cert-manager (and, with GoDaddy,
+its solver webhook) already runs and its namespace is not ours: the stack creates only
+the issuers, the Certificate and the DNS credential. With `edge.controller: existing` (or
+`edge.install_controller: false`) the routes are written for a controller already
+installed. Either way the program first reads from the cluster what it relies on
+(components/existing.py).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components import netpol, versions
+from components import existing, netpol, versions
 from components.config import StackConfig
 from components.contracts import CredentialSpec, Route, ScrapeTarget, SecretRef, WebRoute
 from components.edge_plan import (
@@ -173,14 +180,17 @@ def scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
                 port="metrics",
             )
         )
-    out.append(
-        ScrapeTarget(
-            name="cert-manager",
-            namespace=edge.cert_manager_namespace,
-            selector=CERT_MANAGER_CONTROLLER_LABELS,
-            port=CERT_MANAGER_METRICS_PORT_NAME,
+    if edge.install_cert_manager:
+        # An existing cert-manager's metrics are its installer's to scrape (its labels
+        # follow its own release name).
+        out.append(
+            ScrapeTarget(
+                name="cert-manager",
+                namespace=edge.cert_manager_namespace,
+                selector=CERT_MANAGER_CONTROLLER_LABELS,
+                port=CERT_MANAGER_METRICS_PORT_NAME,
+            )
         )
-    )
     return out
 
 
@@ -208,9 +218,11 @@ NGF_CONTROL_PLANE_LABELS = {"app.kubernetes.io/name": "nginx-gateway-fabric", "a
 def images(config: StackConfig) -> list[versions.Image]:
     """Every image the edge runs with this config (components/images.py collects them)."""
     edge, dns = config.edge, config.dns
-    out = list(versions.CERT_MANAGER_IMAGES.values())  # acmesolver: the controller's --acme-http01-solver-image
-    if dns.provider == "godaddy":
-        out.append(versions.GODADDY_WEBHOOK_IMAGE)
+    out: list[versions.Image] = []
+    if edge.install_cert_manager:
+        out += versions.CERT_MANAGER_IMAGES.values()  # acmesolver: the controller's --acme-http01-solver-image
+        if dns.provider == "godaddy":
+            out.append(versions.GODADDY_WEBHOOK_IMAGE)
     if edge.install_controller and edge.controller == "nginx-ingress":
         out.append(versions.NGINX_INGRESS_IMAGE)
     if edge.install_controller and edge.controller == "gateway-api":
@@ -218,6 +230,65 @@ def images(config: StackConfig) -> list[versions.Image]:
     if dns.manage_records:
         out.append(versions.EXTERNAL_DNS_IMAGE)
     return out
+
+
+def cert_manager_dependencies(config: StackConfig, plan: EdgePlan) -> list[existing.ApiDependency]:
+    """What an existing cert-manager must serve: the API of the issuers and the
+    Certificate and, with GoDaddy, the solver webhook's API (cert-manager webhook solvers
+    serve `<groupName>/v1alpha1`, cert-manager pkg/acme/webhook/apis/acme/v1alpha1)."""
+    if config.edge.install_cert_manager:
+        return []
+    setting = "edge.install_cert_manager: false"
+    objects = [*issuer_objects(plan, config, _placeholder_credentials(config)), *certificate_objects(plan)]
+    out = [
+        existing.ApiDependency(api, setting, f"cert-manager ({versions.CERT_MANAGER.version} serves {api})")
+        for api in existing.custom_apis(objects)
+    ]
+    if config.dns.provider == "godaddy":
+        out.append(
+            existing.ApiDependency(
+                f"{godaddy_group(config)}/v1alpha1",
+                setting,
+                f"the GoDaddy DNS-01 solver webhook (chart {versions.GODADDY_WEBHOOK.version}, groupName "
+                f"{godaddy_group(config)})",
+            )
+        )
+    return out
+
+
+def controller_dependencies(config: StackConfig, plan: EdgePlan) -> list[existing.ApiDependency]:
+    """What an existing edge controller must serve besides the routes' built-in kinds:
+    the API of every custom resource the routes use (F5 NGINX Ingress Controller's
+    Policies, NGINX Gateway Fabric's Gateway API and policies)."""
+    if plan.installs_controller:
+        return []
+    setting = controller_setting(config)
+    provider = "NGINX Gateway Fabric" if plan.controller == "gateway-api" else "F5 NGINX Ingress Controller"
+    return [
+        existing.ApiDependency(api, setting, f"{provider} (its CRDs serve {api})")
+        for api in existing.custom_apis(_route_objects(plan, config))
+    ]
+
+
+def controller_setting(config: StackConfig) -> str:
+    """The setting that makes the edge use a controller it does not install."""
+    edge = config.edge
+    if edge.controller == "existing":
+        return "edge.controller: existing"
+    return f"edge.install_controller: false (edge.controller: {edge.controller})"
+
+
+def _placeholder_credentials(config: StackConfig) -> DnsCredentials:
+    """DNS credentials shaped as the solver takes them: only the objects' kinds matter here."""
+    if config.dns.provider == "http01-only":
+        return DnsCredentials()
+    return DnsCredentials(solver=SecretRef(config.edge.cert_manager_namespace, "dns-credential", "token"))
+
+
+def _route_objects(plan: EdgePlan, config: StackConfig) -> list[dict[str, Any]]:
+    if plan.controller == "gateway-api":
+        return gateway_objects(plan, dict(config.edge.service_annotations))
+    return nic_objects(plan)
 
 
 # ---------------------------------------------------------------------------
@@ -628,21 +699,23 @@ class EdgeIngressArgs:
 
 def create_namespaces(name: str, config: StackConfig) -> dict[str, pulumi.Resource]:
     """The namespaces the edge owns, by name: the controller's (unless `existing`: then it
-    is not ours), cert-manager's, and external-dns' when it manages records."""
+    is not ours), cert-manager's (unless an existing cert-manager runs there), and
+    external-dns' when it manages records."""
     edge, dns = config.edge, config.dns
     opts = pulumi.ResourceOptions()
     out: dict[str, pulumi.Resource] = {}
     if edge.controller != "existing":
         out[edge.namespace] = restricted_namespace(f"{name}-namespace", edge.namespace, "edge", opts)
-    # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
-    # cannot pass Pod Security `restricted`: with GoDaddy this namespace is `baseline`.
-    out[edge.cert_manager_namespace] = restricted_namespace(
-        f"{name}-cert-manager-namespace",
-        edge.cert_manager_namespace,
-        "cert-manager",
-        opts,
-        pod_security="baseline" if dns.provider == "godaddy" else "restricted",
-    )
+    if edge.install_cert_manager:
+        # The snowdrop GoDaddy webhook chart offers no securityContext values, so its pod
+        # cannot pass Pod Security `restricted`: with GoDaddy this namespace is `baseline`.
+        out[edge.cert_manager_namespace] = restricted_namespace(
+            f"{name}-cert-manager-namespace",
+            edge.cert_manager_namespace,
+            "cert-manager",
+            opts,
+            pod_security="baseline" if dns.provider == "godaddy" else "restricted",
+        )
     if dns.manage_records:
         out[dns.external_dns_namespace] = restricted_namespace(
             f"{name}-external-dns-namespace", dns.external_dns_namespace, "external-dns", opts
@@ -665,42 +738,55 @@ class EdgeIngress(pulumi.ComponentResource):
         # Namespaces: created by the caller (EdgeIngressArgs.namespaces).
         owned = args.namespaces
         edge_ns = owned.get(edge.namespace) if plan.controller != "existing" else None
-        cm_ns = owned[edge.cert_manager_namespace]
+        cm_ns = owned.get(edge.cert_manager_namespace) if edge.install_cert_manager else None
         extdns_ns = owned.get(dns.external_dns_namespace) if dns.manage_records else None
         namespaces = [n for n in (edge_ns, cm_ns, extdns_ns) if n is not None]
 
         # NetworkPolicies first: pods start confined.
-        policies = cert_manager_network_policies(config)
+        policies = cert_manager_network_policies(config) if cm_ns is not None else []
         if edge_ns is not None:
             policies += edge_network_policies(plan, config)
         if extdns_ns is not None:
             policies += external_dns_network_policies(config)
         self._apply(policies, namespaces)
 
-        # cert-manager (CRDs included), then the GoDaddy solver webhook.
-        self.cert_manager = helm_release(
-            f"{name}-cert-manager",
-            versions.CERT_MANAGER,
-            namespace=edge.cert_manager_namespace,
-            values=cert_manager_values(config),
-            release_name=CERT_MANAGER_RELEASE,
-            opts=self._child([cm_ns]),
-        )
-        issuer_deps: list[pulumi.Resource] = [self.cert_manager]
-        if dns.provider == "godaddy":
+        # cert-manager (CRDs included), then the GoDaddy solver webhook; or the check that
+        # an existing cert-manager serves their APIs.
+        issuer_deps: list[pulumi.Input[pulumi.Resource]] = []
+        if cm_ns is not None:
             issuer_deps.append(
                 helm_release(
-                    f"{name}-godaddy-webhook",
-                    versions.GODADDY_WEBHOOK,
+                    f"{name}-cert-manager",
+                    versions.CERT_MANAGER,
                     namespace=edge.cert_manager_namespace,
-                    values=godaddy_webhook_values(config),
-                    release_name=GODADDY_RELEASE,
-                    opts=self._child([self.cert_manager]),
+                    values=cert_manager_values(config),
+                    release_name=CERT_MANAGER_RELEASE,
+                    opts=self._child([cm_ns]),
                 )
             )
+            if dns.provider == "godaddy":
+                issuer_deps.append(
+                    helm_release(
+                        f"{name}-godaddy-webhook",
+                        versions.GODADDY_WEBHOOK,
+                        namespace=edge.cert_manager_namespace,
+                        values=godaddy_webhook_values(config),
+                        release_name=GODADDY_RELEASE,
+                        opts=self._child(issuer_deps[:1]),
+                    )
+                )
+        else:
+            issuer_deps += existing.require_apis(name, cert_manager_dependencies(config, plan), parent=self)
 
-        # The controller.
-        controller_deps: list[pulumi.Resource] = []
+        # The controller, or the check that the existing one is what the routes are written for.
+        controller_deps: list[pulumi.Input[pulumi.Resource]] = []
+        if not plan.installs_controller:
+            setting = controller_setting(config)
+            if plan.controller == "gateway-api":
+                controller_deps.append(existing.require_gateway_class(name, edge.ingress_class, setting, parent=self))
+            else:
+                controller_deps.append(existing.require_ingress_class(name, edge.ingress_class, setting, parent=self))
+            controller_deps += existing.require_apis(name, controller_dependencies(config, plan), parent=self)
         if plan.installs_controller and plan.controller == "nginx-ingress":
             controller_deps.append(
                 helm_release(
@@ -729,15 +815,11 @@ class EdgeIngress(pulumi.ComponentResource):
         issuers = self._apply(issuer_objects(plan, config, creds), [*issuer_deps, *args.credentials_ready])
         certificate = self._apply(certificate_objects(plan), [*issuers, *namespaces])
 
-        if plan.controller == "gateway-api":
-            route_objects = gateway_objects(plan, dict(edge.service_annotations))
-        else:
-            route_objects = nic_objects(plan)
         backends = {
             (r.namespace, r.service): args.route_backends[r.name] for r in plan.routes if r.name in args.route_backends
         }
         self._apply(
-            route_objects,
+            _route_objects(plan, config),
             [*controller_deps, *certificate],
             backends=lambda obj: [backends[s] for s in sorted(backend_services(obj)) if s in backends],
         )
@@ -767,13 +849,13 @@ class EdgeIngress(pulumi.ComponentResource):
             }
         )
 
-    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    def _child(self, depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
     def _apply(
         self,
         manifests: list[dict[str, Any]],
-        depends_on: Sequence[pulumi.Resource],
+        depends_on: Sequence[pulumi.Input[pulumi.Resource]],
         backends: Callable[[dict[str, Any]], list[pulumi.Resource]] = lambda obj: [],
     ) -> list[pulumi.Resource]:
         """Register each manifest after `depends_on` and the resources `backends(obj)` names."""

@@ -31,11 +31,11 @@ def stack_images(config: StackConfig) -> list[str]:
 
     servers = build_plan(config).servers
     refs = {
-        *(i.ref for i in toolhive.images()),
+        *(i.ref for i in toolhive.images(config.toolhive)),
         *(s.image for s in servers),
         *(s.outputs.image for s in servers if s.outputs),  # the outputs sidecars
         *(i.ref for i in edge.images(config)),
-        *(i.ref for i in monitoring.images()),
+        *(i.ref for i in monitoring.images(config)),
         *(i.ref for i in secrets.images(config)),
     }
     return sorted(refs)

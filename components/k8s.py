@@ -102,6 +102,31 @@ class KubernetesObject(pulumi.CustomResource):
         super().__init__(token, resource_name, props, pulumi.ResourceOptions.merge(defaults.merge(opts), extra))
 
 
+class LiveObject(pulumi.CustomResource):
+    """A live object read into the program, not managed by it (what the typed classes'
+    `get` does): `metadata`, `spec` and `status` outputs, read as dicts.
+
+    The read's inputs name no apiVersion or kind, as the typed classes' `get` sends none:
+    with them the kubernetes provider takes the name and namespace from the inputs instead
+    of the id, and so reads a namespaced object in the default namespace
+    (pulumi-kubernetes provider/pkg/provider/provider.go Read, at the 4.25.0 commit).
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        api_version: str,
+        kind: str,
+        object_id: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        props = dict.fromkeys(("apiVersion", "kind", "metadata", "spec", "status"))
+        options = (
+            pulumi.ResourceOptions(version=PROVIDER_VERSION).merge(opts).merge(pulumi.ResourceOptions(id=object_id))
+        )
+        super().__init__(type_token(api_version, kind), resource_name, props, options)
+
+
 def restricted_namespace(
     resource_name: str,
     name: str,

@@ -46,6 +46,14 @@ EXECUTES_CODE_ANNOTATION = "mcp-datascience.finetunings.ai/executes-code"
 # On the MCP namespace: the registry this stack's own images come from (`images.registry`).
 # The policy pack's image-registry rule admits it there, so it follows the stack config.
 IMAGE_REGISTRY_ANNOTATION = "mcp-datascience.finetunings.ai/image-registry"
+# How the kubernetes provider deletes an object (pulumi-kubernetes metadata/annotations.go;
+# foreground by default, metadata/overrides.go DeletionPropagation). A VirtualMCPServer is
+# deleted in the background: ToolHive 0.44.0's vMCP reconciler neither checks the deletion
+# timestamp nor holds a finalizer (cmd/thv-operator/controllers/virtualmcpserver_controller.go
+# Reconcile), so while a foreground delete waits for the garbage collector it re-creates the
+# vMCP Deployment the collector removes, and `pulumi destroy` waits minutes on that race.
+DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy"
+VMCP_ANNOTATIONS = {DELETION_PROPAGATION_ANNOTATION: "background"}
 
 # The proxy pings its backend with a 5 s timeout, the same as its liveness probe's, so a
 # slow backend under load gets the proxy killed. Shorter pings, more tolerance
@@ -66,10 +74,11 @@ class MCPServerSetArgs:
     namespace: pulumi.Resource  # created before the operator (see __main__.py)
     edge_namespace: str  # the edge controller's namespace: published routes come from it
     monitoring_namespace: str  # Prometheus scrapes /metrics, the collector takes OTLP
-    operator_ready: Sequence[pulumi.Resource]
+    # ToolHiveOperator.ready: the charts, or the check of an existing operator's API.
+    operator_ready: Sequence[pulumi.Input[pulumi.Resource]]
     # `<credential id>/<key>` -> Secret key (SecretsLayer.refs); optional ones may be absent.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
-    secrets_ready: Sequence[pulumi.Resource] = ()
+    secrets_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 # ---------------------------------------------------------------------------
@@ -419,22 +428,27 @@ class MCPServerSet(pulumi.ComponentResource):
             # The safe default, stated where `pulumi preview` and `make render` show it.
             pulumi.log.warn(f"MCP server {withheld} {why}", resource=self)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        def child(*deps: pulumi.Input[pulumi.Resource]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, *deps])
 
         def custom(
             kind: str,
             obj_name: str,
             spec: Mapping[str, Any],
-            deps: Sequence[pulumi.Resource] = (),
+            deps: Sequence[pulumi.Input[pulumi.Resource]] = (),
+            *,
             executes_code: bool | None = None,
+            annotations: Mapping[str, str] | None = None,
         ):
             metadata: dict[str, Any] = {"name": obj_name, "namespace": namespace, "labels": owner_labels("mcp-servers")}
+            notes = dict(annotations or {})
             if executes_code is not None:
                 # Declares the server either way for the policy pack, which recognises
                 # catalog images by their facts and fails closed on an undeclared unknown
                 # image (policies/mcp_policies/codeexec.py).
-                metadata["annotations"] = {EXECUTES_CODE_ANNOTATION: "true" if executes_code else "false"}
+                notes[EXECUTES_CODE_ANNOTATION] = "true" if executes_code else "false"
+            if notes:
+                metadata["annotations"] = notes
             return KubernetesObject(
                 f"{name}-{kind.lower()}-{obj_name}",
                 {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": dict(spec)},
@@ -458,7 +472,7 @@ class MCPServerSet(pulumi.ComponentResource):
             child(),
         )
         self.telemetry = custom("MCPTelemetryConfig", TELEMETRY_CONFIG, telemetry_spec(args.telemetry))
-        shared: list[pulumi.Resource] = [self.telemetry, self.service_account, *args.secrets_ready]
+        shared: list[pulumi.Input[pulumi.Resource]] = [self.telemetry, self.service_account, *args.secrets_ready]
         if plan.uses_oidc:
             shared.append(custom("MCPOIDCConfig", OIDC_CONFIG, oidc_spec(plan)))
 
@@ -515,6 +529,7 @@ class MCPServerSet(pulumi.ComponentResource):
                 g.name,
                 vmcp_spec(g, plan),
                 [*shared, groups[g.name], *(self.servers[m] for m in g.members)],
+                annotations=VMCP_ANNOTATIONS,
             )
             for g in plan.groups
         }

@@ -13,6 +13,13 @@ Flow of telemetry:
 - Grafana reads Prometheus and Jaeger; its dashboards are JSON files in `dashboards/`,
   loaded by the dashboard sidecar from labelled ConfigMaps.
 
+With `monitoring.install_stack: false` a monitoring stack someone else installed runs in
+`monitoring.namespace` (a Prometheus operator, Grafana's dashboard sidecar, an OTLP/HTTP
+collector Service): the namespace is not ours, so no chart, NetworkPolicy or Secret goes
+there; only the ServiceMonitors, the alert rules and the dashboards, after the check that
+the cluster serves their API and the collector Service takes OTLP/HTTP
+(components/existing.py).
+
 Chart facts (values keys, names, labels) are cited where used. The functions above the
 component are pure: other components and the tests call them without Pulumi.
 """
@@ -29,7 +36,7 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from components import netpol, versions
+from components import existing, netpol, versions
 from components.config import MonitoringConfig, StackConfig
 from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, TelemetryTarget, WebRoute
 from components.edge import controller_pod_selector
@@ -135,19 +142,26 @@ def service_host(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.cluster.local"
 
 
+def collector_service(mon: MonitoringConfig) -> str:
+    """The collector Service the proxies send OTLP to: ours, or the existing stack's."""
+    return COLLECTOR_SERVICE if mon.install_stack else mon.existing_collector_service
+
+
 def telemetry_target(config: StackConfig) -> TelemetryTarget:
     """Where the MCP proxies send OTLP: the collector Service's OTLP/HTTP port."""
     mon = config.monitoring
     return TelemetryTarget(
-        otlp_http_endpoint=f"{service_host(COLLECTOR_SERVICE, mon.namespace)}:{OTLP_HTTP_PORT}",
+        otlp_http_endpoint=f"{service_host(collector_service(mon), mon.namespace)}:{OTLP_HTTP_PORT}",
         sampling_rate=mon.sampling_rate,
     )
 
 
 def web_routes(config: StackConfig) -> list[WebRoute]:
     """Grafana and the Jaeger UI on their own hosts (the edge publishes them only behind
-    its allowlist)."""
+    its allowlist). An existing monitoring stack's UIs are its installer's to publish."""
     ns = config.monitoring.namespace
+    if not config.monitoring.install_stack:
+        return []
     return [
         WebRoute("grafana", f"grafana.{config.domain}", ns, GRAFANA_SERVICE, GRAFANA_PORT),
         WebRoute("jaeger", f"jaeger.{config.domain}", ns, JAEGER_SERVICE, JAEGER_QUERY_PORT),
@@ -166,8 +180,11 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
     """The monitoring credentials. Both optional: without `grafana-admin` the stack
     generates a password (pulumi-random) into a Secret; without `alertmanager-config`
     Alertmanager runs the chart's default config, whose only receiver is `null`
-    (alerts show in Alertmanager and Grafana but notify nobody)."""
+    (alerts show in Alertmanager and Grafana but notify nobody). An existing monitoring
+    stack reads neither: it has its own."""
     ns = config.monitoring.namespace
+    if not config.monitoring.install_stack:
+        return []
     return [
         CredentialSpec(
             id=GRAFANA_ADMIN,
@@ -190,8 +207,11 @@ def credentials(config: StackConfig) -> list[CredentialSpec]:
 
 
 def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
-    """This stack's own metrics endpoints (kube-prometheus-stack monitors itself)."""
+    """This stack's own metrics endpoints (kube-prometheus-stack monitors itself; an
+    existing stack's collector is its installer's to scrape)."""
     ns = config.monitoring.namespace
+    if not config.monitoring.install_stack:
+        return []
     return [
         ScrapeTarget(name=COLLECTOR_SERVICE, namespace=ns, selector=dict(COLLECTOR_SERVICE_LABELS), port="metrics"),
         ScrapeTarget(name=JAEGER_SERVICE, namespace=ns, selector=dict(JAEGER_LABELS), port="internal-metrics"),
@@ -203,9 +223,25 @@ def own_scrape_targets(config: StackConfig) -> list[ScrapeTarget]:
 # ---------------------------------------------------------------------------
 
 
-def images() -> list[versions.Image]:
+def images(config: StackConfig) -> list[versions.Image]:
     """Every image the monitoring stack runs (components/images.py collects them)."""
+    if not config.monitoring.install_stack:
+        return []
     return [*versions.KUBE_PROMETHEUS_STACK_IMAGES.values(), versions.OTEL_COLLECTOR_IMAGE, versions.JAEGER_IMAGE]
+
+
+def api_dependencies(config: StackConfig) -> list[existing.ApiDependency]:
+    """What an existing monitoring stack must serve: the Prometheus operator's API."""
+    if config.monitoring.install_stack:
+        return []
+    return [
+        existing.ApiDependency(
+            MONITORING_API,
+            "monitoring.install_stack: false",
+            f"the Prometheus operator (kube-prometheus-stack {versions.KUBE_PROMETHEUS_STACK.version} serves "
+            f"{MONITORING_API})",
+        )
+    ]
 
 
 def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
@@ -220,12 +256,18 @@ def unique_targets(targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
     return list(out.values())
 
 
-def service_monitor(target: ScrapeTarget, namespace: str) -> dict[str, Any]:
+def selected_labels(mon: MonitoringConfig) -> dict[str, str]:
+    """Labels of the ServiceMonitors and the PrometheusRule: ours plus what the
+    Prometheus selects them by (`monitoring.selector_labels`)."""
+    return {**mon.selector_labels, **owner_labels("monitoring")}
+
+
+def service_monitor(target: ScrapeTarget, mon: MonitoringConfig) -> dict[str, Any]:
     """One ServiceMonitor in the monitoring namespace for a Service anywhere."""
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
-        "metadata": {"name": target.name, "namespace": namespace, "labels": owner_labels("monitoring")},
+        "metadata": {"name": target.name, "namespace": mon.namespace, "labels": selected_labels(mon)},
         "spec": {
             "selector": {"matchLabels": dict(target.selector)},
             "namespaceSelector": {"matchNames": [target.namespace]},
@@ -750,12 +792,13 @@ class MonitoringStackArgs:
     # Services to scrape, one ServiceMonitor each (plan, ToolHive operator, edge, ...).
     scrape_targets: Sequence[ScrapeTarget]
     # The `monitoring` namespace, created by `__main__.py` before the SecretsLayer puts
-    # Grafana's and Alertmanager's Secrets into it (as the edge's namespaces are).
-    namespace: pulumi.Resource
+    # Grafana's and Alertmanager's Secrets into it (as the edge's namespaces are); None
+    # when an existing monitoring stack owns it (`monitoring.install_stack: false`).
+    namespace: KubernetesObject | None
     # SecretRefs the SecretsLayer provides, keyed `<credential id>/<key>`
     # (SecretsLayer.refs, keys from components.secrets.ref_key); only for credentials it has.
     secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
-    secrets_ready: Sequence[pulumi.Resource] = ()
+    secrets_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 def _b64(value: str) -> str:
@@ -763,20 +806,87 @@ def _b64(value: str) -> str:
 
 
 class MonitoringStack(pulumi.ComponentResource):
-    """Prometheus, Alertmanager, Grafana, the OpenTelemetry Collector and Jaeger v2."""
+    """Prometheus, Alertmanager, Grafana, the OpenTelemetry Collector and Jaeger v2 (or
+    the check that an existing monitoring stack serves what the stack relies on), with
+    the MCP scraping, alerts and dashboards."""
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, {}, opts)
         config = args.config
         mon = config.monitoring
         ns = mon.namespace
+        self._name = name
         secrets = secret_choice(args.secret_refs)
         targets = unique_targets([*args.scrape_targets, *own_scrape_targets(config)])
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        if mon.install_stack:
+            if args.namespace is None:
+                raise ValueError("monitoring.install_stack needs the monitoring namespace created first")
+            crd_deps = self._install(config, args.namespace, targets, secrets, args)
+            namespace_deps: list[pulumi.Input[pulumi.Resource]] = [args.namespace]
+        else:
+            # The existing stack's API, and the collector the MCP proxies send traces to.
+            crd_deps = [
+                *existing.require_apis(name, api_dependencies(config), parent=self),
+                existing.require_service_port(
+                    name,
+                    service=(ns, mon.existing_collector_service),
+                    port=OTLP_HTTP_PORT,
+                    setting="monitoring.install_stack: false",
+                    parent=self,
+                ),
+            ]
+            namespace_deps = []
 
-        self.namespace = args.namespace
+        # Custom resources of the prometheus-operator CRDs.
+        for target in targets:
+            KubernetesObject(
+                f"{name}-servicemonitor-{target.name}", service_monitor(target, mon), self._child(*crd_deps)
+            )
+        scrape_namespaces = sorted({t.namespace for t in targets} | {ns})
+        KubernetesObject(
+            f"{name}-prometheusrule",
+            {
+                "apiVersion": MONITORING_API,
+                "kind": "PrometheusRule",
+                "metadata": {"name": "mcp-datascience-alerts", "namespace": ns, "labels": selected_labels(mon)},
+                "spec": prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
+            },
+            self._child(*crd_deps),
+        )
+        for cm in dashboard_config_maps(ns):
+            KubernetesObject(f"{name}-{cm['metadata']['name']}", cm, self._child(*namespace_deps))
+
+        self.telemetry = telemetry_target(config)
+        self.namespace_name: pulumi.Output[str] = (
+            args.namespace.metadata["name"] if args.namespace is not None else pulumi.Output.from_input(ns)
+        )
+        # The Secret Grafana reads its login from, None when the monitoring stack is not ours.
+        self.grafana_admin_secret = secrets.grafana_secret if mon.install_stack else None
+        self.register_outputs(
+            {
+                "namespace": self.namespace_name,
+                "otlp_http_endpoint": self.telemetry.otlp_http_endpoint,
+                "grafana_admin_secret": self.grafana_admin_secret,
+                "service_monitors": sorted(t.name for t in targets),
+            }
+        )
+
+    def _child(self, *deps: pulumi.Input[pulumi.Resource]) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+    def _install(
+        self,
+        config: StackConfig,
+        namespace: KubernetesObject,
+        targets: Sequence[ScrapeTarget],
+        secrets: SecretChoice,
+        args: MonitoringStackArgs,
+    ) -> list[pulumi.Input[pulumi.Resource]]:
+        """kube-prometheus-stack, Jaeger and the collector, confined by the namespace's
+        NetworkPolicies; returns what the prometheus-operator's custom resources wait for."""
+        name, mon = self._name, config.monitoring
+        ns = mon.namespace
         # NetworkPolicies first: pods start confined.
         for policy_name, spec in network_policies(config, targets).items():
             netpol.network_policy(
@@ -785,14 +895,15 @@ class MonitoringStack(pulumi.ComponentResource):
                 namespace=ns,
                 spec=spec,
                 component="monitoring",
-                opts=child(self.namespace),
+                opts=self._child(namespace),
             )
 
         # Grafana's admin login: the SecretsLayer's Secret, or a generated one.
-        secret_deps: list[pulumi.Resource] = [self.namespace, *args.secrets_ready]
-        self.generated_admin = f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}" not in args.secret_refs
-        if self.generated_admin:
-            password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child())
+        secret_deps: list[pulumi.Input[pulumi.Resource]] = [namespace, *args.secrets_ready]
+        if f"{GRAFANA_ADMIN}/{GRAFANA_PASSWORD_KEY}" not in args.secret_refs:
+            password = random.RandomPassword(
+                f"{name}-grafana-admin-password", length=32, special=False, opts=self._child()
+            )
             secret_deps.append(
                 KubernetesObject(
                     f"{name}-grafana-admin",
@@ -811,66 +922,37 @@ class MonitoringStack(pulumi.ComponentResource):
                             GRAFANA_PASSWORD_KEY: pulumi.Output.secret(password.result.apply(_b64)),
                         },
                     },
-                    child(self.namespace),
+                    self._child(namespace),
                 )
             )
 
-        self.kube_prometheus_stack = helm_release(
+        kube_prometheus_stack = helm_release(
             f"{name}-kube-prometheus-stack",
             versions.KUBE_PROMETHEUS_STACK,
             namespace=ns,
             values=kube_prometheus_stack_values(config, secrets),
             release_name=KPS_RELEASE,
-            opts=child(*secret_deps),
+            opts=self._child(*secret_deps),
         )
-        pvc_deps: list[pulumi.Resource] = [self.namespace]
+        pvc_deps: list[pulumi.Resource] = [namespace]
         pvc = jaeger_pvc(mon)
         if pvc is not None:
-            pvc_deps.append(KubernetesObject(f"{name}-jaeger-badger", pvc, child(self.namespace)))
-        self.jaeger = helm_release(
+            pvc_deps.append(KubernetesObject(f"{name}-jaeger-badger", pvc, self._child(namespace)))
+        jaeger = helm_release(
             f"{name}-jaeger",
             versions.JAEGER,
             namespace=ns,
             values=jaeger_values(mon, ImagePins(config.images.digests)),
             release_name=JAEGER_RELEASE,
-            opts=child(*pvc_deps),
+            opts=self._child(*pvc_deps),
         )
-        self.collector = helm_release(
+        helm_release(
             f"{name}-otel-collector",
             versions.OTEL_COLLECTOR,
             namespace=ns,
             values=collector_values(mon, ImagePins(config.images.digests)),
             release_name=COLLECTOR_RELEASE,
-            opts=child(self.namespace, self.jaeger),
+            opts=self._child(namespace, jaeger),
         )
-
-        # Custom resources of the prometheus-operator CRDs the stack release installs.
-        crds = child(self.kube_prometheus_stack)
-        for target in targets:
-            monitor = service_monitor(target, ns)
-            KubernetesObject(f"{name}-servicemonitor-{target.name}", monitor, crds)
-        scrape_namespaces = sorted({t.namespace for t in targets} | {ns})
-        KubernetesObject(
-            f"{name}-prometheusrule",
-            {
-                "apiVersion": MONITORING_API,
-                "kind": "PrometheusRule",
-                "metadata": {"name": "mcp-datascience-alerts", "namespace": ns, "labels": owner_labels("monitoring")},
-                "spec": prometheus_rule_spec(mon.alerts, config.mcp.namespace, scrape_namespaces),
-            },
-            crds,
-        )
-        for cm in dashboard_config_maps(ns):
-            KubernetesObject(f"{name}-{cm['metadata']['name']}", cm, child(self.namespace))
-
-        self.telemetry = telemetry_target(config)
-        self.namespace_name: pulumi.Output[str] = self.namespace.metadata["name"]
-        self.grafana_admin_secret = secrets.grafana_secret
-        self.register_outputs(
-            {
-                "namespace": self.namespace_name,
-                "otlp_http_endpoint": self.telemetry.otlp_http_endpoint,
-                "grafana_admin_secret": self.grafana_admin_secret,
-                "service_monitors": sorted(t.name for t in targets),
-            }
-        )
+        # The prometheus-operator CRDs come with the stack release.
+        return [kube_prometheus_stack]

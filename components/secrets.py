@@ -34,7 +34,7 @@ from typing import Any
 
 import pulumi
 
-from components import netpol, runtime, versions
+from components import existing, netpol, runtime, versions
 from components.config import PROJECT, ConfigError, StackConfig
 from components.contracts import CredentialSpec, SecretRef
 from components.helm import helm_release
@@ -280,6 +280,29 @@ def external_secret(config: StackConfig, spec: CredentialSpec) -> dict[str, Any]
     }
 
 
+def api_dependencies(config: StackConfig) -> list[existing.ApiDependency]:
+    """What a controller the layer does not install must serve: the API of the objects it
+    creates for the selected backend."""
+    secrets = config.secrets
+    if secrets.backend == "sealed" and not secrets.sealed.install_controller:
+        return [
+            existing.ApiDependency(
+                SEALED_API,
+                "secrets.sealed.install_controller: false",
+                f"the Sealed Secrets controller (chart {versions.SEALED_SECRETS.version} serves {SEALED_API})",
+            )
+        ]
+    if secrets.backend == "external" and not secrets.external.install_operator:
+        return [
+            existing.ApiDependency(
+                EXTERNAL_API,
+                "secrets.external.install_operator: false",
+                f"External Secrets Operator (chart {versions.EXTERNAL_SECRETS.version} serves {EXTERNAL_API})",
+            )
+        ]
+    return []
+
+
 def images(config: StackConfig) -> list[versions.Image]:
     """The controller image of the selected backend, when this layer installs one."""
     secrets = config.secrets
@@ -467,7 +490,7 @@ class SecretsLayer(pulumi.ComponentResource):
     """Credentials as Kubernetes Secrets via Sealed Secrets, External Secrets or Pulumi."""
 
     refs: dict[str, SecretRef]
-    ready: list[pulumi.Resource]
+    ready: list[pulumi.Input[pulumi.Resource]]
 
     def __init__(self, name: str, args: SecretsLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, {}, opts)
@@ -487,14 +510,18 @@ class SecretsLayer(pulumi.ComponentResource):
         self.refs = self.plan.refs
         self.ready = []
 
-        controller: list[pulumi.Resource] = []
+        # What the credential objects wait for: the controller the layer installs, or the
+        # check that an existing one serves their API.
+        controller: list[pulumi.Input[pulumi.Resource]] = existing.require_apis(
+            name, api_dependencies(config), parent=self
+        )
         if backend == "sealed" and config.secrets.sealed.install_controller:
             controller = [self._sealed_controller(config)]
         elif backend == "external":
             # The store serves the namespaces of the credentials that have (or, required,
             # will have) an ExternalSecret, and no other.
             namespaces = [s.namespace for s in (*self.plan.present, *self.plan.missing)]
-            controller = self._external_store(config, namespaces)
+            controller = self._external_store(config, namespaces, controller)
         self.ready.extend(controller)
 
         for spec in self.plan.present:
@@ -512,7 +539,7 @@ class SecretsLayer(pulumi.ComponentResource):
 
     # -- backends ----------------------------------------------------------
 
-    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    def _child(self, depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
     def _sealed_controller(self, config: StackConfig) -> pulumi.Resource:
@@ -534,9 +561,11 @@ class SecretsLayer(pulumi.ComponentResource):
             opts=self._child(deps),
         )
 
-    def _external_store(self, config: StackConfig, namespaces: Sequence[str]) -> list[pulumi.Resource]:
+    def _external_store(
+        self, config: StackConfig, namespaces: Sequence[str], existing_api: Sequence[pulumi.Input[pulumi.Resource]]
+    ) -> list[pulumi.Input[pulumi.Resource]]:
         external = config.secrets.external
-        deps: list[pulumi.Resource] = []
+        deps: list[pulumi.Input[pulumi.Resource]] = list(existing_api)
         if external.install_operator:
             namespace = restricted_namespace(f"{self._name}-namespace", external.namespace, COMPONENT, self._child())
             policies = self._policies(config, [namespace])
@@ -569,7 +598,9 @@ class SecretsLayer(pulumi.ComponentResource):
             for obj in network_policies(config)
         ]
 
-    def _credential(self, config: StackConfig, spec: CredentialSpec, deps: list[pulumi.Resource]) -> pulumi.Resource:
+    def _credential(
+        self, config: StackConfig, spec: CredentialSpec, deps: list[pulumi.Input[pulumi.Resource]]
+    ) -> pulumi.Resource:
         backend = config.secrets.backend
         if backend == "sealed":
             return self._custom(sealed_secret(config, spec), deps)
@@ -590,7 +621,7 @@ class SecretsLayer(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=deps, additional_secret_outputs=["data", "stringData"]),
         )
 
-    def _custom(self, obj: dict[str, Any], deps: Sequence[pulumi.Resource]) -> pulumi.Resource:
+    def _custom(self, obj: dict[str, Any], deps: Sequence[pulumi.Input[pulumi.Resource]]) -> pulumi.Resource:
         meta = obj["metadata"]
         resource_name = "-".join(
             filter(None, [self._name, obj["kind"].lower(), meta.get("namespace", ""), meta["name"]])

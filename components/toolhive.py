@@ -4,6 +4,11 @@ Two charts, CRDs first (stacklok/toolhive docs/kind/deploying-toolhive-operator.
 the operator chart holds no CRDs. MCPServers created by other components must depend
 on `ToolHiveOperator.ready` so that `pulumi destroy` removes them while the operator
 still runs to clear its finalizer (`mcpserver.toolhive.stacklok.dev/finalizer`).
+
+With `toolhive.install_operator: false` an operator someone else installed runs the MCP
+servers: the component installs nothing and `ready` is the check that the cluster serves
+the ToolHive API (components/existing.py). That operator outlives the stack, so
+`pulumi destroy` always finds it running.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from typing import Any
 
 import pulumi
 
-from components import netpol, versions
+from components import existing, netpol, versions
 from components.config import NetworkConfig, ToolHiveConfig
 from components.contracts import ScrapeTarget
 from components.helm import helm_release
 from components.image_pins import ImagePins
 from components.k8s import KubernetesObject, container_security_context, labels, restricted_namespace
+from components.mcp_servers import API_VERSION
 
 TYPE = "mcp-datascience:index:ToolHiveOperator"
 RELEASE = "toolhive-operator"
@@ -48,7 +54,10 @@ class ToolHiveOperatorArgs:
 
 
 def scrape_targets(config: ToolHiveConfig) -> list[ScrapeTarget]:
-    """The operator's metrics Service, for the monitoring stack."""
+    """The operator's metrics Service, for the monitoring stack (an existing operator's
+    metrics are its installer's to scrape: its labels are not ours to know)."""
+    if not config.install_operator:
+        return []
     return [
         ScrapeTarget(
             name=METRICS_SERVICE,
@@ -78,9 +87,22 @@ def network_policies(network: NetworkConfig, monitoring_namespace: str) -> dict[
     }
 
 
-def images() -> list[versions.Image]:
-    """The operator's image and the two it starts (proxy runner, vMCP)."""
-    return list(versions.TOOLHIVE_IMAGES.values())
+def images(config: ToolHiveConfig) -> list[versions.Image]:
+    """The operator's image and the two it starts (proxy runner, vMCP), when installed."""
+    return list(versions.TOOLHIVE_IMAGES.values()) if config.install_operator else []
+
+
+def api_dependencies(config: ToolHiveConfig) -> list[existing.ApiDependency]:
+    """What an existing operator must serve: the API of every ToolHive object the stack creates."""
+    if config.install_operator:
+        return []
+    return [
+        existing.ApiDependency(
+            API_VERSION,
+            "toolhive.install_operator: false",
+            f"the ToolHive operator (chart {versions.TOOLHIVE_OPERATOR.version} serves {API_VERSION})",
+        )
+    ]
 
 
 def crd_values() -> dict[str, Any]:
@@ -118,15 +140,19 @@ def operator_values(config: ToolHiveConfig, watched: Sequence[str], pins: ImageP
 
 
 class ToolHiveOperator(pulumi.ComponentResource):
-    """The ToolHive operator: namespace, CRD chart, operator chart."""
+    """The ToolHive operator: namespace, CRD chart, operator chart (or the check that an
+    existing one serves the API)."""
 
-    namespace: KubernetesObject
-    crds: pulumi.CustomResource
-    operator: pulumi.CustomResource
+    namespace_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ToolHiveOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, {}, opts)
         config = args.config
+        if not config.install_operator:
+            self._ready = existing.require_apis(name, api_dependencies(config), parent=self)
+            self.namespace_name = pulumi.Output.from_input(config.namespace)
+            self.register_outputs({"namespace": self.namespace_name, "installed": False})
+            return
         child = pulumi.ResourceOptions(parent=self)
 
         self.namespace = restricted_namespace(
@@ -178,7 +204,8 @@ class ToolHiveOperator(pulumi.ComponentResource):
                 component="toolhive-operator",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             )
-        self.namespace_name: pulumi.Output[str] = self.namespace.metadata["name"]
+        self.namespace_name = self.namespace.metadata["name"]
+        self._ready = [self.crds, self.operator]
         self.register_outputs(
             {
                 "namespace": self.namespace_name,
@@ -188,6 +215,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
         )
 
     @property
-    def ready(self) -> list[pulumi.Resource]:
-        """What a custom resource of the toolhive.stacklok.dev group must depend on."""
-        return [self.crds, self.operator]
+    def ready(self) -> list[pulumi.Input[pulumi.Resource]]:
+        """What a custom resource of the toolhive.stacklok.dev group must depend on: the
+        charts, or the check that the existing operator serves the API."""
+        return list(self._ready)

@@ -96,6 +96,26 @@ class Engine:
         return json.loads(self.run(*args, "--json", cwd=cwd).stdout)
 
 
+def step_seconds(event_log: Path) -> dict[str, tuple[str, int]]:
+    """urn -> (op, seconds) of each resource step in an `--event-log` file (engine events,
+    one JSON object a line, timestamps in whole seconds: apitype.EngineEvent)."""
+    started: dict[str, tuple[str, int]] = {}
+    out: dict[str, tuple[str, int]] = {}
+    for line in event_log.read_text().splitlines():
+        event = json.loads(line)
+        for kind in ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"):
+            body = event.get(kind)
+            if not body:
+                continue
+            meta = body["metadata"]
+            if kind == "resourcePreEvent":
+                started[meta["urn"]] = (meta["op"], event["timestamp"])
+            elif meta["urn"] in started:
+                op, begun = started[meta["urn"]]
+                out[meta["urn"]] = (op, event["timestamp"] - begun)
+    return out
+
+
 def _place(source: Path, target: Path) -> None:
     """A hard link where the file system allows (the binaries are large), else a copy."""
     try:

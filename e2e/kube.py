@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 FIELD_MANAGER = "mcp-datascience-e2e"
+RETRY_SECONDS = 30.0  # how long a request is retried while the server answers 429
 # RFC 7234 warning: `299 - "text"` (k8s.io/apiserver/pkg/endpoints/warning)
 _WARNING = re.compile(r'^\d{3} \S+ "(?P<text>(?:[^"\\]|\\.)*)"')
 
@@ -101,6 +103,26 @@ class Kube:
         query: Mapping[str, str] | None = None,
         what: str | None = None,
     ) -> Response:
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
+            try:
+                return self._request_once(method, path, body, content_type=content_type, query=query, what=what)
+            except ApiError as err:
+                # 429: the server asks to come back (e.g. a new CRD's storage is initialising).
+                if err.status != 429 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        content_type: str,
+        query: Mapping[str, str] | None,
+        what: str | None,
+    ) -> Response:
         url = self.server + path + (("?" + urllib.parse.urlencode(query)) if query else "")
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method=method)
@@ -153,6 +175,30 @@ class Kube:
 
     def forget_discovery(self) -> None:
         self._resources.clear()
+
+    def listable(self) -> list[Resource]:
+        """Every resource type the server serves that can be listed (preferred versions)."""
+        versions = ["v1"]
+        for group in self.request("GET", "/apis").body.get("groups", []):
+            versions.append(group["preferredVersion"]["groupVersion"])
+        out = []
+        for api_version in versions:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            for item in self.request("GET", path).body.get("resources", []):
+                if "/" not in item["name"] and "list" in item.get("verbs", []):
+                    out.append(Resource(api_version, item["kind"], item["name"], item["namespaced"]))
+        return out
+
+    def all_objects(self, skip_kinds: frozenset[str] = frozenset()) -> set[tuple[str, str, str, str]]:
+        """(apiVersion, kind, namespace, name) of every object in the cluster."""
+        out = set()
+        for res in self.listable():
+            if res.kind in skip_kinds:
+                continue
+            for item in self.request("GET", res.path()).body.get("items", []):
+                meta = item["metadata"]
+                out.add((res.group_version, res.kind, meta.get("namespace", ""), meta["name"]))
+        return out
 
     # -- objects -----------------------------------------------------------------------
 

@@ -149,21 +149,30 @@ def wait_for(check: Callable[[], Sequence[str]], timeout: float, what: str) -> N
 
 def wait_reconciled(live: LiveStack) -> None:
     """Until every controller has made its objects (the controllers' own, read back live)."""
-    kube = live.kube
+    wait_operator(live.kube, live.rendered("MCPServer"), live.rendered("VirtualMCPServer"), live.sealed)
+
+
+def wait_operator(
+    kube: Kube,
+    servers: Sequence[Mapping[str, Any]],
+    vmcps: Sequence[Mapping[str, Any]] = (),
+    sealed: Sequence[SealedCredential] = (),
+) -> None:
+    """Until the operator has made each server's and vMCP's Deployment and Service, the
+    controller-manager their ReplicaSets, and Sealed Secrets each sealed Secret."""
 
     def missing() -> list[str]:
         out = []
-        made = [(s, plan.proxy_service) for s in live.rendered("MCPServer")]
-        made += [(v, plan.vmcp_service) for v in live.rendered("VirtualMCPServer")]
+        made = [(s, plan.proxy_service) for s in servers] + [(v, plan.vmcp_service) for v in vmcps]
         for owner, service in made:
             ns, name = owner["metadata"]["namespace"], owner["metadata"]["name"]
             if kube.get_or_none("apps/v1", "Deployment", name, ns) is None:
                 out.append(f"Deployment {ns}/{name}")
             if kube.get_or_none("v1", "Service", service(name), ns) is None:
                 out.append(f"Service {ns}/{service(name)}")
-        for sealed in live.sealed:
-            if kube.get_or_none("v1", "Secret", sealed.name, sealed.namespace) is None:
-                out.append(f"Secret {sealed.namespace}/{sealed.name}")
+        for credential in sealed:
+            if kube.get_or_none("v1", "Secret", credential.name, credential.namespace) is None:
+                out.append(f"Secret {credential.namespace}/{credential.name}")
         for deployment in kube.list("apps/v1", "Deployment"):
             status = deployment.get("status", {})
             if status.get("observedGeneration", 0) < deployment["metadata"]["generation"] or (
@@ -177,18 +186,23 @@ def wait_reconciled(live: LiveStack) -> None:
 
 
 def run_proxy_pods(live: LiveStack, binary: Path) -> None:
-    """Run what each MCPServer's proxy pod runs (there is no kubelet): the real proxy
-    runner makes the backend StatefulSet (and, for HTTP backends, its Service)."""
-    for server in live.rendered("MCPServer"):
+    """Run what each MCPServer's proxy pod runs (there is no kubelet)."""
+    start_proxy_pods(live.cluster.plane, binary, live.rendered("MCPServer"))
+
+
+def start_proxy_pods(plane: ControlPlane, binary: Path, servers: Sequence[Mapping[str, Any]]) -> None:
+    """Start the proxy runner of each MCPServer's proxy Deployment (what its pod runs):
+    the real runner makes the backend StatefulSet (and, for HTTP backends, its Service)."""
+    for server in servers:
         meta = server["metadata"]
-        deployment = live.kube.get("apps/v1", "Deployment", meta["name"], meta["namespace"])
-        controllers.start_proxy_runner(live.cluster.plane, binary, deployment)
+        deployment = plane.admin.get("apps/v1", "Deployment", meta["name"], meta["namespace"])
+        controllers.start_proxy_runner(plane, binary, deployment)
 
     def missing() -> list[str]:
         return [
             f"StatefulSet {s['metadata']['namespace']}/{s['metadata']['name']}"
-            for s in live.rendered("MCPServer")
-            if live.kube.get_or_none("apps/v1", "StatefulSet", s["metadata"]["name"], s["metadata"]["namespace"])
+            for s in servers
+            if plane.admin.get_or_none("apps/v1", "StatefulSet", s["metadata"]["name"], s["metadata"]["namespace"])
             is None
         ]
 

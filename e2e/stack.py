@@ -130,12 +130,12 @@ def wait_established(kube: Kube, name: str, timeout: float = 60.0) -> None:
 # -- the stack's credentials, sealed with the real command line ---------------------------
 
 
-def seal_credentials(stack: str, project: Path, cert: Path) -> list[SealedCredential]:
-    """Copy Pulumi.<stack>.yaml into `project`, then seal a fresh random value for every
-    key of every credential the stack declares with `python -m mcpds seal --write`, the
-    scopes taken in turn so that each scope is exercised."""
+def seal_credentials(stack: str, project: Path, cert: Path, source: Path | None = None) -> list[SealedCredential]:
+    """Copy Pulumi.<stack>.yaml from `source` (default: stack_dir()) into `project`, then seal a fresh random
+    value for every key of every credential the stack declares with `python -m mcpds seal
+    --write`, the scopes taken in turn so that each scope is exercised."""
     project.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(stack_dir() / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
+    shutil.copy2((source or stack_dir()) / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
     from mcpds.seal import declared_credentials  # the list `seal --write` checks against
 
     specs = declared_credentials(read_stack_file(stack, project), stack)

@@ -13,6 +13,9 @@ Known pitfalls handled here (research/pulumi.md §1b):
   wrapped (unwrapped, with their paths remembered for redaction);
 - SDK threading can hang (pulumi/pulumi#7663): an immediate executor runs the monitor's
   calls inline, as upstream's own mock tests do;
+- reads of live objects (`Resource.get`, which the program does for bring-your-own
+  controllers) are answered by a `MockCluster` (offline/cluster.py) and recorded apart:
+  they are the cluster's objects, not the stack's;
 - MockMonitor.RegisterResource pumps the event loop from inside each registration
   (`_sync_await`), which nests every later one inside it and makes a run quadratic in
   its resources: the recording monitor answers without touching the loop.
@@ -46,6 +49,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from mcpds.stackfile import duplicate_key, not_utf8, yaml_problem
+from offline.cluster import MockCluster
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mcp-datascience"
@@ -91,15 +95,26 @@ class Registered:
         return out
 
 
+@dataclass(frozen=True)
+class Read:
+    """One live object the program read (kubernetes:<api>:<Kind>, its id), and by whom."""
+
+    type: str
+    name: str
+    id: str
+    parent: str
+
+
 @dataclass
 class ProgramRun:
-    """Everything one mocked run of the program registered and exported."""
+    """Everything one mocked run of the program registered, read and exported."""
 
     stack: str
     resources: list[Registered]
     outputs: dict[str, Any]
     secret_outputs: set[str]
     logs: list[tuple[str, str]] = field(default_factory=list)
+    reads: list[Read] = field(default_factory=list)
 
     def copy(self) -> ProgramRun:
         """A copy that shares nothing mutable with this run."""
@@ -118,6 +133,7 @@ class ProgramRun:
             _copied(self.outputs),
             set(self.secret_outputs),
             list(self.logs),
+            list(self.reads),
         )
 
     def by_urn(self, urn: str) -> Registered:
@@ -404,9 +420,15 @@ class _ImmediateExecutor(ThreadPoolExecutor):
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    """Resources come back with their inputs as state; a few types get computed outputs."""
+    """Resources come back with their inputs as state; a few types get computed outputs;
+    reads (the SDK's MockMonitor passes no `custom` for them) come from the cluster."""
+
+    def __init__(self, cluster: MockCluster):
+        self.cluster = cluster
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        if args.custom is None and args.resource_id:
+            return args.resource_id, self.cluster.read(args.typ, args.resource_id)
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             length = int(args.inputs.get("length", 32))
@@ -425,6 +447,12 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks):
         super().__init__(mocks)
         self.records: list[Registered] = []
+        self.reads: list[Read] = []
+
+    def ReadResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().ReadResource(request)
+        self.reads.append(Read(request.type, request.name, request.id, request.parent))
+        return response
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         """MockMonitor.RegisterResource in linear time.
@@ -509,12 +537,14 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     root: Path | None = None,
     preview: bool = False,
+    cluster: MockCluster | None = None,
 ) -> ProgramRun:
     """Run `<root>/__main__.py` as stack `stack` under mocks.
 
     `root` is a project directory holding the program and its stack files (default: this
     project, with the stack files of stack_dir()). `config` defaults to the stack file's;
-    `overrides` changes keys (see with_overrides).
+    `overrides` changes keys (see with_overrides); `cluster` answers the program's reads
+    (default: one that has what the config relies on).
     Raises what the program raises (for example components.config.ConfigError).
     """
     raw = read_stack_file(stack, root) if config is None else dict(config)
@@ -523,7 +553,7 @@ def run_program(
         raw = with_overrides(raw, overrides)
     values, secret_keys = to_pulumi_config(raw)
 
-    mocks = _Mocks()
+    mocks = _Mocks(cluster or MockCluster())
     monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger(f"offline.harness.{stack}")
     logger.propagate = False
@@ -560,7 +590,12 @@ def run_program(
         asyncio.set_event_loop(None)
         loop.close()
         settings.ROOT.set(None)
-    return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records)
+        # A run that failed leaves its outstanding calls and outputs in the SDK's global
+        # settings, where the next run would wait on tasks of this closed loop (upstream's
+        # pulumi.runtime.test clears the same two).
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+    return ProgramRun(stack, monitor.records, exports, secret_outputs, collector.records, monitor.reads)
 
 
 # One run per distinct (stack, configuration, project, preview) in this process: the

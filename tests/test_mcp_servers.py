@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.mcp_servers import EXECUTES_CODE_ANNOTATION
+from components.mcp_servers import DELETION_PROPAGATION_ANNOTATION, EXECUTES_CODE_ANNOTATION
 from components.quantities import parse_quantity
 from offline.harness import ProgramRun
 from policies.mcp_policies import kube
@@ -220,6 +220,16 @@ def test_telemetry_config_pushes_traces_and_serves_metrics_once(fixture_prod):
     # Metrics have one source: Prometheus scrapes /metrics; no OTLP copy of each series.
     assert otel["metrics"] == {"enabled": False}
     assert spec["prometheus"] == {"enabled": True}
+
+
+def test_only_the_vmcp_is_deleted_in_the_background(fixture_dev, fixture_prod):
+    """The operator re-creates a vMCP's Deployment while a foreground delete waits on it;
+    MCPServers keep the provider's foreground default (their finalizer is the operator's)."""
+    for run in (fixture_dev, fixture_prod):
+        for obj in run.objects():
+            policy = (obj["metadata"].get("annotations") or {}).get(DELETION_PROPAGATION_ANNOTATION)
+            assert policy == ("background" if obj["kind"] == "VirtualMCPServer" else None), obj["metadata"]["name"]
+        assert objects(run, "VirtualMCPServer")
 
 
 def test_gov_data_is_one_vmcp_endpoint(fixture_prod):

@@ -12,9 +12,10 @@
 // It serves what `pulumi preview/up/destroy` of a Python program needs: Handshake,
 // GetPluginInfo, GetRequiredPackages (the pulumi-plugin.json files of the installed
 // packages, so that the engine checks its plugins before running), Run and Cancel, and
-// what `pulumi about` shows (About, GetProgramDependencies). The rest (code generation,
-// `pulumi new` prompts, dependency installation, policy packs) answers Unimplemented,
-// which the engine reports as such.
+// what `pulumi about` shows (About, GetProgramDependencies); and RunPlugin, through which
+// the engine starts a Python policy pack for `--policy-pack`. The rest (code generation,
+// `pulumi new` prompts, dependency installation) answers Unimplemented, which the engine
+// reports as such.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -36,6 +38,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // execShim is the Python script that connects a program to the engine; the Pulumi
@@ -337,4 +340,83 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 	default:
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not run %s: %v", execShim, err)}, nil
 	}
+}
+
+// RunPlugin runs a plugin written in Python and streams its output back. The engine asks
+// for it when a plugin is a directory rather than an executable: for `--policy-pack DIR`,
+// a directory with a PulumiPolicy.yaml whose runtime is python
+// (sdk/go/common/resource/plugin/plugin.go newPlugin, analyzer_plugin.go NewPolicyAnalyzer).
+// The directory runs as a program, `python DIR ARGS...` (its __main__.py; a pack's
+// constructs the PolicyPack, which serves the analyzer and prints its port), with the
+// interpreter of the directory's runtime options (PulumiPolicy.yaml `virtualenv`, `venv`
+// when unset: a plugin never runs in the ambient Python), in the engine's working
+// directory and environment. The exit code is the stream's last message.
+func (h *pythonHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	info := req.GetInfo()
+	if info == nil {
+		return errors.New("RunPlugin without program info: the engine is older than this host supports")
+	}
+	options := info.GetOptions().AsMap()
+	if _, set := options["virtualenv"]; !set {
+		if info.Options == nil {
+			info.Options = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+		}
+		info.Options.Fields["virtualenv"] = structpb.NewStringValue("venv")
+	}
+	tc, err := pythonToolchain(info)
+	if err != nil {
+		return err
+	}
+	if err := tc.ValidateVenv(server.Context()); err != nil {
+		return fmt.Errorf("plugin %s: %w", info.GetProgramDirectory(), err)
+	}
+	main := filepath.Join(info.GetProgramDirectory(), "__main__.py")
+	if _, err := os.Stat(main); err != nil {
+		return fmt.Errorf("plugin %s has no __main__.py to run: %w", info.GetProgramDirectory(), err)
+	}
+	cmd, err := tc.Command(server.Context(), append([]string{info.GetProgramDirectory()}, req.GetArgs()...)...)
+	if err != nil {
+		return err
+	}
+	// The engine's environment, with the virtualenv (if any) activated on top of it.
+	env := req.GetEnv()
+	if len(env) == 0 {
+		env = os.Environ()
+	}
+	if venv := lookupEnv(cmd.Env, "VIRTUAL_ENV"); venv != "" {
+		env = toolchain.ActivateVirtualEnv(env, venv)
+	}
+	cmd.Env = env
+	cmd.Dir = req.GetPwd()
+
+	streams, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer streams.Close()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	code := int32(0)
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return fmt.Errorf("could not run plugin %s: %w", info.GetProgramDirectory(), err)
+		}
+		code = int32(exitErr.ExitCode())
+	}
+	// Everything the plugin wrote goes out before its exit code.
+	if err := streams.Close(); err != nil {
+		return err
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
+}
+
+// lookupEnv is the value of key in an environment list (the last one wins, as in exec).
+func lookupEnv(environ []string, key string) string {
+	value := ""
+	for _, entry := range environ {
+		if k, v, ok := strings.Cut(entry, "="); ok && k == key {
+			value = v
+		}
+	}
+	return value
 }
