@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -221,17 +222,26 @@ def binary_path(program: GoProgram, go: str) -> Path:
 
 
 def _module_dir(program: GoProgram) -> Path:
+    """The pinned module's directory in the module cache, downloaded first if need be
+    (`go list -m` names no directory for a module the cache does not hold yet: a cold
+    cache on a fresh machine). The version is the one the wrapper's go.mod requires."""
     out = subprocess.run(
-        [_go(), "list", "-mod=readonly", "-m", "-f", "{{.Dir}}", program.pin.module],
+        [_go(), "mod", "download", "-json", program.pin.module],
         cwd=program.wrapper_dir,
         capture_output=True,
         text=True,
         env=_go_env(),
         check=False,
     )
-    if out.returncode != 0 or not out.stdout.strip():
-        raise BuildError(f"{program.name}: cannot locate {program.pin.module} ({out.stderr.strip()})")
-    return Path(out.stdout.strip())
+    try:
+        info = json.loads(out.stdout) if out.stdout.strip() else {}
+    except json.JSONDecodeError:
+        info = {}
+    directory = info.get("Dir", "") if isinstance(info, dict) else ""
+    if out.returncode != 0 or not directory:
+        detail = info.get("Error") if isinstance(info, dict) and info.get("Error") else out.stderr.strip()
+        raise BuildError(f"{program.name}: cannot download {program.pin.module}: {detail or f'exit {out.returncode}'}")
+    return Path(directory)
 
 
 def _with_sources(program: GoProgram, workdir: Path) -> Path:
