@@ -5,7 +5,9 @@ Nothing here runs the Go compiler; `make e2e` does.
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,49 @@ def test_missing_go_is_one_clear_error(monkeypatch, capsys):
 def test_cache_is_git_ignored():
     ignored = (Path(build.ROOT) / ".gitignore").read_text().splitlines()
     assert ".cache/" in ignored
+
+
+def _file_proxy(root: Path, module: str, version: str, files: dict[str, str]) -> str:
+    """A GOPROXY=file:// holding one module version (the module proxy protocol's layout)."""
+    at = root / module / "@v"
+    at.mkdir(parents=True)
+    (at / "list").write_text(f"{version}\n")
+    (at / f"{version}.info").write_text(json.dumps({"Version": version}))
+    (at / f"{version}.mod").write_text(files["go.mod"])
+    with zipfile.ZipFile(at / f"{version}.zip", "w") as archive:
+        for name, text in files.items():
+            archive.writestr(f"{module}@{version}/{name}", text)
+    return root.as_uri()
+
+
+def test_module_files_are_found_on_a_cold_module_cache(tmp_path, monkeypatch):
+    """A fresh machine's module cache holds nothing yet: the build must download the pinned
+    module before it copies files out of it (`go list -m` alone names no directory then)."""
+    if build.shutil.which("go") is None:
+        pytest.fail("go is not on PATH: install Go 1.26 or newer (make e2e needs it too)")
+    module, version = "example.com/upstream", "v1.2.3"
+    proxy = _file_proxy(
+        tmp_path / "proxy", module, version, {"go.mod": f"module {module}\n\ngo 1.22\n", "schema.json": "{}\n"}
+    )
+    wrapper = tmp_path / "go" / "w"
+    wrapper.mkdir(parents=True)
+    (wrapper / "go.mod").write_text(f"module example.com/wrapper\n\ngo 1.22\n\nrequire {module} {version}\n")
+    monkeypatch.setattr(build, "WRAPPERS", tmp_path / "go")
+    for key, value in {
+        "GOPROXY": proxy,
+        "GOMODCACHE": str(tmp_path / "modcache"),
+        "GOFLAGS": "-mod=mod",
+        "GONOSUMDB": "example.com",
+        "GONOSUMCHECK": "1",
+        "GOSUMDB": "off",
+        "GOTOOLCHAIN": "local",
+    }.items():
+        monkeypatch.setenv(key, value)
+    program = build.GoProgram("x", "w", "./x", versions.GoModulePin(module, version), sources=("schema.json",))
+    directory = build._module_dir(program)
+    assert (directory / "schema.json").read_text() == "{}\n"
+    assert directory.is_relative_to(tmp_path / "modcache")
+
+    missing = build.GoProgram("x", "w", "./x", versions.GoModulePin("example.com/absent", "v0.0.1"))
+    with pytest.raises(build.BuildError, match=r"cannot download example\.com/absent"):
+        build._module_dir(missing)
