@@ -196,7 +196,6 @@ def test_module_files_are_found_on_a_cold_module_cache(tmp_path, monkeypatch):
         "GOMODCACHE": str(tmp_path / "modcache"),
         "GOFLAGS": "-mod=mod",
         "GONOSUMDB": "example.com",
-        "GONOSUMCHECK": "1",
         "GOSUMDB": "off",
         "GOTOOLCHAIN": "local",
     }.items():
