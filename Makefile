@@ -15,7 +15,7 @@ help:
 	@echo "make clients [STACK=dev]  render, then MCP client configs in build/clients/<environment>/"
 	@echo "make policy [STACK=dev]   run the CrossGuard pack offline over a stack (exit 1 on a mandatory violation)"
 	@echo "make test                 lint and run every test (mocks, schemas, policies, servers, policy runs)"
-	@echo "make test-fork            make test again on the first-deploy checklist applied to copies of the stack files"
+	@echo "make test-fork            pytest and the policy runs again on the first-deploy checklist applied to copies of the stack files"
 	@echo "make e2e                  slow: the real control plane, controllers, Pulumi engine and MCP servers (builds and installs cached)"
 	@echo "make crds                 extract the CRD schemas the tests need from the pinned charts (online, helm)"
 	@echo "make bench                render against its flat baseline, per-server cost, Penrose render times, make test's steps"
