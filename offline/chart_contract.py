@@ -70,7 +70,7 @@ def find_contract_dir(name: str, version: str) -> Path:
     )
 
 
-def _deep_merge(base: Any, over: Any) -> Any:
+def coalesce(base: Any, over: Any) -> Any:
     """Helm's coalescing of maps: `over` wins, maps merge key by key, None deletes."""
     if not isinstance(base, Mapping) or not isinstance(over, Mapping):
         return copy.deepcopy(over)
@@ -79,7 +79,7 @@ def _deep_merge(base: Any, over: Any) -> Any:
         if value is None:
             out.pop(key, None)
         else:
-            out[key] = _deep_merge(out.get(key), value)
+            out[key] = coalesce(out.get(key), value)
     return out
 
 
@@ -95,7 +95,7 @@ def _defaults(directory: Path) -> dict[str, Any]:
     if sub_root.is_dir():
         for sub in sorted(p for p in sub_root.iterdir() if (p / "Chart.yaml").is_file()):
             name = _load_yaml(sub / "Chart.yaml")["name"]
-            values[name] = _deep_merge(_defaults(sub), values.get(name) or {})
+            values[name] = coalesce(_defaults(sub), values.get(name) or {})
     return values
 
 
@@ -160,7 +160,7 @@ class Contract:
     def _schema_problems(self, values: Mapping[str, Any]) -> list[str]:
         if self.schema is None:
             return []
-        merged = _deep_merge(self.defaults, values)
+        merged = coalesce(self.defaults, values)
         validator = _validator_class(self.schema)(self.schema, registry=Registry(retrieve=_retrieve))
         return [
             f"values.schema.json: {'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from e2e import controllers
-from e2e.charts import merge
 from e2e.stack import apply_rank
+from offline.chart_contract import coalesce
 
 
 def _release(run, name: str) -> dict:
@@ -54,7 +54,7 @@ def test_sealed_secrets_flags_follow_the_chart_values(stack_runs):
 
 
 def test_helm_merge_keeps_defaults_replaces_lists_and_drops_nulls():
-    merged = merge({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}, "d": None})
+    merged = coalesce({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}, "d": None})
     assert merged == {"a": {"b": 1, "c": [3]}}
 
 
