@@ -782,10 +782,8 @@ class EdgeIngress(pulumi.ComponentResource):
         controller_deps: list[pulumi.Input[pulumi.Resource]] = []
         if not plan.installs_controller:
             setting = controller_setting(config)
-            if plan.controller == "gateway-api":
-                controller_deps.append(existing.require_gateway_class(name, edge.ingress_class, setting, parent=self))
-            else:
-                controller_deps.append(existing.require_ingress_class(name, edge.ingress_class, setting, parent=self))
+            kind = "GatewayClass" if plan.controller == "gateway-api" else "IngressClass"
+            controller_deps.append(existing.require_edge_class(kind, name, edge.ingress_class, setting, parent=self))
             controller_deps += existing.require_apis(name, controller_dependencies(config, plan), parent=self)
         if plan.installs_controller and plan.controller == "nginx-ingress":
             controller_deps.append(

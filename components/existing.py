@@ -154,57 +154,59 @@ def require_apis(
     return out
 
 
-def require_ingress_class(
-    name: str, class_name: str, setting: str, parent: pulumi.Resource
-) -> pulumi.Output[pulumi.Resource]:
-    ingress_class = LiveObject(
-        f"{name}-requires-ingressclass-{class_name}",
+@dataclass(frozen=True)
+class _EdgeClass:
+    """What the edge needs of an existing IngressClass or GatewayClass."""
+
+    api_version: str
+    kind: str
+    controller_field: str  # the spec field naming the controller
+    controller: str
+    fix: str
+
+
+_EDGE_CLASSES = {
+    "IngressClass": _EdgeClass(
         "networking.k8s.io/v1",
         "IngressClass",
-        class_name,
-        pulumi.ResourceOptions(parent=parent),
-    )
-
-    def fail(problem: str) -> None:
-        raise MissingDependency(
-            setting,
-            problem,
-            "The edge writes F5 NGINX Ingress Controller's Ingresses (nginx.org/* annotations): point "
-            "edge.ingress_class at that controller's IngressClass, or let the stack install it "
-            "(edge.controller: nginx-ingress, edge.install_controller: true)",
-        )
-
-    return _verified(
-        ingress_class,
-        ingress_class.spec,
-        lambda spec: class_problem("IngressClass", class_name, (spec or {}).get("controller"), NIC_CONTROLLER),
-        fail,
-    )
-
-
-def require_gateway_class(
-    name: str, class_name: str, setting: str, parent: pulumi.Resource
-) -> pulumi.Output[pulumi.Resource]:
-    gateway_class = LiveObject(
-        f"{name}-requires-gatewayclass-{class_name}",
+        "controller",
+        NIC_CONTROLLER,
+        "The edge writes F5 NGINX Ingress Controller's Ingresses (nginx.org/* annotations): point "
+        "edge.ingress_class at that controller's IngressClass, or let the stack install it "
+        "(edge.controller: nginx-ingress, edge.install_controller: true)",
+    ),
+    "GatewayClass": _EdgeClass(
         "gateway.networking.k8s.io/v1",
         "GatewayClass",
+        "controllerName",
+        NGF_CONTROLLER,
+        "The edge writes NGINX Gateway Fabric's Gateway and policies: point edge.ingress_class at its "
+        "GatewayClass, or let the stack install it (edge.install_controller: true)",
+    ),
+}
+
+
+def require_edge_class(
+    kind: str, name: str, class_name: str, setting: str, parent: pulumi.Resource
+) -> pulumi.Output[pulumi.Resource]:
+    """Read the IngressClass or GatewayClass `class_name`; resolves once it belongs to the
+    controller the edge writes for."""
+    wanted = _EDGE_CLASSES[kind]
+    live = LiveObject(
+        f"{name}-requires-{kind.lower()}-{class_name}",
+        wanted.api_version,
+        kind,
         class_name,
         pulumi.ResourceOptions(parent=parent),
     )
 
     def fail(problem: str) -> None:
-        raise MissingDependency(
-            setting,
-            problem,
-            "The edge writes NGINX Gateway Fabric's Gateway and policies: point edge.ingress_class at its "
-            "GatewayClass, or let the stack install it (edge.install_controller: true)",
-        )
+        raise MissingDependency(setting, problem, wanted.fix)
 
     return _verified(
-        gateway_class,
-        gateway_class.spec,
-        lambda spec: class_problem("GatewayClass", class_name, (spec or {}).get("controllerName"), NGF_CONTROLLER),
+        live,
+        live.spec,
+        lambda spec: class_problem(kind, class_name, (spec or {}).get(wanted.controller_field), wanted.controller),
         fail,
     )
 
