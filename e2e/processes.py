@@ -102,9 +102,23 @@ class Supervisor:
         # the group may outlive its leader (a child that ignored SIGTERM)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.popen.pid, signal.SIGKILL)
+        # SIGKILL is delivered asynchronously: return once every member has died.
+        deadline = time.monotonic() + 5
+        while _group_alive(process.popen.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def stop_all(self) -> None:
         """Stop in reverse start order (controllers before the API server before etcd)."""
         for process in reversed(self.processes):
             self.stop(process)
         self.processes.clear()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` is still running (zombies excepted)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+    return False
