@@ -89,7 +89,7 @@ test: prereqs
 test-steps: pytest penrose-test lint policies
 
 pytest: $(STAMP) $(PENROSE)/node_modules/.package-lock.json $(BIN)/helm
-	nice -n 10 $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/live
+	nice -n 10 $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/live
 
 # The whole suite on the README's first-deploy checklist applied, with another
 # organisation's values, to copies of the stack files (tests/checklist.py): what a fork

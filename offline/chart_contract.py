@@ -84,7 +84,9 @@ def coalesce(base: Any, over: Any) -> Any:
 
 
 def _load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text()) if path.is_file() else None
+    # libyaml's parser where PyYAML has it: values.yaml files run to thousands of lines.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(), Loader=loader) if path.is_file() else None
 
 
 def _defaults(directory: Path) -> dict[str, Any]:

@@ -18,7 +18,11 @@ Known pitfalls handled here (research/pulumi.md §1b):
   they are the cluster's objects, not the stack's;
 - MockMonitor.RegisterResource pumps the event loop from inside each registration
   (`_sync_await`), which nests every later one inside it and makes a run quadratic in
-  its resources: the recording monitor answers without touching the loop.
+  its resources: the recording monitor answers without touching the loop;
+- the SDK walks the Python stack for every resource it registers, to send the engine a
+  source position and stack trace that only point diagnostics at program lines
+  (pulumi/runtime/resource.py `_get_stack_trace`): nothing here records them, so a run
+  sends empty ones (a tenth of a run's time otherwise).
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ import pulumi
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from mcpds.stackfile import duplicate_key, not_utf8, yaml_problem
@@ -287,7 +292,7 @@ def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
         stacks = ", ".join(available_stacks(root)) or "none"
         raise StackFileError(f"No stack file {path.name} in {root} (stacks present: {stacks}).")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PulumiYamlLoader) or {}
+        data = _parsed(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise StackFileError(not_utf8(path.name, exc)) from None
     except _DuplicateKeyError as exc:
@@ -305,6 +310,20 @@ def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
             f"(it reads only {', '.join(STACK_FILE_KEYS)} at the top): indent it under config:"
         )
     return _namespaced(path.name, data.get("config") or {})
+
+
+# Stack file texts already decoded in this process, and what they decode to: the test
+# suite reads the same few stack files hundreds of times, and the pure-Python loader
+# takes milliseconds each time.
+_PARSED: dict[str, Any] = {}
+
+
+def _parsed(text: str) -> Any:
+    """The text decoded by _PulumiYamlLoader (or {} for an empty file), as a copy the
+    caller may change. A text that fails to decode raises each time and is not kept."""
+    if text not in _PARSED:
+        _PARSED[text] = yaml.load(text, Loader=_PulumiYamlLoader) or {}
+    return _copied(_PARSED[text])
 
 
 def _namespaced(name: str, config: Mapping[Any, Any]) -> dict[str, Any]:
@@ -575,7 +594,7 @@ def run_program(
     loop.set_default_executor(_ImmediateExecutor())
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(root), _no_collection():
+        with _program_environment(root), _no_collection(), _no_stack_traces():
             settings.ROOT.set(None)
             pulumi.runtime.set_mocks(
                 mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor
@@ -646,6 +665,19 @@ def _no_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _no_stack_traces() -> Iterator[None]:
+    """The SDK sends an empty stack trace (and so no source position) with each resource
+    while the run lasts: the engine shows them only in diagnostics, and the harness
+    records neither."""
+    original = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        pulumi_resource._get_stack_trace = original
 
 
 @contextlib.contextmanager

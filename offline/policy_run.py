@@ -279,11 +279,12 @@ def evaluate(
         p.name: str(settings[p.name].properties[REASON]) for p in policies if settings[p.name].properties.get(REASON)
     }
     names = {r.urn: f"{r.name} ({r.type})" for r in resources}
+    opts = {r.urn: _options(r) for r in resources}
     # The analyzer wraps props so that reading a value unknown during preview raises.
     props = {r.urn: unknown_checking_proxy(engine_shaped(r.inputs)) for r in resources}
 
     stack_resources = {
-        r.urn: PolicyResource(r.type, props[r.urn], r.urn, r.name, _options(r), None, None, [], {}) for r in resources
+        r.urn: PolicyResource(r.type, props[r.urn], r.urn, r.name, opts[r.urn], None, None, [], {}) for r in resources
     }
     for r in resources:
         pr = stack_resources[r.urn]
@@ -315,7 +316,7 @@ def evaluate(
         config = engine_shaped(dict(setting.properties))
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.type, props[r.urn], r.urn, r.name, _options(r), None, dict(config), {})
+                args = ResourceValidationArgs(r.type, props[r.urn], r.urn, r.name, opts[r.urn], None, dict(config), {})
                 try:
                     _finish(policy.validate(args, reporter(r.urn)))
                 except UnknownValueError as exc:

@@ -45,6 +45,15 @@ class CDumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  
     proves it writes the same bytes as PythonDumper for every stack."""
 
 
+# libyaml's parser with PyYAML's safe constructors: the reader for what dump_all writes.
+CLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+
+def load_all(text: str) -> list[Any]:
+    """The documents of a YAML stream (objects.yaml, releases.yaml), read with CLoader."""
+    return list(yaml.load_all(text, Loader=CLoader))
+
+
 for _dumper in (PythonDumper, CDumper):
     _dumper.add_representer(str, _str_presenter)
 

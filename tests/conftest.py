@@ -34,6 +34,32 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
+# The test files that take longest on one worker (wall seconds, measured with the Makefile's
+# `pytest -n 2 --dist loadfile`), longest first. xdist's loadfile hands out whole files in
+# collection order when --no-loadscope-reorder is given (the Makefile gives it; otherwise it
+# orders them by test count), so starting these first lets both workers finish together
+# instead of one running a long file alone at the end.
+SLOWEST_FIRST = (
+    "test_policies_run.py",
+    "test_verify.py",
+    "test_edge.py",
+    "test_secrets.py",
+    "test_image_digests.py",
+    "test_bad_input_corpus.py",
+    "test_checklist.py",
+    "test_client_config.py",
+    "test_render.py",
+    "test_existing.py",
+    "test_mcp_servers.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest files first, each file's tests in their own order, the rest as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def _run_of(stack: str, folder: Path) -> ProgramRun:
     """One run per distinct config (offline/harness.py shared_run): a fixture stack and a
     user's stack file that say the same (the shipped files, unchanged) share it, and so

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.config import StackConfig
 from offline import policy_run, render
@@ -76,8 +75,8 @@ def rendered(fork: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
                 config=stack_config(stack),
                 render_code=code,
                 warnings=[line for line in err.splitlines() if line.startswith("warning: ")],
-                objects=[o for o in yaml.safe_load_all(files[0].read_text()) if o],
-                releases=[r for r in yaml.safe_load_all(files[1].read_text()) if r],
+                objects=[o for o in render.load_all(files[0].read_text()) if o],
+                releases=[r for r in render.load_all(files[1].read_text()) if r],
                 outputs=json.loads(files[2].read_text()),
                 text="\n".join(f.read_text() for f in files),
                 policy_code=policy_code,

@@ -74,7 +74,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     directory.mkdir()
     config = _config(directory)
     server, stop = outputs_server.build(config, host="127.0.0.1")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever checks for shutdown() every poll_interval (0.5 s by default): each
+    # test would wait that long at teardown.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield directory, server.server_address[1]
     stop.set()

@@ -18,8 +18,8 @@ from tests.stackconfig import BASE
 def _render(tmp_path: Path, stack: str, root: Path | None = None) -> tuple[list, list, str]:
     out = tmp_path / "render"
     assert render.main(["--stack", stack, "--out", str(out), *(["--root", str(root)] if root else [])]) == 0
-    objects = list(yaml.safe_load_all((out / stack / "objects.yaml").read_text()))
-    releases = list(yaml.safe_load_all((out / stack / "releases.yaml").read_text()))
+    objects = render.load_all((out / stack / "objects.yaml").read_text())
+    releases = render.load_all((out / stack / "releases.yaml").read_text())
     return objects, releases, (out / stack / "objects.yaml").read_text()
 
 

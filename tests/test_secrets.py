@@ -28,6 +28,7 @@ from offline.harness import ProgramRun, read_stack_file, shared_run
 from offline.harness import run_program as run_any
 from offline.made_up_digests import as_deployed
 from offline.policy_run import stack_config as config_of
+from offline.render import CDumper
 from tests.stackconfig import FIXTURE_STACKS, base_config
 
 SEALED_SECRET = "kubernetes:bitnami.com/v1alpha1:SealedSecret"
@@ -164,8 +165,9 @@ def outside_layer(run: ProgramRun) -> list[str]:
 
 
 def everything_rendered(run: ProgramRun) -> str:
-    return yaml.safe_dump(
+    return yaml.dump(
         {"objects": run.objects(), "releases": run.releases(), "outputs": run.outputs, "logs": run.logs},
+        Dumper=CDumper,
         default_flow_style=False,
     )
 

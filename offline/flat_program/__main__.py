@@ -14,9 +14,8 @@ import pulumi
 
 
 class Recorded(pulumi.CustomResource):
-    """A resource of any type. A class of its own, as every typed resource class is, so
-    that the SDK sends each one's source position and stack as it does for the program's
-    resources (it skips them for bare CustomResource instances)."""
+    """A resource of any type, registered through a class of its own as the program's
+    resources are (components.k8s.KubernetesObject and the typed classes)."""
 
     def __init__(self, record: dict, opts: pulumi.ResourceOptions) -> None:
         super().__init__(record["type"], record["name"], record["inputs"], opts)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 # Resource types (engine tokens).
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -308,15 +308,41 @@ def workload_env(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple
 # ---------------------------------------------------------------------------
 
 
-def walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every (path, value) pair in a nested values tree, depth first."""
+# The analyzer's read-only views of props (pulumi_policy.proxy), which raise on a value
+# unknown during preview.
+_ANALYZER_VIEWS = (type(unknown_checking_proxy({})), type(unknown_checking_proxy([])))
+# The last few trees walked whole, by identity: a release's values are walked by a dozen
+# policies, and the analyzer hands each of them the same views of one resource's props.
+_WALKED: dict[int, tuple[Any, list[tuple[tuple[str, ...], Any]]]] = {}
+_WALKED_KEPT = 16
+
+
+def walk(value: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (path, value) pair in a nested values tree, depth first. A tree with a value
+    unknown during preview yields up to it, then raises UnknownValueError there."""
+    if not isinstance(value, _ANALYZER_VIEWS):
+        return _walk(value, ())  # a plain tree may be changed between calls: never kept
+    kept = _WALKED.get(id(value))
+    if kept is not None and kept[0] is value:
+        return iter(kept[1])
+    try:
+        pairs = list(_walk(value, ()))
+    except UnknownValueError:
+        return _walk(value, ())
+    while len(_WALKED) >= _WALKED_KEPT:
+        del _WALKED[next(iter(_WALKED))]
+    _WALKED[id(value)] = (value, pairs)  # holding `value` keeps its id from being reused
+    return iter(pairs)
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     yield path, value
     if isinstance(value, Mapping):
         for k, v in value.items():
-            yield from walk(v, (*path, str(k)))
+            yield from _walk(v, (*path, str(k)))
     elif isinstance(value, Sequence) and not isinstance(value, str):
         for i, v in enumerate(value):
-            yield from walk(v, (*path, str(i)))
+            yield from _walk(v, (*path, str(i)))
 
 
 def dotted(path: Sequence[str]) -> str:
