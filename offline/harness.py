@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import gc
 import json
 import logging
@@ -708,13 +709,21 @@ def _forget_modules_outside(root: Path) -> dict[str, Any]:
     """Drop cached imports of the program's packages that came from another checkout;
     returns them (name -> module) so they can be restored after the run."""
     packages = {p.parent.name for p in root.glob("*/__init__.py")}
+    home = os.path.join(os.path.realpath(root), "")
     dropped: dict[str, Any] = {}
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] in packages:
             origin = getattr(module, "__file__", None)
-            if origin and not Path(origin).resolve().is_relative_to(root.resolve()):
+            if origin and not _real_path(origin).startswith(home):
                 dropped[name] = sys.modules.pop(name)
     return dropped
+
+
+@functools.cache
+def _real_path(path: str) -> str:
+    """A module file's path with symbolic links resolved (a module's file does not move
+    while it is loaded; each run asks again for every module of the program)."""
+    return os.path.realpath(path)
 
 
 # ---------------------------------------------------------------------------

@@ -326,12 +326,24 @@ class SchemaValidator:
         self.builtins = BuiltinSchemas(kubernetes_version)
         self.crds = load_crds(crd_directory or crd_dir())
         self._crd_validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
+        # The answers so far, by the object's content: a test session validates the same
+        # objects many times over (every render of a stack repeats most of another's).
+        self._answers: dict[str, list[str]] = {}
 
     def errors(self, obj: Mapping[str, Any]) -> list[str]:
         """Every reason the API server would reject `obj` on create; empty when valid.
 
         Raises SchemaNotFoundError when no schema is known for the object's kind.
         """
+        try:
+            content = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # not JSON-shaped: judged every time
+            return self._errors(obj)
+        if content not in self._answers:
+            self._answers[content] = self._errors(obj)
+        return list(self._answers[content])
+
+    def _errors(self, obj: Mapping[str, Any]) -> list[str]:
         api_version = obj.get("apiVersion")
         kind = obj.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str):

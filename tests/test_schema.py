@@ -151,3 +151,15 @@ def _stack_config(stack: str) -> dict:
     from offline.harness import read_stack_file
 
     return read_stack_file(stack)
+
+
+def test_an_answer_is_remembered_by_content_and_handed_out_as_a_copy(validator):
+    broken = copy.deepcopy(GOOD_MCPSERVER)
+    broken["spec"]["transport"] = "carrier-pigeon"
+    first = validator.errors(broken)
+    assert first, "an unknown transport is rejected"
+    first.clear()  # a caller changing its answer changes nobody else's
+    assert validator.errors(copy.deepcopy(broken)) != []
+    broken["spec"]["transport"] = "stdio"  # the same object, now valid: judged anew
+    assert validator.errors(broken) == []
+    assert validator.errors(GOOD_MCPSERVER) == []
