@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,18 @@ from offline.harness import available_stacks
 
 STACKS = available_stacks()
 _SUMMARY: dict[str, dict[str, object]] = {}
+
+
+@pytest.fixture(scope="session")
+def say(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Write a line to the terminal, captured output or not (build steps, engine timings)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(line, flush=True)
+
+    return write
 
 
 @pytest.fixture(scope="session")

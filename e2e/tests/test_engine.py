@@ -64,18 +64,6 @@ k8s.core.v1.ConfigMap(
 """
 
 
-@pytest.fixture(scope="module")
-def say(request):
-    """Write a line to the terminal, captured output or not (engine step timings)."""
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-
-    def write(line: str) -> None:
-        with capture.global_and_fixture_disabled():
-            print(line, flush=True)
-
-    return write
-
-
 def timed(say, label: str, engine: Engine, *args: str, cwd: Path | None = None):
     started = time.monotonic()
     try:

@@ -128,17 +128,6 @@ def resource_key(urn: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def say(request):
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-
-    def write(line: str) -> None:
-        with capture.global_and_fixture_disabled():
-            print(line, flush=True)
-
-    return write
-
-
-@pytest.fixture(scope="module")
 def run(say) -> Iterator[EngineRun]:
     binaries = build.ensure((*live.PROGRAMS, *engine.PROGRAMS), report=lambda line: say(f"  {line}"))
     folder = Path(tempfile.mkdtemp(prefix="mcpds-e2e-engine-"))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.live.install import VENV, ensure_installed
+from tests.live.proxy import LoggedProcess
 from tests.live.recipes import Recipe
 
 # What the runner injects besides the server's own env (setup.go L59-75). MCP_HOST is
@@ -42,22 +43,10 @@ class Launch:
 
 
 @dataclass
-class Server:
+class Server(LoggedProcess):
     launch: Launch
     proc: subprocess.Popen
     log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def isolate_network() -> bool:

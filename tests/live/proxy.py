@@ -92,24 +92,32 @@ def runconfig(mcpserver: dict[str, Any], tools_filter: list[str] | None) -> dict
     return config
 
 
-@dataclass
-class Proxy:
-    name: str
-    port: int
+class LoggedProcess:
+    """A process started here with its output in a log file: a server or its proxy."""
+
     proc: subprocess.Popen
     log: Path
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+@dataclass
+class Proxy(LoggedProcess):
+    name: str
+    port: int
+    proc: subprocess.Popen
+    log: Path
 
 
 def start(binary: Path, config: dict[str, Any], work: Path, backends: list[str]) -> Proxy:

@@ -10,8 +10,9 @@ empty GraphQL result, so a test sees exactly what the server asked of DataHub.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback.http import JsonHandler, LoopbackServer
 
 DATAHUB_USER = "urn:li:corpuser:loopback"
 # GET /config of a DataHub Core (OSS) GMS: the client requires noCode "true" (DataHub's
@@ -28,45 +29,24 @@ GMS_CONFIG = {
 }
 
 
-class DataHubStandIn:
+class DataHubStandIn(LoopbackServer):
     def __init__(self, token: str) -> None:
         self.token = token
         self.requests: list[tuple[str, str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
+        class Handler(JsonHandler):
+            def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler method name
                 standin.requests.append(("GET", self.path, ""))
                 if self.path == "/config":
                     self._json(200, GMS_CONFIG)
                 else:
                     self._json(404, {"error": "not found"})
 
-            def do_POST(self) -> None:
+            def do_POST(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler method name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 query = ""
                 if self.path == "/api/graphql":

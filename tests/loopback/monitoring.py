@@ -12,32 +12,21 @@ Only the two endpoints `verify` reads, in their documented response shapes:
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from tests.loopback.http import JsonHandler, LoopbackServer
 
-class Monitoring:
+
+class Monitoring(LoopbackServer):
     def __init__(self, request_logs: dict[str, Path], drop_traces: set[str] = frozenset()) -> None:
         self.request_logs = request_logs
         self.drop_traces = set(drop_traces)
         self.queries: list[str] = []
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def _lines(self, server: str) -> list[str]:
         path = self.request_logs.get(server)
@@ -46,19 +35,8 @@ class Monitoring:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         monitoring = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
+        class Handler(JsonHandler):
+            def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler method name
                 url = urlparse(self.path)
                 if url.path == "/api/v1/query":
                     query = parse_qs(url.query).get("query", [""])[0]
