@@ -314,7 +314,7 @@ _ANALYZER_VIEWS = (type(unknown_checking_proxy({})), type(unknown_checking_proxy
 # The last few trees walked whole, by identity: a release's values are walked by a dozen
 # policies, and the analyzer hands each of them the same views of one resource's props.
 _WALKED: dict[int, tuple[Any, list[tuple[tuple[str, ...], Any]]]] = {}
-_WALKED_KEPT = 16
+_WALKED_KEPT = 64  # more than any stack has Helm releases (9 in dev and prod)
 
 
 def walk(value: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
