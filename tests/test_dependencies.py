@@ -12,8 +12,9 @@ from components.edge_plan import backend_services
 from components.plan import TELEMETRY_CONFIG
 from components.toolhive import RELEASE as TOOLHIVE_RELEASE
 from offline.bench import scaled_config
-from offline.harness import ProgramRun, Registered, run_program
+from offline.harness import ProgramRun, Registered, read_stack_file, run_program
 from offline.policy_run import stack_config
+from tests.stackconfig import FIXTURE_STACKS
 
 MCP_KINDS = ("MCPServer", "VirtualMCPServer")
 
@@ -41,9 +42,10 @@ def backend_of(run: ProgramRun) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def gateway_prod() -> ProgramRun:
-    """prod on NGINX Gateway Fabric, with the GoDaddy key given (as a Pulumi secret)."""
+    """The fixture prod on NGINX Gateway Fabric, with the GoDaddy key given (as a Pulumi secret)."""
     return run_program(
         "prod",
+        read_stack_file("prod", FIXTURE_STACKS),
         overrides={
             "edge.controller": "gateway-api",
             "secrets.backend": "pulumi",
@@ -53,8 +55,8 @@ def gateway_prod() -> ProgramRun:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "gateway"])
-def test_each_route_waits_for_exactly_the_servers_behind_it(stack_runs, gateway_prod, stack):
-    run = gateway_prod if stack == "gateway" else stack_runs[stack]
+def test_each_route_waits_for_exactly_the_servers_behind_it(fixture_runs, gateway_prod, stack):
+    run = gateway_prod if stack == "gateway" else fixture_runs[stack]
     backends = backend_of(run)
     routes = [*objects(run, "Ingress"), *objects(run, "HTTPRoute")]
     checked = 0
@@ -68,8 +70,8 @@ def test_each_route_waits_for_exactly_the_servers_behind_it(stack_runs, gateway_
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "gateway"])
-def test_routes_wait_for_controller_and_certificate_issuers_for_credentials(stack_runs, gateway_prod, stack):
-    run = gateway_prod if stack == "gateway" else stack_runs[stack]
+def test_routes_wait_for_controller_and_certificate_issuers_for_credentials(fixture_runs, gateway_prod, stack):
+    run = gateway_prod if stack == "gateway" else fixture_runs[stack]
     [certificate] = objects(run, "Certificate")
     controller = run.release("nginx-gateway-fabric" if stack == "gateway" else "nginx-ingress")
     for route in [*objects(run, "Ingress"), *objects(run, "HTTPRoute")]:
@@ -77,8 +79,7 @@ def test_routes_wait_for_controller_and_certificate_issuers_for_credentials(stac
         assert run.depends_on(route, controller), route.name
     # the shipped stacks leave the GoDaddy key to the user; the gateway run provides it
     godaddy_key = run.find("Secret", "godaddy-api-key", "cert-manager") if stack == "gateway" else None
-    # the user's stack may use another DNS-01 provider (a fork on Cloudflare has no webhook)
-    godaddy = stack == "gateway" or stack_config(stack).dns.provider == "godaddy"
+    godaddy = stack == "gateway" or stack_config(stack, root=FIXTURE_STACKS).dns.provider == "godaddy"
     for issuer in objects(run, "ClusterIssuer"):
         assert certificate.urn not in issuer.dependencies
         assert run.depends_on(certificate, issuer)
@@ -91,7 +92,8 @@ def test_routes_wait_for_controller_and_certificate_issuers_for_credentials(stac
         assert direct(run, issuer, MCP_KINDS) == set()
 
 
-def test_mcp_resources_wait_for_the_operator_and_their_shared_configs(prod):
+def test_mcp_resources_wait_for_the_operator_and_their_shared_configs(fixture_prod):
+    prod = fixture_prod
     operator, crds = prod.release(TOOLHIVE_RELEASE), prod.release("toolhive-operator-crds")
     telemetry = prod.find("MCPTelemetryConfig", TELEMETRY_CONFIG, "data-science")
     namespace = prod.find("Namespace", "data-science")
