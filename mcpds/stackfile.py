@@ -10,9 +10,49 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+import yaml as pyyaml
 
 from mcpds.cli import CliError
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class DuplicateKeyError(Exception):
+    def __init__(self, key: str, line: int, first: int):
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+class PulumiYamlLoader(pyyaml.SafeLoader):
+    """YAML decoded as Pulumi's reader (gopkg.in/yaml.v3, decoding into `any`) does:
+    only true/false (any case form) are booleans, so `yes`, `no`, `on`, `off` stay text;
+    `1e-3` is a number; dates stay text; a key defined twice in one mapping is an error ("mapping key already
+    defined", which Pulumi reports and stops on). Checked against yaml.v3 v3.0.1."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+        for first, resolvers in pyyaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: pyyaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, pyyaml.ScalarNode):
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    raise DuplicateKeyError(key_node.value, line, seen[key_node.value])
+                seen[key_node.value] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+PulumiYamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# YAML 1.2 floats without a dot (`1e-3`), which yaml.v3 reads as numbers and PyYAML as text.
+PulumiYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 def round_trip_yaml() -> Any:
@@ -71,13 +111,12 @@ def load_stack(path: Path) -> tuple[Any, Any, Any]:
         ) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    try:
+    try:  # first through Pulumi's reading of YAML, which the render uses too
+        pyyaml.load(text, Loader=PulumiYamlLoader)
         document = yaml.load(text) if text.strip() else None
-    except YAMLError as exc:
-        twice = re.match(r'found duplicate key "([^"]*)"', str(getattr(exc, "problem", "")))
-        if twice and exc.problem_mark and exc.context_mark:  # ruamel would show both values
-            line, first = exc.problem_mark.line + 1, exc.context_mark.line + 1
-            raise CliError(duplicate_key(path.name, twice.group(1), line, first)) from None
+    except DuplicateKeyError as exc:
+        raise CliError(duplicate_key(path.name, exc.key, exc.line, exc.first)) from None
+    except (pyyaml.YAMLError, YAMLError) as exc:
         raise CliError(f"{path.name} is not valid YAML{yaml_problem(exc, text)}: fix it first") from None
     if document is None:
         document = CommentedMap()

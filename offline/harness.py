@@ -35,14 +35,13 @@ import gc
 import json
 import logging
 import os
-import re
 import runpy
 import sys
 from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 import yaml
@@ -54,7 +53,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
-from mcpds.stackfile import duplicate_key, not_utf8, yaml_problem
+from mcpds.stackfile import DuplicateKeyError, PulumiYamlLoader, duplicate_key, not_utf8, yaml_problem
 from offline.cluster import MockCluster
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -240,45 +239,6 @@ def available_stacks(root: Path | None = None) -> list[str]:
 STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
 
 
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: str, line: int, first: int):
-        super().__init__(key)
-        self.key, self.line, self.first = key, line, first
-
-
-class _PulumiYamlLoader(yaml.SafeLoader):
-    """YAML decoded as Pulumi's reader (gopkg.in/yaml.v3, decoding into `any`) does:
-    only true/false (any case form) are booleans, so `yes`, `no`, `on`, `off` stay text;
-    `1e-3` is a number; dates stay text; a key defined twice in one mapping is an error ("mapping key already
-    defined", which Pulumi reports and stops on). Checked against yaml.v3 v3.0.1."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                line = key_node.start_mark.line + 1
-                if key_node.value in seen:
-                    raise _DuplicateKeyError(key_node.value, line, seen[key_node.value])
-                seen[key_node.value] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_PulumiYamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-# YAML 1.2 floats without a dot (`1e-3`), which yaml.v3 reads as numbers and PyYAML as text.
-_PulumiYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789")
-)
-
-
 def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
     """The `config:` map of `Pulumi.<stack>.yaml` as Pulumi reads it: full keys (an
     unprefixed key is the project's), YAML values decoded as Pulumi decodes them.
@@ -296,7 +256,7 @@ def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
         data = _parsed(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise StackFileError(not_utf8(path.name, exc)) from None
-    except _DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:
         raise StackFileError(duplicate_key(path.name, exc.key, exc.line, exc.first)) from None
     except yaml.YAMLError as exc:
         raise StackFileError(
@@ -320,10 +280,10 @@ _PARSED: dict[str, Any] = {}
 
 
 def _parsed(text: str) -> Any:
-    """The text decoded by _PulumiYamlLoader (or {} for an empty file), as a copy the
+    """The text decoded by PulumiYamlLoader (or {} for an empty file), as a copy the
     caller may change. A text that fails to decode raises each time and is not kept."""
     if text not in _PARSED:
-        _PARSED[text] = yaml.load(text, Loader=_PulumiYamlLoader) or {}
+        _PARSED[text] = yaml.load(text, Loader=PulumiYamlLoader) or {}
     return _copied(_PARSED[text])
 
 

@@ -301,8 +301,7 @@ def test_mcpds_images_refuses_a_bad_stack_file_in_one_error(bad, tmp_path, capsy
     before = _snapshot(tmp_path)
     code, stdout, err = _call(cli.main, ["images", "--stack", "prod", "--project-dir", str(tmp_path)], capsys)
     assert (code, stdout) == (2, "")
-    assert err.startswith(PREFIX), err
-    assert_words_only(err, bad.secrets)
+    assert_config_error(err, bad.says, bad.secrets)
     assert _snapshot(tmp_path) == before
 
 
@@ -476,8 +475,7 @@ def test_command_line_misuse_is_one_line_naming_the_fix(bad, workspace, monkeypa
     assert _snapshot(workspace) == before  # nothing written, nothing changed
 
 
-def test_the_corpus_is_about_a_hundred_inputs():
-    assert len(STACK_CASES) + len(CLI_CASES) >= 100
+def test_every_case_has_an_id_of_its_own():
     assert len({c.id for c in STACK_CASES}) == len(STACK_CASES)
     assert len({c.id for c in CLI_CASES}) == len(CLI_CASES)
 
