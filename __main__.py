@@ -45,17 +45,8 @@ mcp_namespace = restricted_namespace(
 
 # The namespaces that hold credentials exist before the SecretsLayer writes into them.
 edge_namespaces = edge_component.create_namespaces("edge", config)
-# Not ours when an existing monitoring stack runs there (monitoring.install_stack: false).
-monitoring_namespace = (
-    restricted_namespace(
-        "monitoring-namespace", config.monitoring.namespace, component="monitoring", opts=pulumi.ResourceOptions()
-    )
-    if config.monitoring.install_stack
-    else None
-)
-owned_namespaces = {config.mcp.namespace: mcp_namespace, **edge_namespaces}
-if monitoring_namespace is not None:
-    owned_namespaces[config.monitoring.namespace] = monitoring_namespace
+monitoring_namespaces = monitoring_component.create_namespaces("monitoring", config)
+owned_namespaces = {config.mcp.namespace: mcp_namespace, **edge_namespaces, **monitoring_namespaces}
 
 # Credentials every component declares, materialised by the configured backend
 # (secrets.backend); consumers get Secret names and keys, never values.
@@ -125,7 +116,7 @@ monitoring = MonitoringStack(
         ],
         secret_refs=secrets.refs,
         secrets_ready=secrets.ready,
-        namespace=monitoring_namespace,
+        namespace=monitoring_namespaces.get(config.monitoring.namespace),
     ),
 )
 

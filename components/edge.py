@@ -264,8 +264,13 @@ def controller_dependencies(config: StackConfig, plan: EdgePlan) -> list[existin
         return []
     setting = controller_setting(config)
     provider = "NGINX Gateway Fabric" if plan.controller == "gateway-api" else "F5 NGINX Ingress Controller"
+    remedy = (
+        "let the stack install one (edge.controller: nginx-ingress or gateway-api)"
+        if config.edge.controller == "existing"
+        else "let the stack install it (edge.install_controller: true)"
+    )
     return [
-        existing.ApiDependency(api, setting, f"{provider} (its CRDs serve {api})")
+        existing.ApiDependency(api, setting, f"{provider} (its CRDs serve {api})", remedy)
         for api in existing.custom_apis(_route_objects(plan, config))
     ]
 
@@ -738,7 +743,7 @@ class EdgeIngress(pulumi.ComponentResource):
         # Namespaces: created by the caller (EdgeIngressArgs.namespaces).
         owned = args.namespaces
         edge_ns = owned.get(edge.namespace) if plan.controller != "existing" else None
-        cm_ns = owned.get(edge.cert_manager_namespace) if edge.install_cert_manager else None
+        cm_ns = owned[edge.cert_manager_namespace] if edge.install_cert_manager else None
         extdns_ns = owned.get(dns.external_dns_namespace) if dns.manage_records else None
         namespaces = [n for n in (edge_ns, cm_ns, extdns_ns) if n is not None]
 

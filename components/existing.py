@@ -11,8 +11,9 @@ and the objects that need it wait for the check:
 - an API group/version: the APIService `<version>.<group>` that kube-apiserver registers
   for every served version of a CRD (kube-aggregator's crdRegistrationController, listed
   by `kubectl get apiservices`). When it is missing the read fails with the engine's own
-  "resource '<version>.<group>' does not exist", on a read named for the setting; when it
-  is not Available, with `MissingDependency`. A small object: the CRDs themselves hold
+  "resource '<version>.<group>' does not exist", on the read `<component>-requires-<that
+  APIService>`; when it is not Available, with `MissingDependency`, which names the setting
+  and the fix. A small object: the CRDs themselves hold
   their whole schema (up to 700 kB each), which every run would copy into the state;
 - the class the routes name: an IngressClass of F5 NGINX Ingress Controller or a
   GatewayClass of NGINX Gateway Fabric (their controller names below);
@@ -60,6 +61,8 @@ class ApiDependency:
     api_version: str  # group/version, as objects name it
     setting: str  # the config that relies on it, e.g. "toolhive.install_operator: false"
     provider: str  # who serves it, e.g. "the ToolHive operator (chart 0.44.0)"
+    # The other way out, besides installing or repairing the provider.
+    remedy: str = "let the stack install it (set the key to true)"
 
     @property
     def apiservice(self) -> str:
@@ -140,7 +143,7 @@ def require_apis(
             raise MissingDependency(
                 dependency.setting,
                 problem,
-                f"Install or repair {dependency.provider}, or let the stack install it (set the key to true)",
+                f"Install or repair {dependency.provider}, or {dependency.remedy}",
             )
 
         out.append(

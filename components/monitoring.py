@@ -42,7 +42,7 @@ from components.contracts import CredentialSpec, ScrapeTarget, SecretRef, Teleme
 from components.edge import controller_pod_selector
 from components.helm import helm_release
 from components.image_pins import ImagePins
-from components.k8s import KubernetesObject, container_security_context, labels, owner_labels
+from components.k8s import KubernetesObject, container_security_context, labels, owner_labels, restricted_namespace
 from components.monitoring_rules import prometheus_rule_spec
 
 TYPE = "mcp-datascience:index:MonitoringStack"
@@ -154,6 +154,17 @@ def telemetry_target(config: StackConfig) -> TelemetryTarget:
         otlp_http_endpoint=f"{service_host(collector_service(mon), mon.namespace)}:{OTLP_HTTP_PORT}",
         sampling_rate=mon.sampling_rate,
     )
+
+
+def create_namespaces(name: str, config: StackConfig) -> dict[str, pulumi.Resource]:
+    """The namespace monitoring owns, by name: none when an existing monitoring stack runs
+    there (`monitoring.install_stack: false`)."""
+    mon = config.monitoring
+    if not mon.install_stack:
+        return {}
+    return {
+        mon.namespace: restricted_namespace(f"{name}-namespace", mon.namespace, "monitoring", pulumi.ResourceOptions())
+    }
 
 
 def web_routes(config: StackConfig) -> list[WebRoute]:

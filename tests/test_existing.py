@@ -136,6 +136,18 @@ def test_an_api_not_available_names_the_key_and_the_fix():
     assert "set the key to true" in message
 
 
+def test_an_existing_edge_controller_missing_an_api_is_told_to_let_the_stack_install_one():
+    """edge.controller: existing has no key to set to true: the fix names the controllers."""
+    status = {"conditions": [{"type": "Available", "status": "False", "message": "no endpoints"}]}
+    cluster = MockCluster(objects={("APIService", "v1.k8s.nginx.org"): {"status": status}})
+    with pytest.raises(MissingDependency) as raised:
+        run_program("e2e", stack_config(), cluster=cluster)
+    message = _one_line(raised.value)
+    assert message.startswith("edge.controller: existing: the cluster's APIService v1.k8s.nginx.org"), message
+    assert "let the stack install one (edge.controller: nginx-ingress or gateway-api)" in message
+    assert "set the key to true" not in message
+
+
 def test_a_foreign_ingress_class_is_refused():
     cluster = MockCluster(objects={("IngressClass", "nginx"): {"spec": {"controller": "k8s.io/ingress-nginx"}}})
     with pytest.raises(MissingDependency) as raised:
