@@ -22,9 +22,9 @@ from typing import Any
 from components.config import PROJECT, StackConfig
 from components.existing import NIC_CONTROLLER
 from components.monitoring import OTLP_HTTP_PORT
-from components.stack_config import parse_config
 from e2e.engine import python_project
 from e2e.stack import SealedCredential, releases_of, seal_credentials
+from offline import policy_run
 from offline.harness import PROJECT_ROOT, read_stack_file, run_program, with_overrides
 
 STACK = "e2e"
@@ -47,14 +47,14 @@ main(Path({str(PROJECT_ROOT)!r}))
 """
 
 
-def stack_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Pulumi.e2e.yaml as Pulumi reads it (full keys), with `overrides` applied."""
-    return with_overrides(read_stack_file(STACK, STACK_DIR), overrides or {})
+def stack_config() -> dict[str, Any]:
+    """Pulumi.e2e.yaml as Pulumi reads it (full keys)."""
+    return read_stack_file(STACK, STACK_DIR)
 
 
-def parsed(config: Mapping[str, Any]) -> StackConfig:
-    prefix = f"{PROJECT}:"
-    return parse_config({k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}, STACK)
+def validated() -> StackConfig:
+    """Pulumi.e2e.yaml as the program reads it, validated."""
+    return policy_run.stack_config(STACK, root=STACK_DIR)
 
 
 def write_project(folder: Path, sealing_cert: Path) -> tuple[Path, list[SealedCredential]]:

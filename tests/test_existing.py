@@ -16,7 +16,7 @@ from components.monitoring import OTLP_HTTP_PORT
 from e2e.engine_program import SKIP_AWAIT, with_skip_await
 from e2e.engine_stack import stack_config
 from offline.cluster import MockCluster, ReadError
-from offline.harness import ProgramRun, read_stack_file, run_program
+from offline.harness import PROJECT_ROOT, ProgramRun, read_stack_file, run_program
 from tests.stackconfig import FIXTURE_STACKS
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -181,3 +181,15 @@ def test_dev_and_prod_never_carry_skip_await(fixture_dev, fixture_prod, dev, pro
     for run in (fixture_dev, fixture_prod, dev, prod):
         for obj in run.objects():
             assert SKIP_AWAIT not in (obj["metadata"].get("annotations") or {}), obj["metadata"]["name"]
+
+
+def test_only_the_e2e_program_registers_the_skip_await_transform():
+    """The transform lives in e2e/engine_program.py, which only the e2e stack's project runs:
+    the program dev and prod run never imports it nor registers a transform of its own."""
+    program = [PROJECT_ROOT / "__main__.py", *sorted((PROJECT_ROOT / "components").glob("*.py"))]
+    for path in program:
+        text = path.read_text()
+        assert "engine_program" not in text, path
+        assert "register_resource_transform" not in text, path
+        assert SKIP_AWAIT not in text, path
+

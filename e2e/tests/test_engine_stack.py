@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,10 @@ from e2e.engine_stack import (
     POLICY_PACK,
     STACK,
     controller_releases,
-    parsed,
     platform_objects,
     policy_virtualenv,
     stack_config,
+    validated,
     write_project,
 )
 from e2e.stack import ApplyReport, SealedCredential, apply_all
@@ -74,7 +74,6 @@ class EngineRun:
     sealed: list[SealedCredential]
     baseline: set[tuple[str, str, str, str]]
     say: Any
-    state: dict[str, Any] = field(default_factory=dict)  # what one test hands the next
 
     def pulumi(
         self, label: str, *args: str, check: bool = True, env: Mapping[str, str] | None = None
@@ -135,7 +134,7 @@ def run(say) -> Iterator[EngineRun]:
     try:
         with live.cluster(binaries, folder / "cluster") as cluster:
             config = stack_config()
-            apply_all(cluster.kube, platform_objects(parsed(config)), ApplyReport())
+            apply_all(cluster.kube, platform_objects(validated()), ApplyReport())
             cluster.start_controllers(binaries, controller_releases(config))
             baseline = cluster.kube.all_objects(TRANSIENT_KINDS)
             pulumi = engine.install(folder / "engine", binaries)
@@ -263,7 +262,6 @@ def test_the_preview_passes_the_real_policy_pack_and_plans_every_resource(run):
         assert ops.get((resource.type, resource.name)) == "create", (resource.type, resource.name)
     for read in expected.reads:
         assert ops.get((read.type, read.name)) in {"read", "same"}, (read.type, read.name)
-    run.state["planned"] = len(expected.resources)
 
 
 def test_up_creates_every_resource_and_the_controllers_reconcile_them(run):
