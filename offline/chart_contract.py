@@ -34,6 +34,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
 from offline.chart_free_form import FREE_FORM, FreeForm
+from offline.libyaml import CLoader
 from offline.schema import BuiltinSchemas
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +85,7 @@ def coalesce(base: Any, over: Any) -> Any:
 
 
 def _load_yaml(path: Path) -> Any:
-    # libyaml's parser where PyYAML has it: values.yaml files run to thousands of lines.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(), Loader=loader) if path.is_file() else None
+    return yaml.load(path.read_text(), Loader=CLoader) if path.is_file() else None
 
 
 def _defaults(directory: Path) -> dict[str, Any]:

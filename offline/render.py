@@ -28,6 +28,7 @@ import yaml
 from mcpds.cli import PREFIX, UsageParser, cannot_write
 from mcpds.outputs import SECRET_OUTPUT
 from offline.harness import PROJECT_ROOT, ProgramRun, StackFileError, run_program
+from offline.libyaml import CLoader
 
 
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
@@ -45,12 +46,8 @@ class CDumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  
     proves it writes the same bytes as PythonDumper for every stack."""
 
 
-# libyaml's parser with PyYAML's safe constructors: the reader for what dump_all writes.
-CLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-
-
 def load_all(text: str) -> list[Any]:
-    """The documents of a YAML stream (objects.yaml, releases.yaml), read with CLoader."""
+    """The documents of a YAML stream (objects.yaml, releases.yaml), read with libyaml."""
     return list(yaml.load_all(text, Loader=CLoader))
 
 

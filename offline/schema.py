@@ -34,6 +34,8 @@ import yaml
 from celpy import celtypes
 from referencing import Registry, Resource
 
+from offline.libyaml import CLoader
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CRD_DIR = PROJECT_ROOT.parent / "shared" / "crds"
 
@@ -107,8 +109,7 @@ def load_crds(directory: Path) -> dict[tuple[str, str, str], CRD]:
         )
     index: dict[tuple[str, str, str], CRD] = {}
     for path in sorted(directory.rglob("*.y*ml")):
-        # libyaml's parser (PyYAML's C binding, same safe constructors): the CRDs are large
-        for doc in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        for doc in yaml.load_all(path.read_text(), Loader=CLoader):  # the CRDs are large
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]

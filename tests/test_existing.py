@@ -192,4 +192,3 @@ def test_only_the_e2e_program_registers_the_skip_await_transform():
         assert "engine_program" not in text, path
         assert "register_resource_transform" not in text, path
         assert SKIP_AWAIT not in text, path
-

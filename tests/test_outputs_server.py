@@ -12,13 +12,14 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.loopback.http import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "images" / "mcp-server-ds" / "outputs_server.py"
@@ -74,10 +75,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     directory.mkdir()
     config = _config(directory)
     server, stop = outputs_server.build(config, host="127.0.0.1")
-    # serve_forever checks for shutdown() every poll_interval (0.5 s by default): each
-    # test would wait that long at teardown.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield directory, server.server_address[1]
     stop.set()
     server.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,14 +23,20 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def serve_in_thread(server: socketserver.BaseServer) -> threading.Thread:
+    """Serve in a daemon thread that notices shutdown() within 10 ms (serve_forever checks
+    every poll_interval, 0.5 s by default)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    return thread
+
+
 class LoopbackServer:
     """Serves the handler class a subclass's `_handler` builds, from construction to close."""
 
     def __init__(self) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        # serve_forever checks for shutdown() every poll_interval (0.5 s by default).
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     @property
     def url(self) -> str:
