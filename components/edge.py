@@ -232,14 +232,16 @@ def images(config: StackConfig) -> list[versions.Image]:
     return out
 
 
-def cert_manager_dependencies(config: StackConfig, plan: EdgePlan) -> list[existing.ApiDependency]:
+def cert_manager_dependencies(
+    config: StackConfig, plan: EdgePlan, creds: DnsCredentials
+) -> list[existing.ApiDependency]:
     """What an existing cert-manager must serve: the API of the issuers and the
     Certificate and, with GoDaddy, the solver webhook's API (cert-manager webhook solvers
     serve `<groupName>/v1alpha1`, cert-manager pkg/acme/webhook/apis/acme/v1alpha1)."""
     if config.edge.install_cert_manager:
         return []
     setting = "edge.install_cert_manager: false"
-    objects = [*issuer_objects(plan, config, _placeholder_credentials(config)), *certificate_objects(plan)]
+    objects = [*issuer_objects(plan, config, creds), *certificate_objects(plan)]
     out = [
         existing.ApiDependency(api, setting, f"cert-manager ({versions.CERT_MANAGER.version} serves {api})")
         for api in existing.custom_apis(objects)
@@ -281,13 +283,6 @@ def controller_setting(config: StackConfig) -> str:
     if edge.controller == "existing":
         return "edge.controller: existing"
     return f"edge.install_controller: false (edge.controller: {edge.controller})"
-
-
-def _placeholder_credentials(config: StackConfig) -> DnsCredentials:
-    """DNS credentials shaped as the solver takes them: only the objects' kinds matter here."""
-    if config.dns.provider == "http01-only":
-        return DnsCredentials()
-    return DnsCredentials(solver=SecretRef(config.edge.cert_manager_namespace, "dns-credential", "token"))
 
 
 def _route_objects(plan: EdgePlan, config: StackConfig) -> list[dict[str, Any]]:
@@ -781,7 +776,7 @@ class EdgeIngress(pulumi.ComponentResource):
                     )
                 )
         else:
-            issuer_deps += existing.require_apis(name, cert_manager_dependencies(config, plan), parent=self)
+            issuer_deps += existing.require_apis(name, cert_manager_dependencies(config, plan, creds), parent=self)
 
         # The controller, or the check that the existing one is what the routes are written for.
         controller_deps: list[pulumi.Input[pulumi.Resource]] = []
