@@ -104,6 +104,18 @@ def is_secret_location(loc: tuple[Any, ...], root: type[BaseModel], secret_keys:
     )
 
 
+# An environment variable's name (POSIX: letters, digits and `_`, not starting with a digit).
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def not_an_env_name(value: str) -> str | None:
+    """None when `value` names an environment variable; otherwise `value` as an error shows
+    it (redacted when it looks like the token pasted where its variable's name belongs)."""
+    if ENV_NAME.match(value) and not looks_like_credential(value):
+        return None
+    return shown(value)
+
+
 def shown(value: Any, secret: bool = False) -> str:
     """A scalar value as the message shows it; collections are not echoed back."""
     if secret or looks_like_credential(value):

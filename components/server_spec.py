@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from components.config_errors import ENV_NAME
 from components.config_types import Count, Resources, Section
 from components.contracts import OUTPUTS_PATH
 
@@ -30,7 +31,6 @@ ENV_PLACEHOLDERS = frozenset({"backend_service", "mcp_port", "public_url", "doma
 OUTPUTS_PLACEHOLDERS = frozenset({"outputs_dir", "outputs_url"})
 
 _ROUTE_PATH = re.compile(r"^/[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IMAGE = re.compile(
     r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"  # registry/path
     r"(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"  # tag, digest
@@ -115,7 +115,7 @@ class SecretEnv(Section):
 
     @model_validator(mode="after")
     def _env_name(self) -> SecretEnv:
-        if not _ENV_NAME.match(self.env):
+        if not ENV_NAME.match(self.env):
             raise ValueError(f"env {self.env!r} is not a valid environment variable name")
         return self
 
@@ -240,7 +240,7 @@ class ServerSpec(Section):
             if unknown:
                 raise ValueError(f"{field} {sorted(unknown)} are not among the server's tools {list(self.tools)}")
         for name, value in self.env.items():
-            if not _ENV_NAME.match(name):
+            if not ENV_NAME.match(name):
                 raise ValueError(f"env {name!r} is not a valid environment variable name")
             fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
             if fields - ENV_PLACEHOLDERS:

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.config_errors import REDACTED, looks_like_credential
+from components.config_errors import not_an_env_name
 from mcpds.cli import CliError
 from mcpds.stackfile import atomic_write, load_stack, plain_value
 
@@ -49,7 +49,6 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 _STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # ---------------------------------------------------------------------------
@@ -304,8 +303,8 @@ def _check_args(args: argparse.Namespace) -> str:
 
 def _read_value(args: argparse.Namespace) -> bytes:
     if args.from_env:
-        if looks_like_credential(args.from_env) or not _ENV_NAME.match(args.from_env):
-            shown = REDACTED if looks_like_credential(args.from_env) else repr(args.from_env)
+        shown = not_an_env_name(args.from_env)
+        if shown is not None:
             raise CliError(f"--from-env {shown} is not an environment variable name: pass the NAME of the variable")
         if args.from_env not in os.environ:
             raise CliError(f"environment variable {args.from_env} is not set")

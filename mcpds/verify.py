@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
-from components.config_errors import REDACTED, looks_like_credential
+from components.config_errors import not_an_env_name
 from components.contracts import Route
 from mcpds.cli import PREFIX, CliError, cannot_write
 from mcpds.outputs import (
@@ -697,8 +697,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, url in (("--prometheus", args.prometheus), ("--jaeger", args.jaeger)):
         if url is not None and not is_http_url(url):
             raise CliError(f"{flag} {url!r}: must be a URL such as http://localhost:9090 (a port-forward)")
-    if looks_like_credential(args.token_env) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_env):
-        shown = REDACTED if looks_like_credential(args.token_env) else repr(args.token_env)
+    shown = not_an_env_name(args.token_env)
+    if shown is not None:
         raise CliError(
             f"--token-env {shown}: give the NAME of an environment variable (e.g. {OIDC_TOKEN_ENV}), not a token"
         )
