@@ -111,14 +111,16 @@ def _verified(
     read: pulumi.Resource,
     state: pulumi.Output[Any],
     problem: Callable[[Any], str | None],
-    raise_: Callable[[str], None],
+    setting: str,
+    fix: str,
 ) -> pulumi.Output[pulumi.Resource]:
-    """`read` once `problem(state)` found nothing wrong: what dependents wait for."""
+    """`read` once `problem(state)` found nothing wrong (else MissingDependency naming
+    `setting` and `fix`): what dependents wait for."""
 
     def check(value: Any) -> pulumi.Resource:
         found = problem(value)
         if found:
-            raise_(found)
+            raise MissingDependency(setting, found, fix)
         return read
 
     return state.apply(check)
@@ -138,20 +140,13 @@ def require_apis(
             dependency.apiservice,
             pulumi.ResourceOptions(parent=parent),
         )
-
-        def fail(problem: str, dependency: ApiDependency = dependency) -> None:
-            raise MissingDependency(
-                dependency.setting,
-                problem,
-                f"Install or repair {dependency.provider}, or {dependency.remedy}",
-            )
-
         out.append(
             _verified(
                 service,
                 service.status,
                 lambda status, dependency=dependency: api_status_problem(dependency, status),
-                fail,
+                dependency.setting,
+                f"Install or repair {dependency.provider}, or {dependency.remedy}",
             )
         )
     return out
@@ -202,15 +197,12 @@ def require_edge_class(
         class_name,
         pulumi.ResourceOptions(parent=parent),
     )
-
-    def fail(problem: str) -> None:
-        raise MissingDependency(setting, problem, wanted.fix)
-
     return _verified(
         live,
         live.spec,
         lambda spec: class_problem(kind, class_name, (spec or {}).get(wanted.controller_field), wanted.controller),
-        fail,
+        setting,
+        wanted.fix,
     )
 
 
@@ -227,13 +219,11 @@ def require_service_port(
         pulumi.ResourceOptions(parent=parent),
     )
 
-    def fail(problem: str) -> None:
-        raise MissingDependency(
-            setting,
-            problem,
-            f"The MCP proxies send OTLP/HTTP traces to {service_name}.{namespace}:{port}: expose your collector "
-            "there (monitoring.existing_collector_service names the Service), or let the stack install one "
-            "(monitoring.install_stack: true)",
-        )
-
-    return _verified(live, live.spec, lambda spec: service_port_problem(namespace, service_name, spec, port), fail)
+    fix = (
+        f"The MCP proxies send OTLP/HTTP traces to {service_name}.{namespace}:{port}: expose your collector "
+        "there (monitoring.existing_collector_service names the Service), or let the stack install one "
+        "(monitoring.install_stack: true)"
+    )
+    return _verified(
+        live, live.spec, lambda spec: service_port_problem(namespace, service_name, spec, port), setting, fix
+    )
